@@ -1,0 +1,1 @@
+"""Tests for the Salto KS integration, its API client and the simulator."""
