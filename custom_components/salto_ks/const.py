@@ -1,0 +1,40 @@
+"""Constants shared by the Salto KS integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "salto_ks"
+LOGGER = logging.getLogger(__package__)
+
+# entry.data: how to reach and authenticate against the tenant.
+CONF_ENDPOINT: Final = "endpoint"  # one of ENDPOINT_*
+CONF_API_BASE: Final = "api_base"
+CONF_AUTH_URL: Final = "auth_url"
+CONF_CLIENT_ID: Final = "client_id"
+CONF_CLIENT_SECRET: Final = "client_secret"
+CONF_USERNAME: Final = "username"  # optional KS system-user e-mail (password grant)
+CONF_PASSWORD: Final = "password"  # optional, together with CONF_USERNAME
+CONF_SITE_ID: Final = "site_id"  # the site UUID; also the entry's unique id
+
+ENDPOINT_PRODUCTION: Final = "production"
+ENDPOINT_ACCEPT: Final = "accept"
+ENDPOINT_CUSTOM: Final = "custom"
+
+# entry.options: behaviour the user may tune.
+CONF_STATUS_INTERVAL: Final = "status_interval"  # seconds between roster polls
+CONF_EVENT_POLL_INTERVAL: Final = "event_poll_interval"  # seconds between audit polls; 0 = off
+CONF_UNLOCK_SECONDS: Final = "unlock_seconds"  # default release time of salto_ks.unlock
+CONF_RELEASED_STATE: Final = "released_state"  # seconds HA shows a lock released after opening
+
+DEFAULT_STATUS_INTERVAL: Final = 60
+MIN_STATUS_INTERVAL: Final = 10
+DEFAULT_EVENT_POLL_INTERVAL: Final = 30
+MIN_EVENT_POLL_INTERVAL: Final = 5
+DEFAULT_UNLOCK_SECONDS: Final = 5
+MIN_UNLOCK_SECONDS: Final = 1
+MAX_UNLOCK_SECONDS: Final = 60
+DEFAULT_RELEASED_STATE: Final = 5
+MIN_RELEASED_STATE: Final = 1
+MAX_RELEASED_STATE: Final = 300
