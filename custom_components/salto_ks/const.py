@@ -38,3 +38,8 @@ MAX_UNLOCK_SECONDS: Final = 60
 DEFAULT_RELEASED_STATE: Final = 5
 MIN_RELEASED_STATE: Final = 1
 MAX_RELEASED_STATE: Final = 300
+MAX_STATUS_INTERVAL: Final = 86400  # one day; keeps timedelta arithmetic sane
+MAX_EVENT_POLL_INTERVAL: Final = 86400
+
+# Config flow: longest accepted text in any field (URLs, ids, secrets, e-mail).
+MAX_INPUT_LENGTH: Final = 1024
