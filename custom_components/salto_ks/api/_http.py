@@ -1,0 +1,164 @@
+"""HTTP helpers shared by the token manager and the client: body decoding and error mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from .exceptions import (
+    ApiNotEnabledError,
+    AuthenticationError,
+    CommunicationError,
+    InvalidResponseError,
+    LockUnavailableError,
+    NotFoundError,
+    OtpRequiredError,
+    PermissionDeniedError,
+    RateLimitedError,
+    SaltoKSError,
+    UnsupportedOperationError,
+)
+
+_NOT_ENABLED_ERRORS = frozenset({"unauthorized_client", "unsupported_grant_type", "invalid_scope"})
+_CREDENTIAL_ERRORS = frozenset({"invalid_client", "invalid_grant"})
+_OTP_INVALID_CODE = "2202"
+_OTP_CODE = "3102"
+_MAX_MESSAGE = 300
+
+
+class Scrubber:
+    """Removes known secrets from text that may reach an exception or a log line."""
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, *secrets: str | None) -> None:
+        """Remember secrets (short or empty values are ignored)."""
+        self._secrets.update(s for s in secrets if s and len(s) >= 4)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def __repr__(self) -> str:
+        return f"Scrubber(<{len(self._secrets)} secrets>)"
+
+
+def decode_json(raw: bytes, what: str) -> Any:
+    """Decode a JSON body; an empty body is None."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidResponseError(f"{what}: the body is not valid JSON") from None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _error_fields(body: object, keys: Iterable[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """Pick (code, message) from an error body using the first matching key pair."""
+    if not isinstance(body, Mapping):
+        return None, None
+    for code_key, message_key in keys:
+        code = body.get(code_key)
+        message = body.get(message_key)
+        if code is not None or message is not None:
+            code_text = None if code is None or isinstance(code, dict | list) else str(code)
+            message_text = message if isinstance(message, str) else None
+            return code_text, message_text
+    return None, None
+
+
+def _safe_json(raw: bytes) -> object:
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def api_error(status: int, raw: bytes, headers: Mapping[str, str], scrub: Scrubber) -> SaltoKSError:
+    """Map an error answer of the Connect API to an exception."""
+    body = _safe_json(raw)
+    code, message = _error_fields(
+        body, (("ErrorCode", "Message"), ("errorCode", "message"), ("status", "title"))
+    )
+    detail = scrub(message[:_MAX_MESSAGE]) if message else None
+    text = f"Salto KS API answered {status}" + (f": {detail}" if detail else "")
+    if code is not None:
+        text += f" (ErrorCode {code})"
+    kwargs: dict[str, Any] = {"status": status, "error_code": code}
+    if status in (400, 403) and code == _OTP_CODE:
+        return OtpRequiredError(text, **kwargs)
+    if status == 404 and code == _OTP_INVALID_CODE:
+        return OtpRequiredError(text, **kwargs)
+    if status == 401:
+        return AuthenticationError(text, **kwargs)
+    if status == 403:
+        return PermissionDeniedError(text, **kwargs)
+    if status == 404:
+        return NotFoundError(text, **kwargs)
+    if status == 422:
+        if detail and "offline" in detail.lower():
+            return LockUnavailableError(text, **kwargs)
+        return UnsupportedOperationError(text, **kwargs)
+    if status == 429:
+        return RateLimitedError(
+            text, retry_after=parse_retry_after(headers.get("Retry-After")), **kwargs
+        )
+    return CommunicationError(text, **kwargs)
+
+
+def token_error(
+    status: int, raw: bytes, headers: Mapping[str, str], scrub: Scrubber
+) -> SaltoKSError:
+    """Map an error answer of the identity server's token endpoint to an exception."""
+    body = _safe_json(raw)
+    code, message = _error_fields(body, (("error", "error_description"), ("ErrorCode", "Message")))
+    detail = scrub(message[:_MAX_MESSAGE]) if message else None
+    reason = code or "no error code"
+    if detail:
+        reason += f": {detail}"
+    kwargs: dict[str, Any] = {"status": status, "error_code": code}
+    if status == 429:
+        return RateLimitedError(
+            f"Token request rate limited ({reason})",
+            retry_after=parse_retry_after(headers.get("Retry-After")),
+            **kwargs,
+        )
+    if status >= 500:
+        return CommunicationError(f"Token endpoint answered {status} ({reason})", **kwargs)
+    if code in _CREDENTIAL_ERRORS or status in (401, 403):
+        return AuthenticationError(
+            f"The identity server refused the credentials ({status}, {reason})", **kwargs
+        )
+    if status == 400:
+        return ApiNotEnabledError(
+            f"The token request was refused ({status}, {reason}): "
+            "the Connect API add-on is probably not enabled for this client",
+            **kwargs,
+        )
+    return CommunicationError(f"Token endpoint answered {status} ({reason})", **kwargs)

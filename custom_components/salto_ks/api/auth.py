@@ -1,0 +1,155 @@
+"""OAuth2 token manager: obtains, caches and renews the bearer token."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import aiohttp
+
+from ._http import Scrubber, decode_json, token_error
+from .const import DEFAULT_TOKEN_LIFETIME, SCOPE, TOKEN_EXPIRY_MARGIN, USER_AGENT
+from .exceptions import ApiNotEnabledError, AuthenticationError, CommunicationError
+from .models import TokenResponse
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class TokenManager:
+    """Get a bearer token from the identity server and keep it until shortly before it expires.
+
+    With a username and password it uses the password grant (scope ``user_api.full_access``); without them it
+    uses client_credentials. A refresh token from the server is used for the next renewal; if the server
+    refuses it, the primary grant is used again. Concurrent callers share one renewal.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+        username: str | None = None,
+        password: str | None = None,
+        request_timeout: float,
+        scrubber: Scrubber | None = None,
+    ) -> None:
+        if (username is None) != (password is None):
+            raise ValueError("username and password must be given together")
+        self._session = session
+        self._auth_url = auth_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._username = username
+        self._password = password
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._scrub = scrubber or Scrubber()
+        self._scrub.add(client_secret, password)
+        self._lock = asyncio.Lock()
+        self._access_token: str | None = None
+        self._refresh_token: str | None = None
+        self._expires_at = 0.0
+
+    @property
+    def grant_type(self) -> str:
+        """The primary grant: ``password`` or ``client_credentials``."""
+        return "password" if self._username is not None else "client_credentials"
+
+    @property
+    def has_valid_token(self) -> bool:
+        """Whether a cached token exists and is not about to expire."""
+        return self._access_token is not None and time.monotonic() < self._expires_at
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenManager(auth_url={self._auth_url!r}, grant_type={self.grant_type!r}, "
+            f"has_token={self._access_token is not None})"
+        )
+
+    def invalidate(self) -> None:
+        """Drop the cached access token and refresh token."""
+        self._access_token = None
+        self._refresh_token = None
+        self._expires_at = 0.0
+
+    async def get_token(self, *, force: bool = False) -> str:
+        """Return a valid access token, requesting one if needed (or always, with ``force``)."""
+        if not force and self.has_valid_token:
+            assert self._access_token is not None
+            return self._access_token
+        stale = self._access_token
+        async with self._lock:
+            # Another caller may have renewed while we waited for the lock.
+            if self.has_valid_token and (not force or self._access_token != stale):
+                assert self._access_token is not None
+                return self._access_token
+            return await self._renew()
+
+    async def renew_rejected(self, rejected: str) -> str:
+        """Return a new token after the API rejected ``rejected``; one renewal for all callers."""
+        async with self._lock:
+            current = self._access_token
+            if current is not None and current != rejected and self.has_valid_token:
+                return current
+            return await self._renew()
+
+    async def _renew(self) -> str:
+        """Request a token (refresh grant first when possible). Call with the lock held."""
+        self._access_token = None
+        if self._refresh_token is not None:
+            refresh = self._refresh_token
+            self._refresh_token = None
+            try:
+                return await self._request(
+                    {"grant_type": "refresh_token", "refresh_token": refresh}
+                )
+            except (AuthenticationError, ApiNotEnabledError) as err:
+                _LOGGER.debug(
+                    "Refresh token refused (%s); using the %s grant", err.status, self.grant_type
+                )
+        if self._username is not None and self._password is not None:
+            form = {
+                "grant_type": "password",
+                "username": self._username,
+                "password": self._password,
+                "scope": SCOPE,
+            }
+        else:
+            form = {"grant_type": "client_credentials"}
+        return await self._request(form)
+
+    async def _request(self, form: dict[str, str]) -> str:
+        grant = form["grant_type"]
+        _LOGGER.debug("Requesting a token (grant %s) from %s", grant, self._auth_url)
+        try:
+            async with self._session.post(
+                self._auth_url,
+                data=form,
+                auth=aiohttp.BasicAuth(self._client_id, self._client_secret),
+                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                timeout=self._timeout,
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+                headers = resp.headers
+        except TimeoutError:
+            raise CommunicationError("Timeout while requesting a token") from None
+        except aiohttp.ClientError as err:
+            raise CommunicationError(
+                f"Error while requesting a token: {type(err).__name__}: {self._scrub(str(err))}"
+            ) from None
+        if status != 200:
+            raise token_error(status, raw, headers, self._scrub)
+        token = TokenResponse.from_dict(decode_json(raw, "token response"))
+        lifetime = token.expires_in if token.expires_in and token.expires_in > 0 else None
+        lifetime = lifetime or DEFAULT_TOKEN_LIFETIME
+        # Renew TOKEN_EXPIRY_MARGIN s early; for very short lifetimes keep at least half of it.
+        margin = min(TOKEN_EXPIRY_MARGIN, lifetime / 2)
+        self._access_token = token.access_token
+        self._refresh_token = token.refresh_token
+        self._expires_at = time.monotonic() + lifetime - margin
+        self._scrub.add(token.access_token, token.refresh_token)
+        _LOGGER.debug("Got a token (grant %s) valid for %.0f s", grant, lifetime)
+        return token.access_token

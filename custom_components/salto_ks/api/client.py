@@ -1,0 +1,401 @@
+"""Asynchronous client of the Salto KS Connect API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+from yarl import URL
+
+from ._http import Scrubber, api_error, decode_json
+from .auth import TokenManager
+from .const import (
+    CONTINUATION_HEADER,
+    DEFAULT_REQUEST_TIMEOUT,
+    ENTRIES_PATHS,
+    MAX_ENTRIES_LIMIT,
+    MAX_PAGES,
+    PRODUCTION_API,
+    PRODUCTION_AUTH_URL,
+    USER_AGENT,
+)
+from .exceptions import (
+    CommunicationError,
+    InvalidResponseError,
+    OtpRequiredError,
+    SaltoKSError,
+    TokenRejectedError,
+)
+from .models import Entry, Iq, Lock, Site, SiteUser
+
+_LOGGER = logging.getLogger(__name__)
+_VERSION_SUFFIX = re.compile(r"/v\d+(?:\.\d+)?/*$")
+_T = TypeVar("_T")
+
+
+def _normalise_api_base(api_base: str) -> str:
+    base = api_base.strip().rstrip("/")
+    return _VERSION_SUFFIX.sub("", base).rstrip("/")
+
+
+def _seg(value: str) -> str:
+    """Quote one path segment (ids never contain '/', but never let one change the path)."""
+    return quote(value, safe="")
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+class SaltoKSClient:
+    """Client of the Salto KS Connect API.
+
+    The aiohttp session is injected and never closed by the client. With ``username`` and ``password`` the
+    password grant is used, without them client_credentials.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_base: str = PRODUCTION_API,
+        auth_url: str = PRODUCTION_AUTH_URL,
+        client_id: str,
+        client_secret: str,
+        username: str | None = None,
+        password: str | None = None,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    ) -> None:
+        if request_timeout <= 0:
+            raise ValueError("request_timeout must be positive")
+        self._session = session
+        self._api_base = _normalise_api_base(api_base)
+        self._api_url = URL(self._api_base)
+        if not self._api_url.is_absolute():
+            raise ValueError("api_base must be an absolute URL")
+        self._auth_url = auth_url
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._scrub = Scrubber()
+        self._auth = TokenManager(
+            session,
+            auth_url=auth_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            username=username,
+            password=password,
+            request_timeout=request_timeout,
+            scrubber=self._scrub,
+        )
+        self._entries_path: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"SaltoKSClient(api_base={self._api_base!r}, auth_url={self._auth_url!r}, "
+            f"grant_type={self._auth.grant_type!r})"
+        )
+
+    @property
+    def api_base(self) -> str:
+        """The API host root (without version path)."""
+        return self._api_base
+
+    @property
+    def auth_url(self) -> str:
+        """The token endpoint URL."""
+        return self._auth_url
+
+    @property
+    def entries_path(self) -> str | None:
+        """The entries path that answered last (``entries``, ``audit-trails`` or ``audit/log``)."""
+        return self._entries_path
+
+    # --- authentication -------------------------------------------------------------------------
+
+    async def authenticate(self, force: bool = False) -> None:
+        """Get a token now (or reuse the cached one unless ``force``); raises on refused credentials."""
+        await self._auth.get_token(force=force)
+
+    def invalidate_token(self) -> None:
+        """Drop the cached token and refresh token."""
+        self._auth.invalidate()
+
+    # --- transport ------------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        url: URL,
+        token: str,
+        *,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        request_headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if headers:
+            request_headers.update(headers)
+        _LOGGER.debug("%s %s %s", method, url.path, dict(params) if params else "")
+        try:
+            async with self._session.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=request_headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+                resp_headers = resp.headers
+        except TimeoutError:
+            raise CommunicationError(f"Timeout on {method} {url.path}") from None
+        except aiohttp.ClientError as err:
+            raise CommunicationError(
+                f"Error on {method} {url.path}: {type(err).__name__}: {self._scrub(str(err))}"
+            ) from None
+        _LOGGER.debug("%s %s answered %s", method, url.path, status)
+        return status, raw, resp_headers
+
+    async def _request(
+        self,
+        method: str,
+        url: URL,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        parse: bool = True,
+    ) -> Any:
+        if _origin(url) != _origin(self._api_url):
+            # Never send the bearer token to another host.
+            raise InvalidResponseError(f"Refusing to call another host than {self._api_url.host}")
+        token = await self._auth.get_token()
+        status, raw, resp_headers = await self._send(
+            method, url, token, params=params, body=body, headers=headers
+        )
+        if status == 401:
+            _LOGGER.debug("Token rejected by the API; renewing it once")
+            token = await self._auth.renew_rejected(token)
+            status, raw, resp_headers = await self._send(
+                method, url, token, params=params, body=body, headers=headers
+            )
+            if status == 401:
+                raise TokenRejectedError("The API rejected a freshly issued token", status=401)
+        if not 200 <= status < 300:
+            raise api_error(status, raw, resp_headers, self._scrub)
+        if not parse:
+            return None
+        return decode_json(raw, f"{method} {url.path}")
+
+    def _url(self, path: str) -> URL:
+        return URL(self._api_base + path, encoded=False)
+
+    def _follow(self, link: str) -> URL:
+        url = URL(link)
+        if not url.is_absolute():
+            url = self._api_url.join(url)
+        if _origin(url) != _origin(self._api_url):
+            raise InvalidResponseError(
+                f"next_page_link points to another host ({url.host}); refusing to follow it"
+            )
+        return url
+
+    @staticmethod
+    def _parse_items(raw_items: list[Any], parser: Callable[[object], _T], what: str) -> list[_T]:
+        parsed: list[_T] = []
+        for item in raw_items:
+            try:
+                parsed.append(parser(item))
+            except InvalidResponseError as err:
+                _LOGGER.warning("Skipping a %s that cannot be parsed: %s", what, err)
+        return parsed
+
+    async def _get_list(
+        self,
+        path: str,
+        parser: Callable[[object], _T],
+        what: str,
+        page_size: int | None = None,
+    ) -> list[_T]:
+        """GET a list that is a bare array or ``{items, next_page_link}`` and follow its pages."""
+        url = self._url(path)
+        params: dict[str, str] | None = None
+        if page_size is not None:
+            if page_size < 1:
+                raise ValueError("page_size must be at least 1")
+            params = {"$top": str(page_size)}
+        result: list[_T] = []
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            body = await self._request("GET", url, params=params)
+            if isinstance(body, list):
+                return result + self._parse_items(body, parser, what)
+            if not isinstance(body, Mapping):
+                raise InvalidResponseError(f"{what} list: expected a JSON array or object")
+            items = body.get("items")
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                raise InvalidResponseError(f"{what} list.items: expected a list")
+            result.extend(self._parse_items(items, parser, what))
+            link = body.get("next_page_link")
+            if link is None or link == "":
+                return result
+            if not isinstance(link, str):
+                raise InvalidResponseError(f"{what} list.next_page_link: expected a string")
+            if link in seen:
+                raise InvalidResponseError(f"{what} list: next_page_link repeats itself")
+            seen.add(link)
+            url = self._follow(link)
+            params = None
+        raise InvalidResponseError(f"{what} list: more than {MAX_PAGES} pages")
+
+    async def _get_object(self, path: str, parser: Callable[[object], _T], what: str) -> _T:
+        body = await self._request("GET", self._url(path))
+        if not isinstance(body, Mapping):
+            raise InvalidResponseError(f"{what}: expected a JSON object")
+        return parser(body)
+
+    # --- calls ----------------------------------------------------------------------------------
+
+    async def get_sites(self) -> list[Site]:
+        """Sites visible to the user."""
+        return await self._get_list("/v1.2/sites", Site.from_dict, "site")
+
+    async def get_site(self, site_id: str) -> Site:
+        """One site."""
+        return await self._get_object(f"/v1.2/sites/{_seg(site_id)}", Site.from_dict, "site")
+
+    async def get_locks(self, site_id: str, page_size: int | None = None) -> list[Lock]:
+        """Every lock of a site (follows ``next_page_link``; ``page_size`` sets ``$top``)."""
+        return await self._get_list(
+            f"/v1.2/sites/{_seg(site_id)}/locks", Lock.from_dict, "lock", page_size
+        )
+
+    async def get_lock(self, site_id: str, lock_id: str) -> Lock:
+        """One lock."""
+        return await self._get_object(
+            f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}", Lock.from_dict, "lock"
+        )
+
+    async def get_iqs(self, site_id: str) -> list[Iq]:
+        """Every IQ of a site."""
+        return await self._get_list(f"/v1.2/sites/{_seg(site_id)}/iqs", Iq.from_dict, "iq")
+
+    async def get_users(self, site_id: str, page_size: int | None = None) -> list[SiteUser]:
+        """Every user of a site."""
+        return await self._get_list(
+            f"/v1.2/sites/{_seg(site_id)}/users", SiteUser.from_dict, "site user", page_size
+        )
+
+    async def _set_locked_state(
+        self, site_id: str, lock_id: str, state: str, otp: str | None = None
+    ) -> None:
+        body: dict[str, str] = {"locked_state": state}
+        if otp is not None:
+            body["otp"] = otp
+        await self._request(
+            "PATCH",
+            self._url(f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}/locking"),
+            body=body,
+            parse=False,
+        )
+
+    async def unlock(self, site_id: str, lock_id: str, otp: str | None = None) -> None:
+        """Open a lock remotely (it relocks by itself after its open time)."""
+        await self._set_locked_state(site_id, lock_id, "unlocked", otp)
+
+    async def lock(self, site_id: str, lock_id: str) -> None:
+        """Lock a lock remotely (not every lock supports it)."""
+        await self._set_locked_state(site_id, lock_id, "locked")
+
+    async def get_entries(
+        self,
+        site_id: str,
+        since: datetime | None = None,
+        limit: int = 50,
+        newest_first: bool = True,
+        page_size: int | None = None,
+    ) -> list[Entry]:
+        """Entries (audit trail) of a site, at most ``limit`` (1-200), optionally since a time.
+
+        A naive ``since`` is taken as UTC. Falls back to the legacy ``audit-trails`` and ``audit/log`` paths
+        when ``entries`` answers 404 or 405, and remembers the path that works.
+        """
+        if not 1 <= limit <= MAX_ENTRIES_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_ENTRIES_LIMIT}")
+        if page_size is not None and page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        top = min(page_size or limit, MAX_ENTRIES_LIMIT)
+        params = {
+            "$orderby": f"utc_date_time {'desc' if newest_first else 'asc'}",
+            "$top": str(top),
+        }
+        if since is not None:
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+            stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            params["$filter"] = f"utc_date_time ge DateTime'{stamp}'"
+        paths = (self._entries_path,) if self._entries_path else ENTRIES_PATHS
+        first_error: SaltoKSError | None = None
+        for path in paths:
+            try:
+                entries = await self._fetch_entries(site_id, path, params, limit)
+            except SaltoKSError as err:
+                if err.status in (404, 405) and not isinstance(err, OtpRequiredError):
+                    _LOGGER.debug("Entries path %s answered %s", path, err.status)
+                    first_error = first_error or err
+                    continue
+                raise
+            if path != self._entries_path:
+                _LOGGER.debug("Using entries path %s", path)
+                self._entries_path = path
+            return entries
+        assert first_error is not None
+        raise first_error
+
+    async def _fetch_entries(
+        self, site_id: str, path: str, params: Mapping[str, str], limit: int
+    ) -> list[Entry]:
+        url = self._url(f"/v1.1/sites/{_seg(site_id)}/{path}")
+        headers: dict[str, str] = {}
+        entries: list[Entry] = []
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            body = await self._request("GET", url, params=params, headers=headers)
+            if isinstance(body, list):
+                return (entries + self._parse_items(body, Entry.from_dict, "entry"))[:limit]
+            if not isinstance(body, Mapping):
+                raise InvalidResponseError("entries: expected a JSON array or object")
+            items = body.get("items")
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                raise InvalidResponseError("entries.items: expected a list")
+            entries.extend(self._parse_items(items, Entry.from_dict, "entry"))
+            token = body.get("continuation_token")
+            if len(entries) >= limit or token is None or token == "":
+                return entries[:limit]
+            if isinstance(token, Mapping | list):
+                # Some servers send the token unescaped; the header takes its JSON text.
+                token = json.dumps(token, separators=(",", ":"))
+            if not isinstance(token, str):
+                raise InvalidResponseError("entries.continuation_token: expected a string")
+            if token in seen:
+                _LOGGER.warning("The entries continuation token repeats itself; stopping")
+                return entries
+            seen.add(token)
+            headers = {CONTINUATION_HEADER: token}
+        _LOGGER.warning("Stopped reading entries after %s pages", MAX_PAGES)
+        return entries[:limit]

@@ -1,0 +1,84 @@
+"""Exceptions raised by the Salto KS client.
+
+Every exception carries ``status`` (HTTP status or None), ``error_code`` (the server's ``ErrorCode`` or OAuth
+``error``, as a string, or None) and ``message``. None of them ever holds a credential or a token.
+"""
+
+from __future__ import annotations
+
+
+class SaltoKSError(Exception):
+    """Base class of every error raised by the client."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status={self.status!r}, "
+            f"error_code={self.error_code!r})"
+        )
+
+
+class AuthenticationError(SaltoKSError):
+    """The identity server refused the credentials (401, invalid_client, invalid_grant)."""
+
+
+class TokenRejectedError(AuthenticationError):
+    """The API answered 401 again right after a fresh token was obtained."""
+
+
+class ApiNotEnabledError(SaltoKSError):
+    """The token endpoint refused the grant or scope: the Connect API add-on is probably not enabled."""
+
+
+class PermissionDeniedError(SaltoKSError):
+    """403: the user may not do this (no remote_access, missing role, command_forbidden …)."""
+
+
+class NotFoundError(SaltoKSError):
+    """404 that is not about an OTP."""
+
+
+class OtpRequiredError(SaltoKSError):
+    """The lock's IQ needs a (valid) one-time password (404 ErrorCode 2202, 400/403 ErrorCode 3102)."""
+
+
+class LockUnavailableError(SaltoKSError):
+    """422: the lock or its IQ is offline."""
+
+
+class UnsupportedOperationError(SaltoKSError):
+    """422 for another reason, e.g. the lock cannot be locked remotely."""
+
+
+class RateLimitedError(SaltoKSError):
+    """429 Too Many Requests; ``retry_after`` holds the server's hint in seconds, if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, error_code=error_code)
+        self.retry_after = retry_after
+
+
+class CommunicationError(SaltoKSError):
+    """Timeouts, connection errors, 5xx and unexpected statuses."""
+
+
+class InvalidResponseError(SaltoKSError):
+    """The server answered with something that is not the expected JSON."""
