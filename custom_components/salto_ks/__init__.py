@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from .client import create_client
 from .const import DOMAIN
+from .coordinator import (
+    SaltoConfigEntry,
+    SaltoRosterCoordinator,
+    SaltoRuntimeData,
+    async_delete_entry_issues,
+)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.LOCK, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -17,11 +26,37 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up a Salto KS site from a config entry (minimal placeholder, platforms follow)."""
+async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> bool:
+    """Set up a Salto KS site: fetch the roster once, then add devices and entities."""
+    client = create_client(hass, entry.data)
+    roster = SaltoRosterCoordinator(hass, entry, client)
+    # ConfigEntryNotReady on connection errors, ConfigEntryAuthFailed (→ reauth) on refused credentials.
+    await roster.async_config_entry_first_refresh()
+
+    entry.runtime_data = SaltoRuntimeData(client=client, roster=roster, options=dict(entry.options))
+    roster.async_start_device_tracking()
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Unload a config entry."""
-    return True
+async def _async_update_listener(hass: HomeAssistant, entry: SaltoConfigEntry) -> None:
+    """Reload when the options changed (a reauth/reconfigure reloads by itself)."""
+    if dict(entry.options) != entry.runtime_data.options:
+        await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> bool:
+    """Unload a config entry; timers and listeners go with entry.async_on_unload / the entities."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        async_delete_entry_issues(hass, entry.entry_id)
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> None:
+    """Delete what the entry left behind when the user removes it.
+
+    Anything the entry persists (e.g. a ``Store`` with the audit cursor) must be removed here.
+    """
+    async_delete_entry_issues(hass, entry.entry_id)

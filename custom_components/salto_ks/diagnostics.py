@@ -1,0 +1,53 @@
+"""Diagnostics of a Salto KS config entry, with credentials and personal data redacted."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_PASSWORD, CONF_USERNAME
+from .coordinator import SaltoConfigEntry
+
+TO_REDACT: Final = {
+    # credentials
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_USERNAME,
+    CONF_PASSWORD,
+    "access_token",
+    "refresh_token",
+    "token",
+    "otp",
+    # personal data
+    "email",
+    "first_name",
+    "last_name",
+    "alias",
+    "user_first_name",
+    "user_last_name",
+    "user_alias",
+    "username",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: SaltoConfigEntry
+) -> dict[str, Any]:
+    """Return the entry's settings and the last roster."""
+    roster = entry.runtime_data.roster
+    data: dict[str, Any] = {
+        "entry": {
+            "title": entry.title,
+            "data": dict(entry.data),
+            "options": dict(entry.options),
+        },
+        "roster": {
+            "last_update_success": roster.last_update_success,
+            "locks": [lock.as_dict() for lock in roster.data.locks.values()],
+            "iqs": [iq.as_dict() for iq in roster.data.iqs.values()],
+        },
+        # The audit feed's latest entries go here once that coordinator exists.
+    }
+    return async_redact_data(data, TO_REDACT)

@@ -1,0 +1,211 @@
+"""Lock entities of Salto KS: remote opening (unlock/open) and remote locking.
+
+State: ``locked`` → locked; ``unlocked`` and ``office_mode`` → unlocked (office mode has its own binary sensor);
+``none``, ``uncertain`` and values Salto adds later → unknown. After a successful opening the lock shows
+unlocked (``lock.unlock``) or open (``lock.open``) for the ``released_state`` option, then falls back to the
+roster's state, and a roster refresh is requested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Any, Final, NoReturn
+
+from homeassistant.components.lock import LockEntity, LockEntityFeature
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_call_later
+
+from .api import (
+    AuthenticationError,
+    LockedState,
+    LockUnavailableError,
+    NotFoundError,
+    OtpRequiredError,
+    PermissionDeniedError,
+    RateLimitedError,
+    SaltoKSError,
+    TokenRejectedError,
+    UnsupportedOperationError,
+)
+from .const import CONF_RELEASED_STATE, DEFAULT_RELEASED_STATE, DOMAIN
+from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
+from .entity import SaltoLockEntity
+
+# Commands go to the cloud one at a time.
+PARALLEL_UPDATES = 1
+
+OTP_DOCS_URL: Final = "https://github.com/salto-ks-ha/salto_ks#one-time-passwords-otp"
+
+# What HA shows after a successful remote opening, until released_state runs out.
+RELEASED_UNLOCKED: Final = "unlocked"
+RELEASED_OPEN: Final = "open"
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SaltoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a lock entity for every lock, now and whenever new ones appear."""
+    coordinator = entry.runtime_data.roster
+    released_state = float(entry.options.get(CONF_RELEASED_STATE, DEFAULT_RELEASED_STATE))
+
+    @callback
+    def add_locks(lock_ids: set[str]) -> None:
+        async_add_entities(
+            SaltoLock(coordinator, lock_id, released_state) for lock_id in sorted(lock_ids)
+        )
+
+    coordinator.new_lock_callbacks.append(add_locks)
+    add_locks(set(coordinator.data.locks))
+
+
+class SaltoLock(SaltoLockEntity, LockEntity):
+    """A Salto KS lock; the device's main entity."""
+
+    _attr_name = None
+    _attr_supported_features = LockEntityFeature.OPEN
+
+    def __init__(
+        self, coordinator: SaltoRosterCoordinator, lock_id: str, released_state: float
+    ) -> None:
+        """Initialise the lock entity."""
+        super().__init__(coordinator, lock_id, None)
+        self._released_state = released_state
+        self._released: str | None = None
+        self._cancel_release: CALLBACK_TYPE | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Cancel a pending release timer when the entity goes away."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._async_cancel_release)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def is_locked(self) -> bool | None:
+        """Locked, unlocked (incl. office mode), or None (unknown) for none/uncertain/new values."""
+        if self._released is not None:
+            return False
+        if (lock := self.salto_lock) is None:
+            return None
+        if lock.locked_state == LockedState.LOCKED:
+            return True
+        if lock.locked_state in (LockedState.UNLOCKED, LockedState.OFFICE_MODE):
+            return False
+        return None
+
+    @property
+    def is_open(self) -> bool:
+        """Open after a ``lock.open`` until the released time runs out."""
+        return self._released == RELEASED_OPEN
+
+    # -- actions -------------------------------------------------------------------------------
+
+    async def async_unlock(self, **kwargs: Any) -> None:
+        """Open the lock remotely; HA shows it unlocked for the released time."""
+        await self._async_open(RELEASED_UNLOCKED)
+
+    async def async_open(self, **kwargs: Any) -> None:
+        """Open the lock remotely; HA shows it open for the released time."""
+        await self._async_open(RELEASED_OPEN)
+
+    async def async_lock(self, **kwargs: Any) -> None:
+        """Lock remotely (not every lock supports it), then refresh the roster."""
+        self._check_can_command()
+        coordinator = self.coordinator
+        await self._async_call(coordinator.client.lock(coordinator.site_id, self.lock_id))
+        self._async_cancel_release()
+        self.async_write_ha_state()
+        await coordinator.async_request_refresh()
+
+    async def _async_open(self, released: str) -> None:
+        self._check_can_command()
+        coordinator = self.coordinator
+        await self._async_call(coordinator.client.unlock(coordinator.site_id, self.lock_id))
+        self._async_cancel_release()
+        self._released = released
+        self._cancel_release = async_call_later(
+            self.hass, self._released_state, self._async_release_expired
+        )
+        self.async_write_ha_state()
+
+    @callback
+    def _async_release_expired(self, _now: datetime) -> None:
+        self._cancel_release = None
+        self._released = None
+        self.async_write_ha_state()
+        # The lock has relocked by itself by now; let the roster confirm it.
+        self.coordinator.config_entry.async_create_task(
+            self.hass, self.coordinator.async_request_refresh(), f"{DOMAIN} refresh after release"
+        )
+
+    @callback
+    def _async_cancel_release(self) -> None:
+        if self._cancel_release is not None:
+            self._cancel_release()
+            self._cancel_release = None
+        self._released = None
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _placeholders(self, **extra: str) -> dict[str, str]:
+        lock = self.salto_lock
+        name = (lock.name if lock else None) or self.lock_id
+        return {"name": name, **extra}
+
+    def _raise(self, key: str, err: Exception | None = None, **extra: str) -> NoReturn:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders=self._placeholders(**extra),
+        ) from err
+
+    def _check_can_command(self) -> None:
+        """Fail without a request when the roster already shows the command cannot work."""
+        coordinator = self.coordinator
+        if (remaining := coordinator.rate_limit_remaining()) is not None:
+            self._raise("rate_limited", seconds=str(round(remaining)))
+        if (lock := self.salto_lock) is None:
+            self._raise("lock_not_found")
+        if lock.online is False:
+            self._raise("lock_offline")
+        if lock.iq is not None:
+            iq = coordinator.data.iqs.get(lock.iq.id)
+            iq_online = iq.online if iq is not None else lock.iq.online
+            if iq_online is False:
+                iq_name = (iq.name if iq else lock.iq.name) or lock.iq.id
+                self._raise("iq_offline", iq=iq_name)
+
+    async def _async_call(self, request: Awaitable[None]) -> None:
+        """Send a command and turn the client's errors into translated HomeAssistantErrors."""
+        try:
+            await request
+        except LockUnavailableError as err:
+            if "iq" in err.message.lower():
+                lock = self.salto_lock
+                iq_name = (lock.iq.name or lock.iq.id) if lock and lock.iq else "IQ"
+                self._raise("iq_offline", err, iq=iq_name)
+            self._raise("lock_offline", err)
+        except OtpRequiredError as err:
+            self._raise("otp_required", err, url=OTP_DOCS_URL)
+        except UnsupportedOperationError as err:
+            self._raise("unsupported", err)
+        except PermissionDeniedError as err:
+            self._raise("action_permission_denied", err)
+        except RateLimitedError as err:
+            wait = self.coordinator.note_rate_limited(err)
+            self._raise("rate_limited", err, seconds=str(round(wait)))
+        except NotFoundError as err:
+            self._raise("lock_not_found", err)
+        except TokenRejectedError as err:
+            self._raise("cannot_connect", err, error=type(err).__name__)
+        except AuthenticationError as err:
+            # The identity server refused the stored credentials: ask the user for new ones.
+            self.coordinator.config_entry.async_start_reauth(self.hass)
+            self._raise("action_invalid_auth", err)
+        except SaltoKSError as err:
+            self._raise("cannot_connect", err, error=type(err).__name__)
