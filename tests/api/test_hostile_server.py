@@ -1,0 +1,343 @@
+"""Behaviours the faithful simulator cannot produce: a server that misbehaves on purpose.
+
+A tiny aiohttp server on 127.0.0.1 (real HTTP, no mocking) answers with paging loops, links to other hosts,
+endless 401s, refresh tokens and redirects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from custom_components.salto_ks.api import (
+    CommunicationError,
+    InvalidResponseError,
+    RateLimitedError,
+    SaltoKSClient,
+    TokenRejectedError,
+)
+from custom_components.salto_ks.api.const import CONTINUATION_HEADER, MAX_PAGES
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SECRET = "hostile-client-secret-9f8e"
+PASSWORD = "hostile-password-7d6c"
+
+
+@dataclass
+class Server:
+    """A loopback server whose routes a test fills in."""
+
+    url: str = ""
+    requests: list[web.Request] = field(default_factory=list)
+    forms: list[dict[str, str]] = field(default_factory=list)
+    tokens_issued: int = 0
+    refresh_token: str | None = None
+    refuse_refresh: bool = False
+    expires_in: int = 3600
+
+
+async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def server(socket_enabled: None) -> tuple[Server, web.Application]:
+    """A server with a working token endpoint; tests add API routes before the first request."""
+    state = Server()
+
+    async def token(request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        state.forms.append({k: str(v) for k, v in form.items()})
+        if form.get("grant_type") == "refresh_token" and state.refuse_refresh:
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        state.tokens_issued += 1
+        body: dict[str, Any] = {
+            "access_token": f"hostile-access-{state.tokens_issued}",
+            "expires_in": state.expires_in,
+            "token_type": "Bearer",
+        }
+        if state.refresh_token:
+            body["refresh_token"] = f"{state.refresh_token}-{state.tokens_issued}"
+        return web.json_response(body)
+
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path != "/connect/token":
+            state.requests.append(request)
+        return await handler(request)
+
+    app = web.Application(middlewares=[record])
+    app.router.add_post("/connect/token", token)
+    return state, app
+
+
+@pytest.fixture
+async def run(
+    server: tuple[Server, web.Application],
+) -> AsyncIterator[Callable[[], Awaitable[SaltoKSClient]]]:
+    """Start the server and return a client for it."""
+    state, app = server
+    runners: list[web.AppRunner] = []
+    session = aiohttp.ClientSession()
+
+    async def _run() -> SaltoKSClient:
+        runner, state.url = await _start(app)
+        runners.append(runner)
+        return SaltoKSClient(
+            session,
+            api_base=state.url,
+            auth_url=f"{state.url}/connect/token",
+            client_id="hostile-client",
+            client_secret=SECRET,
+            username="user@example.com",
+            password=PASSWORD,
+            request_timeout=5,
+        )
+
+    yield _run
+    await session.close()
+    for runner in runners:
+        await runner.cleanup()
+
+
+def _entry(n: int) -> dict[str, Any]:
+    return {
+        "id": f"e{n}",
+        "event_category": "lock_opened",
+        "utc_date_time": f"2026-01-01T00:00:{n % 60:02d}Z",
+    }
+
+
+async def test_repeating_next_page_link_is_refused(server: Any, run: Any) -> None:
+    state, app = server
+
+    async def locks(request: web.Request) -> web.Response:
+        link = f"{state.url}/v1.2/sites/S/locks?page=2"
+        return web.json_response({"items": [{"id": "L1"}], "next_page_link": link})
+
+    app.router.add_get("/v1.2/sites/S/locks", locks)
+    client = await run()
+    with pytest.raises(InvalidResponseError, match="repeats"):
+        await client.get_locks("S")
+    # First page, then page 2 once; the second answer naming page 2 again stops the loop.
+    assert len(state.requests) == 2
+
+
+async def test_endless_new_links_are_bounded(server: Any, run: Any) -> None:
+    state, app = server
+
+    async def locks(request: web.Request) -> web.Response:
+        page = int(request.query.get("page", "0")) + 1
+        link = f"{state.url}/v1.2/sites/S/locks?page={page}"
+        return web.json_response({"items": [], "next_page_link": link})
+
+    app.router.add_get("/v1.2/sites/S/locks", locks)
+    client = await run()
+    with pytest.raises(InvalidResponseError, match="pages"):
+        await client.get_locks("S")
+    assert len(state.requests) == MAX_PAGES
+
+
+async def test_next_page_link_to_another_host_is_refused(server: Any, run: Any) -> None:
+    _state, app = server
+    foreign_hits: list[str] = []
+
+    async def steal(request: web.Request) -> web.Response:
+        foreign_hits.append(request.headers.get("Authorization", ""))
+        return web.json_response({"items": []})
+
+    foreign = web.Application()
+    foreign.router.add_get("/{tail:.*}", steal)
+    foreign_runner, foreign_url = await _start(foreign)
+
+    async def locks(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"items": [{"id": "L1"}], "next_page_link": f"{foreign_url}/v1.2/sites/S/locks?p=2"}
+        )
+
+    app.router.add_get("/v1.2/sites/S/locks", locks)
+    try:
+        client = await run()
+        with pytest.raises(InvalidResponseError, match="another host"):
+            await client.get_locks("S")
+    finally:
+        await foreign_runner.cleanup()
+    assert foreign_hits == []
+
+
+async def test_relative_next_page_link_is_followed(server: Any, run: Any) -> None:
+    _state, app = server
+
+    async def users(request: web.Request) -> web.Response:
+        if request.query.get("p") == "2":
+            return web.json_response({"items": [{"id": "U2"}], "next_page_link": None})
+        return web.json_response(
+            {"items": [{"id": "U1"}], "next_page_link": "/v1.2/sites/S/users?p=2"}
+        )
+
+    app.router.add_get("/v1.2/sites/S/users", users)
+    client = await run()
+    assert [u.id for u in await client.get_users("S")] == ["U1", "U2"]
+
+
+async def test_repeating_continuation_token_stops(server: Any, run: Any) -> None:
+    _state, app = server
+    token = json.dumps({"token": "+RID:~abc==#RT:1", "range": {"min": "", "max": "FF"}})
+    seen_headers: list[str | None] = []
+
+    async def entries(request: web.Request) -> web.Response:
+        seen_headers.append(request.headers.get(CONTINUATION_HEADER))
+        n = len(seen_headers)
+        return web.json_response({"items": [_entry(n)], "continuation_token": token})
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    result = await client.get_entries("S", limit=100)
+    # Page 1 (no header), page 2 with the token as-is; page 2 repeats the token: stop.
+    assert seen_headers == [None, token]
+    assert [e.id for e in result] == ["e1", "e2"]
+
+
+async def test_endless_empty_entry_pages_are_bounded(server: Any, run: Any) -> None:
+    state, app = server
+
+    async def entries(request: web.Request) -> web.Response:
+        return web.json_response({"items": [], "continuation_token": f"t{len(state.requests)}"})
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    assert await client.get_entries("S", limit=10) == []
+    assert len(state.requests) == MAX_PAGES
+
+
+async def test_unescaped_continuation_object_is_sent_as_json(server: Any, run: Any) -> None:
+    _state, app = server
+    seen: list[str | None] = []
+
+    async def entries(request: web.Request) -> web.Response:
+        seen.append(request.headers.get(CONTINUATION_HEADER))
+        if len(seen) == 1:
+            return web.json_response({"items": [_entry(1)], "continuation_token": {"token": "x"}})
+        return web.json_response({"items": [_entry(2)], "continuation_token": None})
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    assert len(await client.get_entries("S")) == 2
+    assert seen == [None, '{"token":"x"}']
+
+
+async def test_second_401_raises_token_rejected(server: Any, run: Any) -> None:
+    state, app = server
+
+    async def sites(request: web.Request) -> web.Response:
+        return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+
+    app.router.add_get("/v1.2/sites", sites)
+    client = await run()
+    with pytest.raises(TokenRejectedError) as err:
+        await client.get_sites()
+    assert err.value.status == 401
+    assert len(state.requests) == 2
+    assert state.tokens_issued == 2
+    assert [r.headers["Authorization"] for r in state.requests] == [
+        "Bearer hostile-access-1",
+        "Bearer hostile-access-2",
+    ]
+
+
+async def test_refresh_token_is_used_and_refusal_falls_back(server: Any, run: Any) -> None:
+    state, app = server
+    state.refresh_token = "hostile-refresh"
+
+    async def sites(request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    app.router.add_get("/v1.2/sites", sites)
+    client = await run()
+    await client.get_sites()
+    assert state.forms[-1]["grant_type"] == "password"
+    assert state.forms[-1]["scope"] == "user_api.full_access"
+
+    await client.authenticate(force=True)
+    assert state.forms[-1] == {"grant_type": "refresh_token", "refresh_token": "hostile-refresh-1"}
+
+    state.refuse_refresh = True
+    await client.authenticate(force=True)
+    assert [f["grant_type"] for f in state.forms] == [
+        "password",
+        "refresh_token",
+        "refresh_token",
+        "password",
+    ]
+    assert state.forms[2]["refresh_token"] == "hostile-refresh-2"
+    # After invalidate_token the refresh token is forgotten too.
+    client.invalidate_token()
+    state.refuse_refresh = False
+    await client.authenticate()
+    assert state.forms[-1]["grant_type"] == "password"
+
+
+async def test_redirect_is_not_followed(server: Any, run: Any) -> None:
+    _state, app = server
+
+    async def sites(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://127.0.0.1:9/steal")
+
+    app.router.add_get("/v1.2/sites", sites)
+    client = await run()
+    with pytest.raises(CommunicationError) as err:
+        await client.get_sites()
+    assert err.value.status == 302
+
+
+async def test_retry_after_http_date(server: Any, run: Any) -> None:
+    _state, app = server
+    when = datetime.now(UTC) + timedelta(seconds=120)
+
+    async def sites(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"ErrorCode": 429, "Message": "slow down"},
+            status=429,
+            headers={"Retry-After": format_datetime(when, usegmt=True)},
+        )
+
+    app.router.add_get("/v1.2/sites", sites)
+    client = await run()
+    with pytest.raises(RateLimitedError) as err:
+        await client.get_sites()
+    assert err.value.retry_after is not None
+    assert 100 < err.value.retry_after <= 120
+
+
+async def test_entries_wire_format(server: Any, run: Any) -> None:
+    _state, app = server
+    queries: list[dict[str, str]] = []
+
+    async def entries(request: web.Request) -> web.Response:
+        queries.append(dict(request.query))
+        return web.json_response({"items": [_entry(1)]})
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    since = datetime(2026, 8, 19, 14, 50, 38, 999, tzinfo=timezone(timedelta(hours=2)))
+    await client.get_entries("S", since=since, limit=30, newest_first=False, page_size=10)
+    assert queries == [
+        {
+            "$filter": "utc_date_time ge DateTime'2026-08-19T12:50:38Z'",
+            "$orderby": "utc_date_time asc",
+            "$top": "10",
+        }
+    ]
