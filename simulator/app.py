@@ -1,0 +1,147 @@
+"""The aiohttp application: routes, and the guard every identity/Connect request passes.
+
+Guard order: count the request → injected fault → bearer token (401) → rate limit (429) → handler.
+The control API (``/_sim/…``) passes none of these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from . import connect_api as api
+from .control import add_control_routes
+from .faults import FaultAction
+from .identity import Token, token_endpoint
+
+if TYPE_CHECKING:
+    from .core import Simulator
+
+Handler = Callable[["Simulator", web.Request, Token], Awaitable[web.Response]]
+MALFORMED_BODY = b'{"items": [{"id": "4d77312f-4a87-41db-a97b-f9d948dcc908", "customer_refer'
+PROXY_BODIES = {
+    502: b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+    503: b"<html><body><h1>503 Service Unavailable</h1></body></html>",
+}
+
+
+async def apply_fault(
+    sim: Simulator, request: web.Request, action: FaultAction
+) -> web.StreamResponse | None:
+    """Answer a faulted request, or None to go on (after a ``timeout`` delay)."""
+    kind = action.kind
+    if kind == "timeout":
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sim.stopping.wait(), action.delay)
+        return None
+    if kind == "drop":
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=200)
+    if kind == "malformed":
+        return web.Response(body=MALFORMED_BODY, content_type="application/json")
+    if kind == "429":
+        return web.Response(status=429, headers={"Retry-After": _seconds(action.retry_after)})
+    status = int(kind)
+    if status == 500:
+        return web.json_response(
+            {"ErrorCode": 2201, "Message": "An internal error occurred"}, status=500
+        )
+    return web.Response(status=status, body=PROXY_BODIES[status], content_type="text/html")
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def unauthorized(expired: bool) -> web.Response:
+    """401 with an empty body, as observed."""
+    header = "Bearer"
+    if expired:
+        header = 'Bearer error="invalid_token", error_description="The access token expired"'
+    return web.Response(status=401, headers={"WWW-Authenticate": header})
+
+
+def guard(
+    sim: Simulator, endpoint: str, handler: Handler
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Wrap a Connect API handler: counters, faults, bearer auth, rate limit, ApiError."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        sim.counters[endpoint] = sim.counters.get(endpoint, 0) + 1
+        action = sim.faults.pick(endpoint)
+        if action is not None:
+            answer = await apply_fault(sim, request, action)
+            if answer is not None:
+                return answer
+        header = request.headers.get("Authorization", "")
+        if header[:7].lower() != "bearer ":
+            return unauthorized(expired=False)
+        value = header[7:].strip()
+        token = sim.tokens.valid(value, sim.now())
+        if token is None:
+            return unauthorized(expired=value in sim.tokens.access)
+        retry = sim.rate_limiter.check(token.client_id, sim.now(), sim.tenant.rate_limit_per_minute)
+        if retry is not None:
+            return web.Response(status=429, headers={"Retry-After": str(retry)})
+        try:
+            return await handler(sim, request, token)
+        except api.ApiError as err:
+            return err.response()
+
+    return wrapped
+
+
+def token_guard(
+    sim: Simulator, *, legacy: bool
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The identity endpoint with counters and faults (endpoint name ``token``)."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        sim.counters["token"] = sim.counters.get("token", 0) + 1
+        action = sim.faults.pick("token")
+        if action is not None:
+            answer = await apply_fault(sim, request, action)
+            if answer is not None:
+                return answer
+        return await token_endpoint(sim, request, legacy=legacy)
+
+    return wrapped
+
+
+def build_app(sim: Simulator) -> web.Application:
+    """All routes of one simulator."""
+    app = web.Application()
+    r = app.router
+    r.add_post("/connect/token", token_guard(sim, legacy=False))
+    r.add_post("/oauth2/token", token_guard(sim, legacy=True))
+    site = "/{version:v1\\.[12]}/sites/{site_id}"
+    routes: list[tuple[str, str, str, Handler]] = [
+        ("GET", "/{version:v1\\.[12]}/sites", "sites", api.get_sites),
+        ("GET", site, "site", api.get_site),
+        ("GET", site + "/locks", "locks", api.get_locks),
+        ("GET", site + "/locks/{lock_id}", "lock", api.get_lock),
+        ("PATCH", site + "/locks/{lock_id}/locking", "locking", api.patch_locking),
+        ("GET", site + "/iqs", "iqs", api.get_iqs),
+        ("GET", site + "/iqs/{iq_id}", "iq", api.get_iq),
+        ("GET", site + "/users", "users", api.get_users),
+        ("GET", site + "/users/{user_id}", "user", api.get_user),
+        ("GET", site + "/entries", "entries", partial(api.get_entries, kind="entries")),
+        (
+            "GET",
+            site + "/audit-trails",
+            "audit_trails",
+            partial(api.get_entries, kind="audit-trails"),
+        ),
+        ("GET", site + "/audit/log", "audit_log", partial(api.get_entries, kind="audit/log")),
+        ("GET", site + "/incidents", "incidents", partial(api.get_entries, kind="incidents")),
+    ]
+    for method, path, endpoint, handler in routes:
+        r.add_route(method, path, guard(sim, endpoint, handler))
+    add_control_routes(app, sim)
+    return app

@@ -1,0 +1,185 @@
+"""The identity server: ``POST /connect/token`` (and seed 000's ``/oauth2/token``).
+
+Clients authenticate with HTTP Basic or with ``client_id``/``client_secret`` in the form body.
+Errors are ``{"error", "error_description"}``: 401 ``invalid_client`` when Basic auth is wrong,
+400 for everything else. Tokens are opaque random strings (the real ones are JWTs the client must
+not parse). Refresh tokens are one-time (rotated on use), as IdentityServer does by default.
+"""
+
+from __future__ import annotations
+
+import binascii
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from aiohttp import BasicAuth, web
+
+from .tenant import LEGACY_SCOPES
+
+if TYPE_CHECKING:
+    from .core import Simulator
+
+DEFAULT_SCOPE = "user_api.full_access"
+KNOWN_GRANTS = frozenset({"password", "client_credentials", "refresh_token", "authorization_code"})
+
+
+@dataclass
+class Token:
+    """An issued access or refresh token."""
+
+    value: str
+    client_id: str
+    user_id: str | None  # platform user id; None for client_credentials
+    scope: str
+    expires_at: float  # epoch seconds; refresh tokens: far future
+
+
+class TokenStore:
+    """Issued tokens by value."""
+
+    def __init__(self) -> None:
+        self.access: dict[str, Token] = {}
+        self.refresh: dict[str, Token] = {}
+
+    def issue(
+        self, client_id: str, user_id: str | None, scope: str, now: float, lifetime: int
+    ) -> Token:
+        token = Token(secrets.token_urlsafe(32), client_id, user_id, scope, now + lifetime)
+        self.access[token.value] = token
+        return token
+
+    def issue_refresh(self, access: Token) -> str:
+        value = secrets.token_urlsafe(32)
+        self.refresh[value] = Token(value, access.client_id, access.user_id, access.scope, 1e18)
+        return value
+
+    def valid(self, value: str, now: float) -> Token | None:
+        token = self.access.get(value)
+        if token is None or now >= token.expires_at:
+            return None
+        return token
+
+    def expire_all(self, *, refresh: bool = False) -> None:
+        for token in self.access.values():
+            token.expires_at = 0.0
+        if refresh:
+            self.refresh.clear()
+
+    def revoke(self, *, client_id: str | None = None, user_id: str | None = None) -> None:
+        for store in (self.access, self.refresh):
+            for value in [
+                v
+                for v, t in store.items()
+                if (client_id is not None and t.client_id == client_id)
+                or (user_id is not None and t.user_id == user_id)
+            ]:
+                del store[value]
+
+
+class IdentityError(Exception):
+    """An OAuth error answer."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(error)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def response(self) -> web.Response:
+        headers = {"Cache-Control": "no-store"}
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="identity"'
+        return web.json_response(
+            {"error": self.error, "error_description": self.description},
+            status=self.status,
+            headers=headers,
+        )
+
+
+def _client_from_request(request: web.Request, form: dict[str, str]) -> tuple[str, str, bool]:
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            basic = BasicAuth.decode(header)
+        except (ValueError, binascii.Error):
+            raise IdentityError("invalid_client", "Malformed Basic credentials", 401) from None
+        return unquote(basic.login), unquote(basic.password), True
+    client_id = form.get("client_id", "")
+    if not client_id:
+        raise IdentityError("invalid_client", "No client credentials")
+    return client_id, form.get("client_secret", ""), False
+
+
+def _check_scope(sim: Simulator, requested: str | None, legacy: bool) -> str:
+    if not requested:
+        return DEFAULT_SCOPE
+    allowed = set(sim.tenant.scopes) | (LEGACY_SCOPES if legacy else set())
+    asked = requested.split()
+    if not set(asked) <= allowed:
+        raise IdentityError("invalid_scope", "The client is not allowed to ask for this scope")
+    return " ".join(asked)
+
+
+def grant(sim: Simulator, form: dict[str, str], client_id: str, legacy: bool) -> dict[str, Any]:
+    """Run one grant for an authenticated client; the token response body."""
+    grant_type = form.get("grant_type", "")
+    if grant_type not in KNOWN_GRANTS:
+        raise IdentityError("unsupported_grant_type", "The grant type is not supported")
+    if grant_type not in sim.tenant.grants:
+        raise IdentityError("unauthorized_client", "The grant type is not enabled for this client")
+    now = sim.clock().timestamp()
+    refresh = False
+    if grant_type == "password":
+        scope = _check_scope(sim, form.get("scope"), legacy)
+        user = sim.state.user_by_email(form.get("username", ""))
+        password = form.get("password", "")
+        if (
+            user is None
+            or user.password is None
+            or not secrets.compare_digest(user.password.encode(), password.encode())
+        ):
+            raise IdentityError("invalid_grant", "invalid_username_or_password")
+        user_id: str | None = user.id
+        refresh = True
+    elif grant_type == "client_credentials":
+        scope = _check_scope(sim, form.get("scope"), legacy)
+        user_id = None
+    elif grant_type == "refresh_token":
+        old = sim.tokens.refresh.get(form.get("refresh_token", ""))
+        if old is None or old.client_id != client_id:
+            raise IdentityError("invalid_grant", "The refresh token is invalid or expired")
+        del sim.tokens.refresh[old.value]
+        scope, user_id, refresh = old.scope, old.user_id, True
+        if form.get("scope"):
+            scope = _check_scope(sim, form["scope"], legacy)
+            if not set(scope.split()) <= set(old.scope.split()):
+                raise IdentityError("invalid_scope", "Scope exceeds the original grant")
+    else:  # authorization_code: there is no authorize endpoint here, so no code is valid
+        raise IdentityError("invalid_grant", "The authorization code is invalid")
+    token = sim.tokens.issue(client_id, user_id, scope, now, sim.tenant.token_lifetime)
+    body: dict[str, Any] = {
+        "access_token": token.value,
+        "expires_in": sim.tenant.token_lifetime,
+        "token_type": "Bearer",
+        "scope": scope,
+    }
+    if refresh:
+        body["refresh_token"] = sim.tokens.issue_refresh(token)
+    return body
+
+
+async def token_endpoint(sim: Simulator, request: web.Request, *, legacy: bool) -> web.Response:
+    """Handle ``POST /connect/token`` (legacy=False) or ``POST /oauth2/token`` (legacy=True)."""
+    try:
+        posted = await request.post()
+        form = {k: v for k, v in posted.items() if isinstance(v, str)}
+        client_id, client_secret, basic = _client_from_request(request, form)
+        known = sim.clients.get(client_id)
+        if known is None or not secrets.compare_digest(known.encode(), client_secret.encode()):
+            raise IdentityError("invalid_client", "Invalid client", 401 if basic else 400)
+        body = grant(sim, form, client_id, legacy)
+    except IdentityError as err:
+        return err.response()
+    return web.json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
