@@ -701,6 +701,7 @@ async def test_reauth_success(
     result = await mock_config_entry.start_reauth_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"]["name"] == mock_config_entry.title
     assert fields(result) == [CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_USERNAME, CONF_PASSWORD]
     assert suggested(result) == {
         CONF_CLIENT_ID: salto_sim.client_id,
