@@ -205,3 +205,14 @@ async def test_invalidate_token(salto_sim: Simulator, client: SaltoKSClient) -> 
     await client.get_sites()
     assert salto_sim.counters["token"] == 2
     assert salto_sim.counters["sites"] == 1
+
+
+async def test_revoked_refresh_token_falls_back_to_password(
+    salto_sim: Simulator, client: SaltoKSClient
+) -> None:
+    await client.get_sites()
+    salto_sim.expire_tokens(refresh=True)
+    salto_sim.reset_counters()
+    assert len(await client.get_sites()) == 1
+    assert salto_sim.counters["token"] == 2  # refresh refused, then the password grant
+    assert salto_sim.counters["sites"] == 2

@@ -27,11 +27,21 @@ async def test_get_sites_and_site(salto_sim: Simulator, client: SaltoKSClient) -
     assert salto_sim.counters["site"] == 1
 
 
-async def test_several_sites(salto_sim: Simulator, client: SaltoKSClient) -> None:
+async def test_sites_are_those_of_the_user(
+    salto_sim: Simulator, client: SaltoKSClient, make_client: MakeClient
+) -> None:
     second = salto_sim.add_site("Second office")
-    sites = await client.get_sites()
-    assert {s.id for s in sites} >= {salto_sim.site_id, second}
-    assert {s.name for s in sites if s.id == second} == {"Second office"}
+    salto_sim.add_user(
+        site_id=second,
+        first_name="Bo",
+        last_name="Berg",
+        email="bo@example.com",
+        password="bo-password-1",
+    )
+    assert [s.id for s in await client.get_sites()] == [salto_sim.site_id]
+    other = make_client(username="bo@example.com", password="bo-password-1")
+    sites = await other.get_sites()
+    assert [(s.id, s.name) for s in sites] == [(second, "Second office")]
 
 
 async def test_get_locks_and_lock(salto_sim: Simulator, client: SaltoKSClient) -> None:

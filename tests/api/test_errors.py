@@ -122,7 +122,7 @@ async def test_server_errors(salto_sim: Simulator, client: SaltoKSClient, kind: 
 
 
 async def test_dropped_connection(salto_sim: Simulator, client: SaltoKSClient) -> None:
-    salto_sim.inject_fault("site", "drop", times=1)
+    salto_sim.inject_fault("site", "drop", times=2)  # aiohttp retries a GET once
     with pytest.raises(CommunicationError) as err:
         await client.get_site(salto_sim.site_id)
     assert err.value.status is None
@@ -179,3 +179,11 @@ async def test_malformed_lock_and_locking(salto_sim: Simulator, client: SaltoKSC
     # The body of a successful PATCH is not needed, so a broken one does not fail the command.
     salto_sim.inject_fault("locking", "malformed", times=1)
     await client.unlock(salto_sim.site_id, lock_id)
+
+
+async def test_unlock_with_valid_otp(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    lock = (await client.get_locks(salto_sim.site_id))[0]
+    assert lock.iq is not None
+    salto_sim.set_iq(lock.iq.id, otp_enabled=True)
+    await client.unlock(salto_sim.site_id, lock.id, otp=salto_sim.valid_otp(lock.iq.id))
+    assert salto_sim.counters["locking"] == 1

@@ -28,7 +28,7 @@ async def _collect_errors(sim: Simulator, make_client: MakeClient) -> list[Salto
     sim.inject_fault("sites", "500", times=1)
     sim.inject_fault("site", "malformed", times=1)
     sim.inject_fault("locks", "429", times=1, retry_after=3)
-    sim.inject_fault("iqs", "drop", times=1)
+    sim.inject_fault("iqs", "drop", times=2)
     for coro in (
         client.get_sites(),
         client.get_site(sim.site_id),

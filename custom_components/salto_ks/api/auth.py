@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
+from urllib.parse import quote
 
 import aiohttp
 
@@ -120,6 +122,11 @@ class TokenManager:
             form = {"grant_type": "client_credentials"}
         return await self._request(form)
 
+    def _basic_auth(self) -> str:
+        """HTTP Basic client authentication; id and secret form-encoded first (RFC 6749 2.3.1)."""
+        pair = f"{quote(self._client_id, safe='')}:{quote(self._client_secret, safe='')}"
+        return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
     async def _request(self, form: dict[str, str]) -> str:
         grant = form["grant_type"]
         _LOGGER.debug("Requesting a token (grant %s) from %s", grant, self._auth_url)
@@ -127,8 +134,11 @@ class TokenManager:
             async with self._session.post(
                 self._auth_url,
                 data=form,
-                auth=aiohttp.BasicAuth(self._client_id, self._client_secret),
-                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                headers={
+                    "Authorization": self._basic_auth(),
+                    "Accept": "application/json",
+                    "User-Agent": USER_AGENT,
+                },
                 timeout=self._timeout,
             ) as resp:
                 raw = await resp.read()
