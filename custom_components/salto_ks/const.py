@@ -13,9 +13,9 @@ CONF_ENDPOINT: Final = "endpoint"  # one of ENDPOINT_*
 CONF_API_BASE: Final = "api_base"
 CONF_AUTH_URL: Final = "auth_url"
 CONF_CLIENT_ID: Final = "client_id"
-CONF_CLIENT_SECRET: Final = "client_secret"
+CONF_CLIENT_SECRET: Final = "client_secret"  # noqa: S105 - a key name, not a secret
 CONF_USERNAME: Final = "username"  # optional KS system-user e-mail (password grant)
-CONF_PASSWORD: Final = "password"  # optional, together with CONF_USERNAME
+CONF_PASSWORD: Final = "password"  # noqa: S105 - key name; optional, with CONF_USERNAME
 CONF_SITE_ID: Final = "site_id"  # the site UUID; also the entry's unique id
 
 ENDPOINT_PRODUCTION: Final = "production"
