@@ -8,13 +8,14 @@ not parse). Refresh tokens are one-time (rotated on use), as IdentityServer does
 
 from __future__ import annotations
 
+import base64
 import binascii
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from .tenant import LEGACY_SCOPES
 
@@ -102,10 +103,13 @@ def _client_from_request(request: web.Request, form: dict[str, str]) -> tuple[st
     header = request.headers.get("Authorization", "")
     if header[:6].lower() == "basic ":
         try:
-            basic = BasicAuth.decode(header)
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
         except (ValueError, binascii.Error):
-            raise IdentityError("invalid_client", "Malformed Basic credentials", 401) from None
-        return unquote(basic.login), unquote(basic.password), True
+            decoded = ""
+        login, sep, secret = decoded.partition(":")
+        if not sep:
+            raise IdentityError("invalid_client", "Malformed Basic credentials", 401)
+        return unquote(login), unquote(secret), True
     client_id = form.get("client_id", "")
     if not client_id:
         raise IdentityError("invalid_client", "No client credentials")

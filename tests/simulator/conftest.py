@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote_plus
 
 import aiohttp
 import pytest
 
 from simulator import Simulator
+
+
+def basic_header(client_id: str, client_secret: str) -> str:
+    """HTTP Basic client authentication (RFC 6749 §2.3.1 form-encodes both parts)."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
 
 
 @dataclass
@@ -22,8 +31,6 @@ class Reply:
     text: str
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.text)
 
 
@@ -42,8 +49,8 @@ class Api:
         basic: tuple[str, str] | None = None,
         path: str = "/connect/token",
     ) -> Reply:
-        auth = aiohttp.BasicAuth(*basic) if basic else None
-        async with self.session.post(self.sim.url + path, data=data, auth=auth) as resp:
+        headers = {"Authorization": basic_header(*basic)} if basic else {}
+        async with self.session.post(self.sim.url + path, data=data, headers=headers) as resp:
             return Reply(resp.status, dict(resp.headers), await resp.text())
 
     async def login(self) -> str:
