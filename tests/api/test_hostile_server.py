@@ -6,7 +6,9 @@ endless 401s, refresh tokens and redirects.
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -20,6 +22,7 @@ from aiohttp import web
 from custom_components.salto_ks.api import (
     CommunicationError,
     InvalidResponseError,
+    PermissionDeniedError,
     RateLimitedError,
     SaltoKSClient,
     TokenRejectedError,
@@ -38,6 +41,7 @@ class Server:
     url: str = ""
     requests: list[web.Request] = field(default_factory=list)
     forms: list[dict[str, str]] = field(default_factory=list)
+    auth_headers: list[str] = field(default_factory=list)
     tokens_issued: int = 0
     refresh_token: str | None = None
     refuse_refresh: bool = False
@@ -60,6 +64,7 @@ async def server(socket_enabled: None) -> tuple[Server, web.Application]:
 
     async def token(request: web.Request) -> web.Response:
         form = dict(await request.post())
+        state.auth_headers.append(request.headers.get("Authorization", ""))
         state.forms.append({k: str(v) for k, v in form.items()})
         if form.get("grant_type") == "refresh_token" and state.refuse_refresh:
             return web.json_response({"error": "invalid_grant"}, status=400)
@@ -341,3 +346,135 @@ async def test_entries_wire_format(server: Any, run: Any) -> None:
             "$top": "10",
         }
     ]
+
+
+async def test_token_request_wire_format(server: Any, run: Any) -> None:
+    state, _app = server
+    client = await run()
+    await client.authenticate()
+    expected = base64.b64encode(f"hostile-client:{SECRET}".encode()).decode()
+    assert state.auth_headers == [f"Basic {expected}"]
+    assert state.forms == [
+        {
+            "grant_type": "password",
+            "username": "user@example.com",
+            "password": PASSWORD,
+            "scope": "user_api.full_access",
+        }
+    ]
+
+
+async def test_unparseable_items_are_skipped_with_a_warning(
+    server: Any, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    _state, app = server
+
+    async def locks(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"items": [{"id": "L1"}, {"id": "L2", "online": "very"}, "junk", {"id": "L3"}]}
+        )
+
+    app.router.add_get("/v1.2/sites/S/locks", locks)
+    client = await run()
+    with caplog.at_level(logging.WARNING):
+        locks_found = await client.get_locks("S")
+    assert [lock.id for lock in locks_found] == ["L1", "L3"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "lock.online" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": "nope"},
+        {"items": [], "next_page_link": 5},
+        "a string",
+        42,
+    ],
+)
+async def test_wrong_list_shapes(server: Any, run: Any, body: object) -> None:
+    _state, app = server
+
+    async def iqs(request: web.Request) -> web.Response:
+        return web.json_response(body)
+
+    app.router.add_get("/v1.2/sites/S/iqs", iqs)
+    client = await run()
+    with pytest.raises(InvalidResponseError):
+        await client.get_iqs("S")
+
+
+async def test_wrong_object_shape(server: Any, run: Any) -> None:
+    _state, app = server
+
+    async def site(request: web.Request) -> web.Response:
+        return web.json_response([{"id": "S"}])
+
+    app.router.add_get("/v1.2/sites/S", site)
+    client = await run()
+    with pytest.raises(InvalidResponseError, match="expected a JSON object"):
+        await client.get_site("S")
+
+
+async def test_sites_envelope_with_items(server: Any, run: Any) -> None:
+    _state, app = server
+
+    async def sites(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"items": [{"id": "S1", "customer_reference": "HQ"}], "next_page_link": None}
+        )
+
+    app.router.add_get("/v1.2/sites", sites)
+    client = await run()
+    assert [(s.id, s.name) for s in await client.get_sites()] == [("S1", "HQ")]
+
+
+async def test_entries_405_falls_back_and_is_remembered(server: Any, run: Any) -> None:
+    state, app = server
+
+    async def entries(request: web.Request) -> web.Response:
+        return web.Response(status=405)
+
+    async def audit_trails(request: web.Request) -> web.Response:
+        return web.json_response([_entry(1), _entry(2)])
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    app.router.add_get("/v1.1/sites/S/audit-trails", audit_trails)
+    client = await run()
+    assert [e.id for e in await client.get_entries("S", limit=1)] == ["e1"]
+    assert client.entries_path == "audit-trails"
+    await client.get_entries("S")
+    assert [r.path for r in state.requests] == [
+        "/v1.1/sites/S/entries",
+        "/v1.1/sites/S/audit-trails",
+        "/v1.1/sites/S/audit-trails",
+    ]
+
+
+async def test_entries_other_errors_do_not_fall_back(server: Any, run: Any) -> None:
+    state, app = server
+
+    async def entries(request: web.Request) -> web.Response:
+        return web.json_response({"ErrorCode": 2203, "Message": "nope"}, status=403)
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    with pytest.raises(PermissionDeniedError):
+        await client.get_entries("S")
+    assert len(state.requests) == 1
+    assert client.entries_path is None
+
+
+async def test_token_without_expiry_uses_default_lifetime(server: Any, run: Any) -> None:
+    state, app = server
+
+    async def sites(request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    app.router.add_get("/v1.2/sites", sites)
+    state.expires_in = 0
+    client = await run()
+    await client.get_sites()
+    await client.get_sites()
+    assert state.tokens_issued == 1

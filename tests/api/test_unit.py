@@ -1,0 +1,193 @@
+"""Pure parts of the client: construction, URL handling, Retry-After, the exception tree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import aiohttp
+import pytest
+
+from custom_components.salto_ks import api
+from custom_components.salto_ks.api import (
+    ApiNotEnabledError,
+    AuthenticationError,
+    CommunicationError,
+    InvalidResponseError,
+    LockUnavailableError,
+    NotFoundError,
+    OtpRequiredError,
+    PermissionDeniedError,
+    RateLimitedError,
+    SaltoKSClient,
+    SaltoKSError,
+    TokenRejectedError,
+    UnsupportedOperationError,
+)
+from custom_components.salto_ks.api._http import Scrubber, api_error, parse_retry_after, token_error
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://connect.my-clay.com", "https://connect.my-clay.com"),
+        ("https://connect.my-clay.com/", "https://connect.my-clay.com"),
+        ("https://connect.my-clay.com/v1", "https://connect.my-clay.com"),
+        ("https://connect.my-clay.com/v1.2/", "https://connect.my-clay.com"),
+        (api.LEGACY_API_BASE, "https://clp.my-clay.com"),
+        ("http://127.0.0.1:8787/proxy/v1.1", "http://127.0.0.1:8787/proxy"),
+    ],
+)
+async def test_api_base_version_is_stripped(given: str, expected: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        client = SaltoKSClient(session, api_base=given, client_id="c", client_secret="s")
+        assert client.api_base == expected
+        assert client.auth_url == api.PRODUCTION_AUTH_URL
+
+
+def test_constants() -> None:
+    assert api.PRODUCTION_API == "https://connect.my-clay.com"
+    assert api.PRODUCTION_AUTH_URL == "https://identity.eu.my-clay.com/connect/token"
+    assert api.LEGACY_API_BASE == "https://clp.my-clay.com/v1.1"
+    assert api.LEGACY_AUTH_URL == "https://clp.my-clay.com/oauth2/token"
+    assert api.ACCEPT_API.startswith("https://")
+    assert api.ACCEPT_AUTH_URL.endswith("/connect/token")
+    assert api.DEFAULT_REQUEST_TIMEOUT == 10.0
+
+
+async def test_invalid_arguments() -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ValueError, match="request_timeout"):
+            SaltoKSClient(session, client_id="c", client_secret="s", request_timeout=0)
+        with pytest.raises(ValueError, match="absolute"):
+            SaltoKSClient(session, api_base="/relative", client_id="c", client_secret="s")
+        client = SaltoKSClient(session, client_id="c", client_secret="s")
+        with pytest.raises(ValueError, match="limit"):
+            await client.get_entries("S", limit=201)
+        with pytest.raises(ValueError, match="limit"):
+            await client.get_entries("S", limit=0)
+        with pytest.raises(ValueError, match="page_size"):
+            await client.get_entries("S", page_size=0)
+
+
+def test_retry_after_parsing() -> None:
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(" 1.5 ") == 1.5
+    assert parse_retry_after("-3") == 0.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("") is None
+    assert parse_retry_after("soon") is None
+    future = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    value = parse_retry_after(future)
+    assert value is not None
+    assert 80 < value <= 90
+    past = format_datetime(datetime.now(UTC) - timedelta(seconds=90), usegmt=True)
+    assert parse_retry_after(past) == 0.0
+
+
+def test_exception_tree() -> None:
+    for cls in (
+        AuthenticationError,
+        ApiNotEnabledError,
+        PermissionDeniedError,
+        NotFoundError,
+        OtpRequiredError,
+        LockUnavailableError,
+        UnsupportedOperationError,
+        RateLimitedError,
+        CommunicationError,
+        InvalidResponseError,
+    ):
+        assert cls.__bases__ == (SaltoKSError,)
+    assert TokenRejectedError.__bases__ == (AuthenticationError,)
+    err = RateLimitedError("x", status=429, error_code="1", retry_after=3.0)
+    assert (err.status, err.error_code, err.message, err.retry_after) == (429, "1", "x", 3.0)
+    assert str(err) == "x"
+
+
+def _api(status: int, body: bytes, headers: dict[str, str] | None = None) -> SaltoKSError:
+    return api_error(status, body, headers or {}, Scrubber())
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "code"),
+    [
+        (404, b'{"ErrorCode":"2202","Message":"Otp is invalid"}', OtpRequiredError, "2202"),
+        (404, b'{"ErrorCode":2202,"Message":"User not found"}', OtpRequiredError, "2202"),
+        (400, b'{"ErrorCode":3102,"Message":"otp_invalid"}', OtpRequiredError, "3102"),
+        (403, b'{"ErrorCode":3102,"Message":"otp_blocked"}', OtpRequiredError, "3102"),
+        (
+            403,
+            b'{"ErrorCode":2203,"Message":"User does not have permission"}',
+            PermissionDeniedError,
+            "2203",
+        ),
+        (
+            403,
+            b'{"ErrorCode":"command_forbidden","Message":"no"}',
+            PermissionDeniedError,
+            "command_forbidden",
+        ),
+        (404, b'{"ErrorCode":1100,"Message":"Lock not found"}', NotFoundError, "1100"),
+        (404, b"", NotFoundError, None),
+        (422, b'{"ErrorCode":2203,"Message":"The lock is offline"}', LockUnavailableError, "2203"),
+        (422, b'{"ErrorCode":2203,"Message":"The IQ is OFFLINE"}', LockUnavailableError, "2203"),
+        (422, b'{"ErrorCode":1101,"Message":"not supported"}', UnsupportedOperationError, "1101"),
+        (400, b'{"ErrorCode":1102,"Message":"Invalid OData"}', CommunicationError, "1102"),
+        (405, b"", CommunicationError, None),
+        (500, b'{"ErrorCode":2201,"Message":"Internal"}', CommunicationError, "2201"),
+        (503, b"<html>busy</html>", CommunicationError, None),
+        (403, b'{"type":"x","title":"Forbidden","status":403}', PermissionDeniedError, "403"),
+    ],
+)
+def test_api_error_mapping(
+    status: int, body: bytes, cls: type[SaltoKSError], code: str | None
+) -> None:
+    err = _api(status, body)
+    assert type(err) is cls
+    assert err.status == status
+    assert err.error_code == code
+
+
+def test_api_error_429_and_messages() -> None:
+    err = _api(429, b"", {"Retry-After": "30"})
+    assert isinstance(err, RateLimitedError)
+    assert err.retry_after == 30.0
+    err = _api(422, b'{"ErrorCode":2203,"Message":"The lock is offline"}')
+    assert err.message == "Salto KS API answered 422: The lock is offline (ErrorCode 2203)"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "cls"),
+    [
+        (400, "unauthorized_client", ApiNotEnabledError),
+        (400, "unsupported_grant_type", ApiNotEnabledError),
+        (400, "invalid_scope", ApiNotEnabledError),
+        (400, None, ApiNotEnabledError),
+        (400, "invalid_grant", AuthenticationError),
+        (400, "invalid_client", AuthenticationError),
+        (401, "invalid_client", AuthenticationError),
+        (401, None, AuthenticationError),
+        (404, None, CommunicationError),
+        (500, None, CommunicationError),
+        (429, None, RateLimitedError),
+    ],
+)
+def test_token_error_mapping(status: int, error: str | None, cls: type[SaltoKSError]) -> None:
+    body = b"" if error is None else f'{{"error":"{error}"}}'.encode()
+    err = token_error(status, body, {}, Scrubber())
+    assert type(err) is cls
+    assert err.status == status
+    assert err.error_code == error
+    if cls is ApiNotEnabledError:
+        assert "Connect API add-on is probably not enabled" in err.message
+
+
+def test_scrubber_removes_secrets_from_server_messages() -> None:
+    scrub = Scrubber()
+    scrub.add("s3cr3t-value", None, "")
+    body = b'{"error":"invalid_client","error_description":"bad secret s3cr3t-value"}'
+    err = token_error(401, body, {}, scrub)
+    assert "s3cr3t-value" not in str(err)
+    assert "***" in str(err)
+    assert "s3cr3t" not in repr(scrub)
