@@ -1,4 +1,14 @@
-"""Injected faults per endpoint name: by probability (seeded RNG), by count, or scripted."""
+"""Injected faults per endpoint name: by probability (seeded RNG), by count, or scripted.
+
+Kinds: ``500`` (``{"ErrorCode": 2201, …}``), ``502``/``503`` (HTML body, as a proxy answers),
+``timeout`` (wait ``delay`` s, default 30, then answer normally; ``stop()`` cuts the wait short),
+``malformed`` (200 with truncated JSON), ``drop`` (connection closed without an answer),
+``429`` (empty body, ``Retry-After: retry_after``, default 1).
+
+Note: aiohttp's client retries an idempotent request (GET) once when the server closes the
+connection, so a single ``drop`` on a GET goes unnoticed; use ``times=2`` (or more) to make the
+caller see it.
+"""
 
 from __future__ import annotations
 

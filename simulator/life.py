@@ -7,11 +7,13 @@ Started only by ``Simulator.start_life()`` (``python -m simulator --scenario dem
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .core import Simulator
 
+_LOGGER = logging.getLogger(__name__)
 BATTERY_STEPS = {"fresh": "good", "good": "low", "low": "critical", "critical": "fresh"}
 
 
@@ -67,4 +69,4 @@ async def run_life(sim: Simulator, interval: float) -> None:
     """Loop forever: wait ~``interval`` s, make something happen."""
     while True:
         await asyncio.sleep(interval * (0.5 + sim.life_rng.random()))
-        life_step(sim)
+        _LOGGER.info("life: %s", life_step(sim))

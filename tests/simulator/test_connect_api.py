@@ -255,3 +255,14 @@ async def test_non_member_is_forbidden(api: Api, salto_sim: Simulator) -> None:
     reply = await api.get(f"/v1.2/sites/{other}/locks")
     assert reply.status == 403
     assert reply.json()["ErrorCode"] == 2203
+
+
+async def test_freezegun_drives_the_clock(api: Api, salto_sim: Simulator, freezer: Any) -> None:
+    freezer.move_to("2026-08-19T12:00:00+00:00")
+    front = lock_by_name(salto_sim, "Front Door")
+    assert (await unlock(api, front)).status == 200
+    assert salto_sim.entries()[-1]["utc_date_time"] == "2026-08-19T12:00:00Z"
+    freezer.tick(6)
+    assert salto_sim.lock_state(front)["locked_state"] == "unlocked"
+    freezer.tick(1)
+    assert (await api.get(api.site(f"/locks/{front}"))).json()["locked_state"] == "locked"
