@@ -478,3 +478,37 @@ async def test_token_without_expiry_uses_default_lifetime(server: Any, run: Any)
     await client.get_sites()
     await client.get_sites()
     assert state.tokens_issued == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": {"id": "e1"}},
+        {"items": [], "continuation_token": 17},
+        "text",
+    ],
+)
+async def test_wrong_entries_shapes(server: Any, run: Any, body: object) -> None:
+    _state, app = server
+
+    async def entries(request: web.Request) -> web.Response:
+        return web.json_response(body)
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    with pytest.raises(InvalidResponseError, match="entries"):
+        await client.get_entries("S")
+
+
+async def test_entries_items_null_and_naive_since(server: Any, run: Any) -> None:
+    _state, app = server
+    filters: list[str] = []
+
+    async def entries(request: web.Request) -> web.Response:
+        filters.append(request.query["$filter"])
+        return web.json_response({"items": None, "continuation_token": None})
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    assert await client.get_entries("S", since=datetime(2026, 1, 2, 3, 4, 5)) == []
+    assert filters == ["utc_date_time ge DateTime'2026-01-02T03:04:05Z'"]

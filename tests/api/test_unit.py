@@ -68,6 +68,8 @@ async def test_invalid_arguments() -> None:
             await client.get_entries("S", limit=0)
         with pytest.raises(ValueError, match="page_size"):
             await client.get_entries("S", page_size=0)
+        with pytest.raises(ValueError, match="page_size"):
+            await client.get_locks("S", page_size=0)
 
 
 def test_retry_after_parsing() -> None:
