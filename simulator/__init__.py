@@ -41,6 +41,15 @@ that makes a client fail loudly rather than rely on guesswork:
   body and ``Retry-After`` in whole seconds. Injected 429 faults answer the same way.
 - Faults: 500 has body ``{"ErrorCode": 2201, …}``; 502/503 have an HTML body, as a proxy would.
 - Counters count every request to an endpoint, including the faulted, refused and 401 ones.
+- Unknown site-user id on ``GET …/users/{id}``: 404 ErrorCode 2202 "User not found" (the record's
+  404/2202 "user not found"). Callers who are not site members see no such site in the list.
+- Tokens are opaque random strings, not JWTs (clients must not parse them). ``expire_tokens()``
+  expires access tokens only (refresh tokens keep working unless ``refresh=True``);
+  ``set_credentials()`` revokes the tokens of the changed client / user.
+- Entry rows are snapshots (lock/IQ/user names at the time) and survive the lock's removal;
+  ``utc_date_time`` has whole seconds; rows sharing one timestamp keep insertion order.
+- A local opening (``open_by`` without ``utc``) also shows the lock ``unlocked`` for its open time.
+- Unknown routes answer aiohttp's plain 404; ``/v1/…`` is not served (the client strips it).
 """
 
 from __future__ import annotations
