@@ -48,6 +48,10 @@ async def apply_fault(
     if kind == "429":
         return web.Response(status=429, headers={"Retry-After": _seconds(action.retry_after)})
     status = int(kind)
+    if status == 403:
+        return web.json_response(
+            {"ErrorCode": 2203, "Message": "User does not have permission to do this"}, status=403
+        )
     if status == 500:
         return web.json_response(
             {"ErrorCode": 2201, "Message": "An internal error occurred"}, status=500

@@ -1,6 +1,6 @@
 """Injected faults per endpoint name: by probability (seeded RNG), by count, or scripted.
 
-Kinds: ``500`` (``{"ErrorCode": 2201, …}``), ``502``/``503`` (HTML body, as a proxy answers),
+Kinds: ``403`` (``{"ErrorCode": 2203, …}``: the credential lacks a permission), ``500`` (``{"ErrorCode": 2201, …}``), ``502``/``503`` (HTML body, as a proxy answers),
 ``timeout`` (wait ``delay`` s, default 30, then answer normally; ``stop()`` cuts the wait short),
 ``malformed`` (200 with truncated JSON), ``drop`` (connection closed without an answer),
 ``429`` (empty body, ``Retry-After: retry_after``, default 1).
@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = frozenset({"500", "502", "503", "timeout", "malformed", "drop", "429"})
+FAULT_KINDS = frozenset({"403", "500", "502", "503", "timeout", "malformed", "drop", "429"})
 DEFAULT_TIMEOUT_DELAY = 30.0
 DEFAULT_RETRY_AFTER = 1.0
 
