@@ -7,7 +7,7 @@ from typing import Final
 PRODUCTION_API: Final = "https://connect.my-clay.com"
 PRODUCTION_AUTH_URL: Final = "https://identity.eu.my-clay.com/connect/token"
 ACCEPT_API: Final = "https://clp-accept-user.my-clay.com"
-ACCEPT_AUTH_URL: Final = "https://clp-accept-identityserver.my-clay.com/connect/token"
+ACCEPT_AUTH_URL: Final = "https://identity-acc.eu.my-clay.com/connect/token"
 LEGACY_API_BASE: Final = "https://clp.my-clay.com/v1.1"
 LEGACY_AUTH_URL: Final = "https://clp.my-clay.com/oauth2/token"
 
