@@ -6,13 +6,12 @@ import json
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
-from aiohttp import web
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
@@ -152,38 +151,6 @@ def ks_user_without_site(sim: Simulator) -> dict[str, str]:
 
 
 CLIENT_CREDENTIALS = {CONF_USERNAME: None, CONF_PASSWORD: None}
-
-
-@pytest.fixture
-async def forbidding_cloud(socket_enabled: None) -> AsyncIterator[str]:
-    """A loopback stand-in whose token endpoint works and whose site list answers 403.
-
-    The simulator has no way to refuse the site list (no 403 fault kind, and GET /sites only
-    filters by membership), so this real HTTP server plays the part of Salto's 403 ErrorCode 2203.
-    """
-
-    async def token(request: web.Request) -> web.Response:
-        return web.json_response(
-            {"access_token": "opaque", "expires_in": 3600, "token_type": "Bearer"}
-        )
-
-    async def sites(request: web.Request) -> web.Response:
-        return web.json_response(
-            {"ErrorCode": 2203, "Message": "User does not have permission to list sites"},
-            status=403,
-        )
-
-    app = web.Application()
-    app.router.add_post("/connect/token", token)
-    app.router.add_get("/{version}/sites", sites)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 def free_port() -> int:
@@ -437,20 +404,27 @@ async def test_client_credentials_not_enabled(
     assert result["errors"] == {"base": "api_not_enabled"}
 
 
-async def test_missing_permission(
-    hass: HomeAssistant, salto_sim: Simulator, forbidding_cloud: str
-) -> None:
-    """The site list answers 403: missing_permission on the credentials form."""
+async def test_missing_permission(hass: HomeAssistant, salto_sim: Simulator) -> None:
+    """The site list answers 403 ErrorCode 2203: missing_permission on the credentials form."""
+    salto_sim.inject_fault("sites", "403")
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(salto_sim, ENDPOINT_CUSTOM)
     )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_API_BASE: forbidding_cloud, CONF_AUTH_URL: f"{forbidding_cloud}/connect/token"},
+        result["flow_id"], {CONF_API_BASE: salto_sim.api_base, CONF_AUTH_URL: salto_sim.auth_url}
     )
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "missing_permission"}
+
+    salto_sim.clear_faults()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(salto_sim, ENDPOINT_CUSTOM)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_BASE: salto_sim.api_base, CONF_AUTH_URL: salto_sim.auth_url}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 @pytest.mark.parametrize(
