@@ -40,6 +40,10 @@ type SaltoConfigEntry = ConfigEntry[SaltoRuntimeData]
 
 MANUFACTURER: Final = "Salto"
 
+# Since HA 2026.8 a device belongs to exactly one config entry and is removed with
+# async_remove_device; before, a stale device is detached with remove_config_entry_id.
+DEVICE_PER_ENTRY: Final = hasattr(dr.DeviceRegistry, "async_get_device_by_identifier")
+
 # Used when a 429 carries no (usable) Retry-After.
 DEFAULT_RETRY_AFTER: Final = 60.0
 
@@ -123,6 +127,7 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         self.new_iq_callbacks: list[Callable[[set[str]], None]] = []
         self._known_lock_ids: set[str] = set()
         self._known_iq_ids: set[str] = set()
+        self._tracking_devices = False
 
     # -- rate limiting -------------------------------------------------------------------------
 
@@ -216,9 +221,16 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
 
     @callback
     def async_start_device_tracking(self) -> None:
-        """Register the devices of the first roster and follow additions/removals after each refresh."""
+        """Register the devices of the first roster; later rosters are diffed after each update."""
+        self._tracking_devices = True
         self._sync_devices()
-        self.config_entry.async_on_unload(self.async_add_listener(self._sync_devices))
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Update the entities first (a vanished lock turns unavailable), then add/remove devices."""
+        super().async_update_listeners()
+        if self._tracking_devices:
+            self._sync_devices()
 
     @callback
     def _sync_devices(self) -> None:
@@ -230,14 +242,21 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         device_registry = dr.async_get(self.hass)
         entry_id = self.config_entry.entry_id
 
-        # IQ devices first: lock devices point at them with via_device.
-        # Registering every device here also keeps names and versions in step with the site.
+        # Every device is registered here (entities only link to it by identifier), which keeps
+        # names and versions in step with the site. IQs first: a lock's device hangs off its IQ.
+        iq_devices: dict[str, str] = {}
         for iq in self.data.iqs.values():
-            device_registry.async_get_or_create(config_entry_id=entry_id, **iq_device_info(iq))
-        for lock in self.data.locks.values():
-            device_registry.async_get_or_create(
-                config_entry_id=entry_id, **lock_device_info(lock, self.data)
+            device = device_registry.async_get_or_create(
+                config_entry_id=entry_id, **iq_device_info(iq)
             )
+            iq_devices[iq.id] = device.id
+        for lock in self.data.locks.values():
+            device = device_registry.async_get_or_create(
+                config_entry_id=entry_id, **lock_device_info(lock)
+            )
+            via_device_id = iq_devices.get(lock.iq.id) if lock.iq is not None else None
+            if device.via_device_id != via_device_id:
+                device_registry.async_update_device(device.id, via_device_id=via_device_id)
 
         if new_iqs := iq_ids - self._known_iq_ids:
             for add_iq in self.new_iq_callbacks:
@@ -251,7 +270,10 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         for device in dr.async_entries_for_config_entry(device_registry, entry_id):
             if not device.identifiers & current:
                 LOGGER.debug("Removing device %s: gone from the site", device.name)
-                device_registry.async_update_device(device.id, remove_config_entry_id=entry_id)
+                if DEVICE_PER_ENTRY:
+                    device_registry.async_remove_device(device.id)
+                else:
+                    device_registry.async_update_device(device.id, remove_config_entry_id=entry_id)
 
         self._known_lock_ids = lock_ids
         self._known_iq_ids = iq_ids
@@ -270,15 +292,12 @@ def iq_device_info(iq: Iq) -> DeviceInfo:
     )
 
 
-def lock_device_info(lock: Lock, roster: RosterData) -> DeviceInfo:
-    """Device registry fields of a lock; it hangs off its IQ when the IQ is part of the roster."""
-    info = DeviceInfo(
+def lock_device_info(lock: Lock) -> DeviceInfo:
+    """Device registry fields of a lock (its IQ link is set as via_device_id by the coordinator)."""
+    return DeviceInfo(
         identifiers={(DOMAIN, lock.id)},
         name=lock.name or f"Lock {lock.id[:8]}",
         manufacturer=MANUFACTURER,
         model=lock.lock_type,
         serial_number=lock.mac,
     )
-    if lock.iq is not None and lock.iq.id in roster.iqs:
-        info["via_device"] = (DOMAIN, lock.iq.id)
-    return info

@@ -6,7 +6,8 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import Iq, Lock
-from .coordinator import SaltoRosterCoordinator, iq_device_info, lock_device_info
+from .const import DOMAIN
+from .coordinator import SaltoRosterCoordinator
 
 
 class SaltoEntity(CoordinatorEntity[SaltoRosterCoordinator]):
@@ -23,9 +24,8 @@ class SaltoLockEntity(SaltoEntity):
         super().__init__(coordinator)
         self.lock_id = lock_id
         self._attr_unique_id = lock_id if key is None else f"{lock_id}_{key}"
-        self._attr_device_info: DeviceInfo | None = lock_device_info(
-            coordinator.data.locks[lock_id], coordinator.data
-        )
+        # The coordinator registers the device with all its details; entities only link to it.
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, lock_id)})
 
     @property
     def salto_lock(self) -> Lock | None:
@@ -46,7 +46,7 @@ class SaltoIqEntity(SaltoEntity):
         super().__init__(coordinator)
         self.iq_id = iq_id
         self._attr_unique_id = f"{iq_id}_{key}"
-        self._attr_device_info = iq_device_info(coordinator.data.iqs[iq_id])
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, iq_id)})
 
     @property
     def iq(self) -> Iq | None:

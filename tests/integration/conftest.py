@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from enum import IntEnum, IntFlag, StrEnum
+from pathlib import Path
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
+from custom_components.salto_ks import PLATFORMS
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -33,9 +44,8 @@ from simulator import Simulator
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> Iterator[None]:
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/salto_ks in every test here."""
-    yield
 
 
 @pytest.fixture
@@ -79,9 +89,151 @@ def mock_config_entry(
 
 
 @pytest.fixture
-async def init_integration(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
     """Set the entry up and wait until Home Assistant is idle."""
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+# --- integration-core helpers -------------------------------------------------------------------
+
+
+class _SnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's snapshot extension, writing to ``snapshots/`` beside the tests like core."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(Path(test_location.filepath).parent / "snapshots")
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshot assertion stored in tests/integration/snapshots/."""
+    return snapshot.use_extension(_SnapshotExtension)
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """Platforms the integration sets up; platform tests narrow this to one."""
+    return list(PLATFORMS)
+
+
+@pytest.fixture
+async def setup_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, platforms: list[Platform]
+) -> AsyncIterator[MockConfigEntry]:
+    """Like init_integration, limited to ``platforms`` for the whole test (setup, reload, unload)."""
+    mock_config_entry.add_to_hass(hass)
+    with patch("custom_components.salto_ks.PLATFORMS", platforms):
+        await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        yield mock_config_entry
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Create every entity enabled, including the ones disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+async def async_refresh_roster(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Poll the roster now (what the interval timer would do) and let HA settle."""
+    await entry.runtime_data.roster.async_refresh()
+    await hass.async_block_till_done()
+
+
+def lock_entity_id(hass: HomeAssistant, lock_id: str, key: str | None = None) -> str:
+    """Entity id of a lock's entity (``key`` None: the lock entity) from its unique id."""
+    registry = er.async_get(hass)
+    unique_id = lock_id if key is None else f"{lock_id}_{key}"
+    for domain in ("lock", "sensor", "binary_sensor"):
+        if key is None and domain != "lock":
+            continue
+        if entity_id := registry.async_get_entity_id(domain, DOMAIN, unique_id):
+            return entity_id
+    raise AssertionError(f"no entity with unique id {unique_id}")
+
+
+# Registry-entry fields that exist on every supported Home Assistant version; the snapshot must not
+# depend on the target (newer versions add fields such as object_id_base).
+_ENTRY_FIELDS = (
+    "entity_id",
+    "unique_id",
+    "platform",
+    "domain",
+    "device_class",
+    "original_device_class",
+    "original_name",
+    "original_icon",
+    "translation_key",
+    "has_entity_name",
+    "entity_category",
+    "disabled_by",
+    "hidden_by",
+    "capabilities",
+    "supported_features",
+    "unit_of_measurement",
+)
+
+
+def _plain(value: Any) -> Any:
+    """Enums as their plain values (newer HA keys state attributes with StrEnums)."""
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, IntFlag | IntEnum):
+        return int(value)
+    return value
+
+
+def get_device(hass: HomeAssistant, entry_id: str, salto_id: str) -> dr.DeviceEntry | None:
+    """The entry's device of a lock or IQ (the lookup API differs between HA versions)."""
+    registry = dr.async_get(hass)
+    identifier = (DOMAIN, salto_id)
+    if hasattr(registry, "async_get_device_by_identifier"):
+        return registry.async_get_device_by_identifier(identifier, entry_id)  # type: ignore[no-any-return]
+    return registry.async_get_device(identifiers={identifier})
+
+
+async def snapshot_platform(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    config_entry_id: str,
+) -> None:
+    """Snapshot every entity of one platform: its registry entry and its state (target independent)."""
+    entity_entries = er.async_entries_for_config_entry(entity_registry, config_entry_id)
+    assert entity_entries
+    assert len({entry.domain for entry in entity_entries}) == 1, "limit the test to one platform"
+    for entity_entry in sorted(entity_entries, key=lambda e: e.entity_id):
+        assert entity_entry.disabled_by is None, "enable all entities"
+        serialized = {name: getattr(entity_entry, name) for name in _ENTRY_FIELDS}
+        serialized["capabilities"] = (
+            dict(entity_entry.capabilities) if entity_entry.capabilities else None
+        )
+        assert _plain(serialized) == snapshot(name=f"{entity_entry.entity_id}-entry")
+        state = hass.states.get(entity_entry.entity_id)
+        assert state, f"state not found for {entity_entry.entity_id}"
+        assert {"state": state.state, "attributes": _plain(dict(state.attributes))} == snapshot(
+            name=f"{entity_entry.entity_id}-state"
+        )
+
+
+def caller_site_user_id(sim: Simulator) -> str:
+    """Site-user id of the simulator user the integration logs in as."""
+    for site_user in sim.state.site_users.values():
+        if site_user.user.email == sim.username and site_user.site_id == sim.site_id:
+            return str(site_user.id)
+    raise AssertionError("the simulator's login user is not a member of its site")

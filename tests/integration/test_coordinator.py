@@ -1,0 +1,258 @@
+"""The roster coordinator: request budget, change-only writes, dynamic/stale devices, outages, 429."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.salto_ks import coordinator as coordinator_module
+from custom_components.salto_ks.const import DEFAULT_STATUS_INTERVAL
+from simulator import Simulator
+
+from .conftest import get_device, lock_entity_id
+
+INTERVAL = timedelta(seconds=DEFAULT_STATUS_INTERVAL)
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    # Scheduled refreshes run as background tasks.
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.mark.parametrize("extra_locks", [0, 12])
+async def test_two_listings_per_interval(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    extra_locks: int,
+) -> None:
+    """One locks listing and one IQ listing per interval, whatever the number of locks."""
+    for number in range(extra_locks):
+        salto_sim.add_lock(name=f"Extra door {number}")
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert len(hass.states.async_entity_ids("lock")) == 3 + extra_locks
+
+    salto_sim.reset_counters()
+    for _ in range(3):
+        await _tick(hass, freezer, INTERVAL)
+    assert salto_sim.counters.get("locks") == 3
+    assert salto_sim.counters.get("iqs") == 3
+    assert salto_sim.counters.get("lock", 0) == 0
+    assert salto_sim.counters.get("iq", 0) == 0
+    # The token is cached between polls.
+    assert salto_sim.counters.get("token", 0) == 0
+
+
+async def test_locks_listing_follows_pages(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A paged locks listing is followed to the end (its pages are the only extra requests)."""
+    salto_sim.tenant.page_size = 2
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert len(hass.states.async_entity_ids("lock")) == 3
+    salto_sim.reset_counters()
+    await _tick(hass, freezer, INTERVAL)
+    assert salto_sim.counters.get("locks") == 2  # two pages of 2 + 1 locks
+    assert salto_sim.counters.get("iqs") == 1
+
+
+async def test_unchanged_poll_writes_no_state(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A poll that changed nothing writes no state; a change writes only then."""
+    changes: list[Event] = []
+
+    @callback
+    def _record(event: Event) -> None:
+        changes.append(event)
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _record)
+    salto_sim.reset_counters()
+    await _tick(hass, freezer, INTERVAL)
+    await _tick(hass, freezer, INTERVAL)
+    assert salto_sim.counters.get("locks") == 2
+    assert changes == []
+
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    salto_sim.set_lock(lock_id, battery_level="low")
+    await _tick(hass, freezer, INTERVAL)
+    battery = lock_entity_id(hass, lock_id, "battery")
+    assert battery in {event.data["entity_id"] for event in changes}
+    assert hass.states.get(battery).state == "20"
+
+
+async def test_lock_added_and_removed(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A new lock gets its device and entities without a reload; a removed one leaves."""
+    entry = init_integration
+    before = len(er.async_entries_for_config_entry(entity_registry, entry.entry_id))
+
+    new_id = salto_sim.add_lock(name="Back door", battery_level="good")
+    await _tick(hass, freezer, INTERVAL)
+    device = get_device(hass, entry.entry_id, new_id)
+    assert device is not None
+    assert device.name == "Back door"
+    assert hass.states.get(lock_entity_id(hass, new_id)).state == "locked"
+    assert hass.states.get(lock_entity_id(hass, new_id, "battery")).state == "60"
+    per_lock = len(er.async_entries_for_device(entity_registry, device.id))
+    assert len(er.async_entries_for_config_entry(entity_registry, entry.entry_id)) == (
+        before + per_lock
+    )
+
+    gone_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    gone_device = get_device(hass, entry.entry_id, gone_id)
+    assert gone_device is not None
+    gone_entities = [
+        e.entity_id for e in er.async_entries_for_device(entity_registry, gone_device.id)
+    ]
+    states: dict[str, str] = {}
+
+    @callback
+    def _record(event: Event) -> None:
+        if event.data["entity_id"] in gone_entities and event.data["new_state"] is not None:
+            states[event.data["entity_id"]] = event.data["new_state"].state
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _record)
+    salto_sim.remove_lock(gone_id)
+    await _tick(hass, freezer, INTERVAL)
+    # Unavailable first, then gone with the device.
+    assert states
+    assert set(states.values()) == {STATE_UNAVAILABLE}
+    assert get_device(hass, entry.entry_id, gone_id) is None
+    for entity_id in gone_entities:
+        assert entity_registry.async_get(entity_id) is None
+        assert hass.states.get(entity_id) is None
+    assert len(er.async_entries_for_config_entry(entity_registry, entry.entry_id)) == before
+
+
+async def test_iq_added_and_removed(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """A new IQ (with a lock on it) appears with its lock below it; a removed IQ leaves."""
+    entry = init_integration
+    iq_id = salto_sim.add_iq(name="IQ annex")
+    lock_id = salto_sim.add_lock(name="Annex door", iq_id=iq_id)
+    await _tick(hass, freezer, INTERVAL)
+    iq_device = get_device(hass, entry.entry_id, iq_id)
+    assert iq_device is not None
+    lock_device = get_device(hass, entry.entry_id, lock_id)
+    assert lock_device is not None
+    assert lock_device.via_device_id == iq_device.id
+
+    salto_sim.remove_lock(lock_id)
+    salto_sim.remove_iq(iq_id)
+    await _tick(hass, freezer, INTERVAL)
+    assert get_device(hass, entry.entry_id, iq_id) is None
+    assert get_device(hass, entry.entry_id, lock_id) is None
+
+
+async def test_outage_and_recovery_logged_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Cloud down: entities unavailable, one log line; back: available, one log line."""
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    entity_id = lock_entity_id(hass, lock_id)
+    caplog.set_level(logging.INFO, logger="custom_components.salto_ks")
+
+    salto_sim.inject_fault("locks", "503")
+    for _ in range(3):
+        await _tick(hass, freezer, INTERVAL)
+        assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+    failures = [r for r in caplog.records if "Error fetching" in r.getMessage()]
+    assert len(failures) == 1
+    assert failures[0].levelno == logging.ERROR
+    assert "Cannot reach the Salto KS cloud" in failures[0].getMessage()
+
+    salto_sim.clear_faults()
+    for _ in range(2):
+        await _tick(hass, freezer, INTERVAL)
+    assert hass.states.get(entity_id).state == "locked"
+    recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
+    assert len(recovered) == 1
+    assert recovered[0].levelno == logging.INFO
+
+
+@pytest.mark.parametrize(
+    "use_retry_after",
+    [
+        pytest.param(True, id="UpdateFailed-retry_after"),
+        pytest.param(False, id="coordinator-deadline"),
+    ],
+)
+async def test_rate_limit_honours_retry_after(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    use_retry_after: bool,
+) -> None:
+    """After a 429 no roster request goes out before Retry-After; polling resumes after it."""
+    if use_retry_after and not coordinator_module.UPDATE_FAILED_HAS_RETRY_AFTER:
+        pytest.skip("UpdateFailed(retry_after=) needs Home Assistant 2025.12")
+    monkeypatch.setattr(coordinator_module, "UPDATE_FAILED_HAS_RETRY_AFTER", use_retry_after)
+    roster = init_integration.runtime_data.roster
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    entity_id = lock_entity_id(hass, lock_id)
+    retry_after = 150
+
+    salto_sim.inject_fault("locks", "429", retry_after=retry_after, times=1)
+    await _tick(hass, freezer, INTERVAL)
+    assert not roster.last_update_success
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+    salto_sim.reset_counters()
+
+    # Step through the Retry-After window: no listing request, even when asked for a refresh.
+    waited = 0
+    while waited + 10 < retry_after:
+        await _tick(hass, freezer, timedelta(seconds=10))
+        waited += 10
+        if waited == 70:
+            await roster.async_request_refresh()
+            await hass.async_block_till_done()
+        assert salto_sim.counters.get("locks", 0) == 0, f"request {waited} s after the 429"
+        assert salto_sim.counters.get("iqs", 0) == 0
+
+    # After Retry-After (plus at most one interval) polling resumes and entities come back.
+    for _ in range(2 * DEFAULT_STATUS_INTERVAL // 10 + 2):
+        await _tick(hass, freezer, timedelta(seconds=10))
+    assert salto_sim.counters.get("locks", 0) >= 1
+    assert roster.last_update_success
+    assert hass.states.get(entity_id).state == "locked"

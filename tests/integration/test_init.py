@@ -1,0 +1,283 @@
+"""Setup, failure modes, unload, reload and removal of a Salto KS config entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.salto_ks.const import (
+    CONF_API_BASE,
+    CONF_AUTH_URL,
+    CONF_STATUS_INTERVAL,
+    DOMAIN,
+)
+from custom_components.salto_ks.coordinator import (
+    ISSUE_API_NOT_ENABLED,
+    ISSUE_PERMISSION_DENIED,
+    SaltoRosterCoordinator,
+    SaltoRuntimeData,
+    issue_id,
+)
+from simulator import Simulator
+
+from .conftest import async_refresh_roster, caller_site_user_id, get_device, lock_entity_id
+
+# A loopback port nothing listens on: connection refused.
+CLOSED_URL = "http://127.0.0.1:9"
+
+
+def _reauth_flows(hass: HomeAssistant) -> list[Any]:
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["source"] == SOURCE_REAUTH
+    ]
+
+
+async def test_setup_loads_roster_and_devices(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """A reachable tenant loads: typed runtime data, one device per lock and per IQ, lock entities."""
+    entry = init_integration
+    assert entry.state is ConfigEntryState.LOADED
+    assert isinstance(entry.runtime_data, SaltoRuntimeData)
+    assert isinstance(entry.runtime_data.roster, SaltoRosterCoordinator)
+
+    locks = salto_sim.state.locks_of(salto_sim.site_id)
+    iqs = salto_sim.state.iqs_of(salto_sim.site_id)
+    assert len(locks) == 3
+    assert len(iqs) == 1
+    devices = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    assert len(devices) == len(locks) + len(iqs)
+
+    iq_device = get_device(hass, entry.entry_id, iqs[0].id)
+    assert iq_device is not None
+    assert iq_device.model == "IQ"
+    assert iq_device.manufacturer == "Salto"
+    assert iq_device.name == iqs[0].name
+    assert iq_device.sw_version == iqs[0].revision
+    for lock in locks:
+        device = get_device(hass, entry.entry_id, lock.id)
+        assert device is not None
+        assert device.name == lock.name
+        assert device.model == lock.lock_type
+        assert device.manufacturer == "Salto"
+        assert device.serial_number == lock.mac
+        assert device.via_device_id == iq_device.id
+        assert hass.states.get(lock_entity_id(hass, lock.id)) is not None
+
+
+@pytest.mark.parametrize("fault", ["500", "503", "timeout", "malformed"])
+async def test_setup_retry_on_api_failure(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry, fault: str
+) -> None:
+    """A failing roster listing at setup is temporary: SETUP_RETRY, no reauth."""
+    salto_sim.inject_fault("locks", fault, delay=30 if fault == "timeout" else None)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert not _reauth_flows(hass)
+
+
+async def test_setup_retry_when_cloud_unreachable(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entry_data: dict[str, Any],
+) -> None:
+    """Nothing listening at the API / identity server: SETUP_RETRY."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            **entry_data,
+            CONF_API_BASE: CLOSED_URL,
+            CONF_AUTH_URL: f"{CLOSED_URL}/connect/token",
+        },
+        options=dict(mock_config_entry.options),
+        unique_id=mock_config_entry.unique_id,
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not _reauth_flows(hass)
+
+
+async def test_setup_wrong_secret_starts_reauth(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Credentials refused by the identity server: SETUP_ERROR and a reauth flow."""
+    salto_sim.set_credentials(client_secret="revoked-secret")
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = _reauth_flows(hass)
+    assert len(flows) == 1
+    assert flows[0]["context"]["entry_id"] == mock_config_entry.entry_id
+
+
+@pytest.mark.parametrize("fault", ["500", "503"])
+async def test_setup_token_endpoint_5xx_is_not_auth_failure(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry, fault: str
+) -> None:
+    """A broken identity server is not a credential problem: SETUP_RETRY, no reauth."""
+    salto_sim.inject_fault("token", fault)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert not _reauth_flows(hass)
+    assert salto_sim.counters.get("locks", 0) == 0
+
+
+async def test_unload_leaves_nothing_behind(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Unload: NOT_LOADED, entities unavailable, no coordinator listener, no issue, no more polling."""
+    entry = init_integration
+    roster = entry.runtime_data.roster
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    # A pending "released" timer must go with the entity.
+    await hass.services.async_call(
+        "lock", "unlock", {"entity_id": lock_entity_id(hass, lock_id)}, blocking=True
+    )
+    # And a repair issue with the entry.
+    salto_sim.remove_user(caller_site_user_id(salto_sim))
+    await async_refresh_roster(hass, entry)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id(ISSUE_PERMISSION_DENIED, entry.entry_id))
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert not roster._listeners
+    assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
+    for state in hass.states.async_all():
+        assert state.state == STATE_UNAVAILABLE
+
+
+async def test_options_change_reloads(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Changed options reload the entry; an unrelated data update does not."""
+    entry = init_integration
+    roster = entry.runtime_data.roster
+    assert roster.update_interval is not None
+    assert roster.update_interval.total_seconds() == 60
+
+    hass.config_entries.async_update_entry(entry, title="Renamed site")
+    await hass.async_block_till_done()
+    assert entry.runtime_data.roster is roster
+
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_STATUS_INTERVAL: 300}
+    )
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.roster is not roster
+    new_interval = entry.runtime_data.roster.update_interval
+    assert new_interval is not None
+    assert new_interval.total_seconds() == 300
+
+
+async def test_api_not_enabled_after_setup_raises_repair_issue(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The tenant loses the grant: a non-fixable repair issue, gone after the next good poll."""
+    entry = init_integration
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    key = issue_id(ISSUE_API_NOT_ENABLED, entry.entry_id)
+
+    salto_sim.tenant.grants.discard("password")
+    salto_sim.tenant.grants.discard("refresh_token")
+    salto_sim.expire_tokens()
+    entry.runtime_data.client.invalidate_token()
+    await async_refresh_roster(hass, entry)
+    issue = issue_registry.async_get_issue(DOMAIN, key)
+    assert issue is not None
+    assert not issue.is_fixable
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_key == ISSUE_API_NOT_ENABLED
+    assert hass.states.get(lock_entity_id(hass, lock_id)).state == STATE_UNAVAILABLE
+    assert entry.state is ConfigEntryState.LOADED
+    assert not _reauth_flows(hass)
+
+    salto_sim.tenant.grants.update({"password", "refresh_token"})
+    await async_refresh_roster(hass, entry)
+    assert issue_registry.async_get_issue(DOMAIN, key) is None
+    assert hass.states.get(lock_entity_id(hass, lock_id)).state != STATE_UNAVAILABLE
+
+
+async def test_permission_denied_after_setup_raises_repair_issue(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The KS user leaves the site (403): repair issue until a poll succeeds again."""
+    entry = init_integration
+    key = issue_id(ISSUE_PERMISSION_DENIED, entry.entry_id)
+    site_user_id = caller_site_user_id(salto_sim)
+    site_user = salto_sim.state.site_users[site_user_id]
+
+    salto_sim.remove_user(site_user_id)
+    await async_refresh_roster(hass, entry)
+    issue = issue_registry.async_get_issue(DOMAIN, key)
+    assert issue is not None
+    assert issue.translation_key == ISSUE_PERMISSION_DENIED
+    assert not issue.is_fixable
+
+    salto_sim.state.site_users[site_user_id] = site_user
+    await async_refresh_roster(hass, entry)
+    assert issue_registry.async_get_issue(DOMAIN, key) is None
+
+
+async def test_auth_failure_after_setup_starts_reauth(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Credentials revoked while running: the next poll starts a reauth flow."""
+    entry = init_integration
+    salto_sim.set_credentials(password="changed-password")
+    salto_sim.expire_tokens()
+    entry.runtime_data.client.invalidate_token()
+    await async_refresh_roster(hass, entry)
+    assert len(_reauth_flows(hass)) == 1
+
+
+async def test_remove_entry_deletes_issues_and_devices(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Removing the entry leaves no issue, device or entity of it."""
+    entry = init_integration
+    salto_sim.remove_user(caller_site_user_id(salto_sim))
+    await async_refresh_roster(hass, entry)
+    assert [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
+
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
+    assert not dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    assert not er.async_entries_for_config_entry(entity_registry, entry.entry_id)

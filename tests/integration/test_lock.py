@@ -1,0 +1,331 @@
+"""The lock entity: state mapping, remote opening/locking and every failure, released timing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.lock import (
+    DOMAIN as LOCK_DOMAIN,
+)
+from homeassistant.components.lock import (
+    SERVICE_LOCK,
+    SERVICE_OPEN,
+    SERVICE_UNLOCK,
+    LockEntityFeature,
+)
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.salto_ks.const import DEFAULT_RELEASED_STATE, DOMAIN
+from custom_components.salto_ks.lock import OTP_DOCS_URL
+from simulator import Simulator
+
+from .conftest import async_refresh_roster, caller_site_user_id, lock_entity_id
+
+LOCKED = "locked"
+UNLOCKED = "unlocked"
+OPEN = "open"
+
+
+@pytest.fixture
+def lock_id(salto_sim: Simulator) -> str:
+    """The first lock of the simulated site."""
+    return salto_sim.state.locks_of(salto_sim.site_id)[0].id
+
+
+@pytest.fixture
+def iq_id(salto_sim: Simulator) -> str:
+    """The simulated site's IQ."""
+    return salto_sim.state.iqs_of(salto_sim.site_id)[0].id
+
+
+async def _call(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call(LOCK_DOMAIN, service, {ATTR_ENTITY_ID: entity_id}, blocking=True)
+
+
+@pytest.mark.parametrize(
+    ("locked_state", "expected", "office_mode"),
+    [
+        ("locked", LOCKED, "off"),
+        ("unlocked", UNLOCKED, "off"),
+        ("office_mode", UNLOCKED, "on"),
+        ("uncertain", STATE_UNKNOWN, STATE_UNKNOWN),
+        ("none", STATE_UNKNOWN, STATE_UNKNOWN),
+    ],
+)
+async def test_state_follows_locked_state(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    locked_state: str,
+    expected: str,
+    office_mode: str,
+) -> None:
+    """locked_state maps to the lock state; office mode shows as unlocked plus its binary sensor."""
+    entity_id = lock_entity_id(hass, lock_id)
+    state = hass.states.get(entity_id)
+    assert state.state == LOCKED
+    assert state.attributes[ATTR_SUPPORTED_FEATURES] == LockEntityFeature.OPEN
+    assert state.name == salto_sim.state.locks[lock_id].name
+
+    salto_sim.set_lock(lock_id, locked_state=locked_state)
+    await async_refresh_roster(hass, init_integration)
+    assert hass.states.get(entity_id).state == expected
+    assert hass.states.get(lock_entity_id(hass, lock_id, "office_mode")).state == office_mode
+
+
+@pytest.mark.parametrize(("service", "shown"), [(SERVICE_UNLOCK, UNLOCKED), (SERVICE_OPEN, OPEN)])
+async def test_open_shows_released_then_locked(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    service: str,
+    shown: str,
+) -> None:
+    """unlock/open send one remote opening, show it for released_state s, then locked again."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.reset_counters()
+
+    await _call(hass, service, entity_id)
+    assert salto_sim.counters.get("locking") == 1
+    entries = salto_sim.state.entries[salto_sim.site_id]
+    assert entries[-1].data["event_category"] == "lock_opened"
+    assert entries[-1].data["access_by"] == "remote"
+    assert hass.states.get(entity_id).state == shown
+
+    freezer.tick(timedelta(seconds=DEFAULT_RELEASED_STATE - 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == shown
+    assert salto_sim.counters.get("locks", 0) == 0
+
+    # The simulated lock relocks after its open time (7 s); HA's released time (5 s) is shorter,
+    # so move past both before the refresh that follows the release.
+    freezer.tick(timedelta(seconds=4))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == LOCKED
+    # The release asked the roster to confirm.
+    assert salto_sim.counters.get("locks") == 1
+
+
+async def test_unlock_after_release_reflects_roster(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+) -> None:
+    """When the roster says the lock is still open after the released time, HA shows that."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.set_lock(lock_id, open_time=60)
+    await _call(hass, SERVICE_UNLOCK, entity_id)
+    freezer.tick(timedelta(seconds=DEFAULT_RELEASED_STATE + 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == UNLOCKED
+
+
+async def test_lock_sends_locked(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+) -> None:
+    """lock.lock ends office mode in the cloud and the refreshed roster shows locked."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.set_lock(lock_id, locked_state="office_mode")
+    await async_refresh_roster(hass, init_integration)
+    assert hass.states.get(entity_id).state == UNLOCKED
+
+    salto_sim.reset_counters()
+    await _call(hass, SERVICE_LOCK, entity_id)
+    assert salto_sim.counters.get("locking") == 1
+    assert salto_sim.state.locks[lock_id].locked_state == "locked"
+    assert hass.states.get(entity_id).state == LOCKED
+
+
+async def _assert_error(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    service: str,
+    entity_id: str,
+    key: str,
+    *,
+    requests: int,
+) -> HomeAssistantError:
+    salto_sim.reset_counters()
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, service, entity_id)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    assert salto_sim.counters.get("locking", 0) == requests
+    # The message is translated (no raw key) and names the lock.
+    assert key not in str(err.value)
+    return err.value
+
+
+@pytest.mark.parametrize("service", [SERVICE_UNLOCK, SERVICE_OPEN, SERVICE_LOCK])
+async def test_offline_lock_in_roster_fails_without_request(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    service: str,
+) -> None:
+    """The roster already says the lock is offline: precise error, no request, entity available."""
+    salto_sim.set_lock(lock_id, online=False)
+    await async_refresh_roster(hass, init_integration)
+    entity_id = lock_entity_id(hass, lock_id)
+    assert hass.states.get(entity_id).state == LOCKED
+    assert hass.states.get(lock_entity_id(hass, lock_id, "online")).state == "off"
+    err = await _assert_error(hass, salto_sim, service, entity_id, "lock_offline", requests=0)
+    assert salto_sim.state.locks[lock_id].name in str(err)
+
+
+async def test_offline_lock_reported_by_cloud(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """The roster is stale; the cloud's 422 'lock is offline' gives the same message."""
+    salto_sim.set_lock(lock_id, online=False)
+    await _assert_error(
+        hass, salto_sim, SERVICE_UNLOCK, lock_entity_id(hass, lock_id), "lock_offline", requests=1
+    )
+
+
+async def test_offline_iq_in_roster_fails_without_request(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    iq_id: str,
+) -> None:
+    """The roster says the IQ is offline: iq_offline naming the IQ, no request."""
+    salto_sim.set_iq(iq_id, online=False)
+    await async_refresh_roster(hass, init_integration)
+    err = await _assert_error(
+        hass, salto_sim, SERVICE_UNLOCK, lock_entity_id(hass, lock_id), "iq_offline", requests=0
+    )
+    assert err.translation_placeholders["iq"] == salto_sim.state.iqs[iq_id].name
+
+
+async def test_offline_iq_reported_by_cloud(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    iq_id: str,
+) -> None:
+    """The cloud's 422 'IQ is offline' maps to iq_offline."""
+    salto_sim.set_iq(iq_id, online=False)
+    await _assert_error(
+        hass, salto_sim, SERVICE_UNLOCK, lock_entity_id(hass, lock_id), "iq_offline", requests=1
+    )
+
+
+async def test_otp_protected_iq(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    iq_id: str,
+) -> None:
+    """An OTP-protected IQ refuses the opening; the message points to the README's OTP section."""
+    salto_sim.set_iq(iq_id, otp_enabled=True)
+    err = await _assert_error(
+        hass, salto_sim, SERVICE_OPEN, lock_entity_id(hass, lock_id), "otp_required", requests=1
+    )
+    assert OTP_DOCS_URL in str(err)
+
+
+async def test_lock_not_supported(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """A lock that cannot lock remotely (422): unsupported."""
+    salto_sim.state.locks[lock_id].supports_remote_lock = False
+    err = await _assert_error(
+        hass, salto_sim, SERVICE_LOCK, lock_entity_id(hass, lock_id), "unsupported", requests=1
+    )
+    assert "XS4" in str(err)
+
+
+async def test_no_remote_access(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """The KS user lacks remote access (403): action_permission_denied."""
+    salto_sim.set_user(caller_site_user_id(salto_sim), remote_access=False)
+    await _assert_error(
+        hass,
+        salto_sim,
+        SERVICE_UNLOCK,
+        lock_entity_id(hass, lock_id),
+        "action_permission_denied",
+        requests=1,
+    )
+
+
+@pytest.mark.parametrize("fault", ["500", "503", "drop"])
+async def test_cloud_down(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    fault: str,
+) -> None:
+    """A failing cloud: cannot_connect, and the lock keeps its state."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.inject_fault("locking", fault)
+    await _assert_error(hass, salto_sim, SERVICE_UNLOCK, entity_id, "cannot_connect", requests=1)
+    assert hass.states.get(entity_id).state == LOCKED
+
+
+async def test_rate_limited_action(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+) -> None:
+    """A 429 on a command: rate_limited; the next command waits for Retry-After without a request."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.inject_fault("locking", "429", retry_after=30, times=1)
+    err = await _assert_error(
+        hass, salto_sim, SERVICE_UNLOCK, entity_id, "rate_limited", requests=1
+    )
+    assert err.translation_placeholders["seconds"] == "30"
+    await _assert_error(hass, salto_sim, SERVICE_UNLOCK, entity_id, "rate_limited", requests=0)
+
+    freezer.tick(timedelta(seconds=31))
+    await _call(hass, SERVICE_UNLOCK, entity_id)
+    assert hass.states.get(entity_id).state == UNLOCKED
+
+
+async def test_revoked_credentials_on_action_start_reauth(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """Credentials refused during a command: translated error and a reauth flow."""
+    salto_sim.set_credentials(password="changed")
+    salto_sim.expire_tokens()
+    init_integration.runtime_data.client.invalidate_token()
+    await _assert_error(
+        hass,
+        salto_sim,
+        SERVICE_UNLOCK,
+        lock_entity_id(hass, lock_id),
+        "action_invalid_auth",
+        requests=0,
+    )
+    await hass.async_block_till_done()
+    assert any(
+        flow["context"]["source"] == "reauth"
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    )
