@@ -44,10 +44,10 @@ SIM_PASSWORD = "salto-sim-password"  # noqa: S105
 
 LOOPBACK = "127.0.0.1"
 
-# Integrations the core_config onboarding step sets up on its own, and those of them that get an
-# entry even with their requirements missing (met and radio_browser fail before that).
+# Integrations the core_config onboarding step sets up on its own; shopping_list has no requirement
+# and always gets its entry.
 ONBOARDING_DOMAINS = frozenset({"google_translate", "met", "radio_browser", "shopping_list"})
-ONBOARDING_ENTRY_DOMAINS = frozenset({"google_translate", "shopping_list"})
+ONBOARDING_MARKER_DOMAIN = "shopping_list"
 
 
 class HaDevError(Exception):
@@ -486,20 +486,30 @@ class HomeAssistant:
         """Delete the entries the core_config onboarding step adds by itself.
 
         That step starts config flows for google_translate, met, radio_browser and shopping_list.
-        Their requirements are not installed (hass runs with --skip-pip), so the ones that get an
-        entry fail to set up or clutter the dashboard; a development instance wants none of them.
-        Waits up to ``settle`` s for those flows. Returns the domains removed.
+        Their requirements are not installed (hass runs with --skip-pip), so those that get an entry
+        fail to set up or clutter the dashboard; a development instance wants none of them.
+        shopping_list needs nothing and always gets its entry: once it is gone and a further look
+        finds nothing new, the flows are over. Waits at most ``settle`` s. Returns the domains.
         """
         deadline = time.monotonic() + settle
         removed: list[str] = []
+        quiet_after_marker = False
         while True:
-            for entry in await self.config_entries():
-                if entry.get("source") == "onboarding" and entry["domain"] in ONBOARDING_DOMAINS:
-                    await self.request(
-                        "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
-                    )
-                    removed.append(entry["domain"])
-            if set(removed) >= ONBOARDING_ENTRY_DOMAINS or time.monotonic() >= deadline:
+            found = [
+                entry
+                for entry in await self.config_entries()
+                if entry.get("source") == "onboarding" and entry["domain"] in ONBOARDING_DOMAINS
+            ]
+            for entry in found:
+                await self.request(
+                    "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
+                )
+                removed.append(entry["domain"])
+            if ONBOARDING_MARKER_DOMAIN in removed:
+                if not found and quiet_after_marker:
+                    return removed
+                quiet_after_marker = not found
+            if time.monotonic() >= deadline:
                 return removed
             await asyncio.sleep(0.25)
 

@@ -1,0 +1,225 @@
+"""End to end: a real ``hass`` process and ``python -m simulator``, driven over HTTP as a user would.
+
+Onboarding, the config flow and the options flow go through Home Assistant's REST API, the lock through
+``/api/services``, the audit events through the WebSocket API; the simulator's control API plays the
+building. Each test checks that Home Assistant's log holds no secret and no error or traceback of the
+integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+
+from scripts.hadev import (
+    DOMAIN,
+    HomeAssistant,
+    integration_problems,
+    leaked_secrets,
+    simulator_answers,
+    wait_for,
+)
+
+from .conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+# The simulator's access and refresh tokens: secrets.token_urlsafe(32).
+TOKEN_LIKE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+
+
+async def _start(stack: Stack) -> tuple[HomeAssistant, dict[str, Any]]:
+    """Simulator and Home Assistant up, onboarded, and the Salto KS entry added over REST."""
+    stack.launch_hass()  # starts while the simulator comes up
+    await stack.start_simulator("small", seed=1)
+    ha = await stack.wait_hass()
+    assert DOMAIN in await ha.flow_handlers()
+    entry = await ha.add_config_entry(DOMAIN, simulator_answers(stack.credentials))
+    assert entry["domain"] == DOMAIN
+    entries = await ha.config_entries(DOMAIN)
+    assert [e["entry_id"] for e in entries] == [entry["entry_id"]]
+    return ha, entry
+
+
+async def _lock_ids(stack: Stack) -> dict[str, dict[str, Any]]:
+    """The simulator's locks by id."""
+    return {lock["id"]: lock for lock in (await stack.sim.state())["locks"]}
+
+
+async def _wait_state(
+    stack: Stack, ha: HomeAssistant, entity_id: str, wanted: str, within: float
+) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        state = await ha.state(entity_id)
+        return state if state is not None and state["state"] == wanted else None
+
+    return await wait_for(
+        probe,
+        within=within,
+        interval=0.2,
+        what=f"{entity_id} {wanted}",
+        processes=stack.processes(),
+    )
+
+
+def _check_log(stack: Stack, extra_secrets: list[str] | None = None) -> None:
+    log = stack.hass_log()
+    assert "custom_components.salto_ks" in log, "debug logging of the integration is missing"
+    creds = stack.credentials
+    secrets = [creds["client_secret"], creds["password"], *(extra_secrets or [])]
+    assert not leaked_secrets(log, secrets), "a simulator secret is in Home Assistant's log"
+    # Tokens the simulator issued are random; anything token-shaped next to a salto_ks record is suspect.
+    salto_lines = [line for line in log.splitlines() if "salto_ks" in line]
+    suspicious = [line for line in salto_lines if TOKEN_LIKE.search(line)]
+    assert not suspicious, f"token-like strings in the integration's log lines: {suspicious[:3]}"
+    assert "Bearer " not in log
+    problems = integration_problems(log)
+    assert not problems, "errors/tracebacks of the integration:\n" + "\n\n".join(problems[:5])
+
+
+@pytest.mark.timeout(150)
+async def test_onboarding_config_flow_and_lock_cycle(stack: Stack) -> None:
+    """Onboard, add the entry, tune options over REST, unlock a lock and see it relock."""
+    t0 = time.monotonic()
+    ha, entry = await _start(stack)
+    sim_locks = await _lock_ids(stack)
+    locks = await stack.wait_entities(ha, "lock", len(sim_locks))
+    t_entities = time.monotonic() - t0
+
+    # Short released time and roster interval through the options flow (the entry reloads).
+    await ha.set_options(entry["entry_id"], {"released_state": 2, "status_interval": 10})
+    entries = await ha.config_entries(DOMAIN)
+    assert entries[0]["state"] in ("loaded", "setup_in_progress", "not_loaded")
+    locks = await stack.wait_entities(ha, "lock", len(sim_locks))
+
+    by_unique_id = {e["unique_id"]: e["entity_id"] for e in locks}
+    lock_id = sorted(sim_locks)[0]
+    entity_id = by_unique_id[lock_id]
+    # The door relocks one second after a remote opening.
+    await stack.sim.request("PATCH", f"/_sim/locks/{lock_id}", {"open_time": 1})
+    await _wait_state(stack, ha, entity_id, "locked", within=20)
+
+    counters_before = await stack.sim.request("GET", "/_sim/counters")
+    t_unlock = time.monotonic()
+    await ha.call_service("lock", "unlock", {"entity_id": entity_id})
+    await _wait_state(stack, ha, entity_id, "unlocked", within=10)
+    await _wait_state(stack, ha, entity_id, "locked", within=30)
+    t_cycle = time.monotonic() - t_unlock
+    counters = await stack.sim.request("GET", "/_sim/counters")
+    assert counters.get("locking", 0) == counters_before.get("locking", 0) + 1
+
+    # The simulator recorded the remote opening as an audit entry of this lock.
+    state = await stack.sim.state()
+    assert sum(state["entries"].values()) >= 1
+
+    # A restart brings back the same entry and entities (no duplicates), with the options kept.
+    registry_before = sorted(e["entity_id"] for e in await stack.salto_entities(ha, "lock"))
+    ha = await stack.restart_hass()
+    entries = await ha.config_entries(DOMAIN)
+    assert [e["entry_id"] for e in entries] == [entry["entry_id"]]
+    locks = await stack.wait_entities(ha, "lock", len(sim_locks))
+    assert sorted(e["entity_id"] for e in locks) == registry_before
+    await _wait_state(stack, ha, entity_id, "locked", within=20)
+
+    _check_log(stack)
+    print(
+        f"\n[e2e] hass http {stack.timings['hass_http']:.1f} s, running "
+        f"{stack.timings['hass_running']:.1f} s, entities {t_entities:.1f} s, "
+        f"unlock->locked {t_cycle:.1f} s, restart: stop {stack.timings['hass_stop']:.1f} s "
+        f"+ running {stack.timings['hass_running']:.1f} s, total {time.monotonic() - t0:.1f} s"
+    )
+
+
+def _mentions(event: dict[str, Any], *needles: str) -> bool:
+    text = json.dumps(event.get("data", {}))
+    return all(needle in text for needle in needles)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="audit feed (event entities, salto_ks_event) not landed in the integration yet",
+)
+@pytest.mark.timeout(150)
+async def test_tag_opening_event_survives_restart(stack: Stack) -> None:
+    """A tag opening in the simulator becomes an event entity change and a salto_ks_event, once."""
+    t0 = time.monotonic()
+    ha, entry = await _start(stack)
+    sim_state = await stack.sim.state()
+    sim_locks = {lock["id"]: lock for lock in sim_state["locks"]}
+    await stack.wait_entities(ha, "lock", len(sim_locks))
+    await ha.set_options(entry["entry_id"], {"event_poll_interval": 5})
+    await stack.wait_entities(ha, "lock", len(sim_locks))
+
+    events = await stack.salto_entities(ha, "event")
+    assert events, "the integration has no event entities"
+    lock_id = sorted(sim_locks)[0]
+    lock_name = sim_locks[lock_id]["customer_reference"]
+    lock_entity = next(
+        e for e in await stack.salto_entities(ha, "lock") if e["unique_id"] == lock_id
+    )
+    on_lock = [e for e in events if e.get("device_id") == lock_entity["device_id"]]
+    watched = [e["entity_id"] for e in (on_lock or events)]
+    before = {eid: (await ha.state(eid) or {}).get("state") for eid in watched}
+
+    # A site user (not the system user) opens the door with a tag.
+    user = next(
+        u for u in sim_state["users"] if u["user"]["email"] != stack.credentials["username"]
+    )
+    async with ha.websocket() as ws:
+        bus = await ws.subscribe_events(f"{DOMAIN}_event")
+        added = await stack.sim.request(
+            "POST",
+            "/_sim/entries",
+            {
+                "lock_id": lock_id,
+                "event_category": "lock_opened",
+                "access_by": "tag",
+                "user_id": user["user"]["id"],
+            },
+        )
+        fired = await asyncio.wait_for(bus.get(), timeout=30)
+        assert fired["event_type"] == f"{DOMAIN}_event"
+        assert _mentions(fired, lock_id) or _mentions(fired, lock_name), fired
+        assert _mentions(fired, "tag"), fired
+
+        async def changed() -> dict[str, str] | None:
+            now = {eid: (await ha.state(eid) or {}).get("state") for eid in watched}
+            moved = {eid: s for eid, s in now.items() if s != before[eid] and s}
+            return moved or None
+
+        moved = await wait_for(changed, within=15, what="an event entity to change")
+        # Nothing else happens in the building: no second event for the same entry.
+        await asyncio.sleep(6)
+        extra = [bus.get_nowait() for _ in range(bus.qsize())]
+        assert not [e for e in extra if _mentions(e, added["id"])], extra
+
+    # Restart: the restored event entities keep their state and the entry is not fired again.
+    counters_before = await stack.sim.request("GET", "/_sim/counters")
+    ha = await stack.restart_hass()
+    async with ha.websocket() as ws:
+        bus = await ws.subscribe_events(f"{DOMAIN}_event")
+
+        async def two_audit_polls() -> bool:
+            counters = await stack.sim.request("GET", "/_sim/counters")
+            names = ("entries", "audit_trails", "audit_log")
+            polls: int = sum(counters.get(n, 0) - counters_before.get(n, 0) for n in names)
+            return polls >= 2
+
+        await wait_for(two_audit_polls, within=30, what="two audit polls after the restart")
+        await asyncio.sleep(1)
+        after_restart = [bus.get_nowait() for _ in range(bus.qsize())]
+    assert not after_restart, f"events fired again after the restart: {after_restart}"
+    for eid, value in moved.items():
+        assert (await ha.state(eid) or {}).get("state") == value
+
+    _check_log(stack)
+    print(
+        f"\n[e2e] event test total {time.monotonic() - t0:.1f} s, "
+        f"restart stop {stack.timings.get('hass_stop', 0):.1f} s, "
+        f"start->running {stack.timings['hass_running']:.1f} s"
+    )
