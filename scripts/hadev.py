@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import itertools
 import json
 import os
@@ -43,6 +44,7 @@ SIM_USERNAME = "system@salto-sim.example"
 SIM_PASSWORD = "salto-sim-password"  # noqa: S105
 
 LOOPBACK = "127.0.0.1"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 # Integrations the core_config onboarding step sets up on its own; shopping_list has no requirement
 # and always gets its entry.
@@ -119,6 +121,13 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: SIGTERM this child when the process that started it dies (even by SIGKILL)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_process(
     name: str,
     argv: Sequence[str],
@@ -127,7 +136,11 @@ def start_process(
     log_path: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Process:
-    """Start ``argv`` in a new session; output goes to ``log_path`` (appended) or the terminal."""
+    """Start ``argv`` in a new session; output goes to ``log_path`` (appended) or the terminal.
+
+    Its own session keeps the terminal's Ctrl-C away from it (the caller stops it in order), and
+    on Linux it gets SIGTERM if the caller dies without cleaning up.
+    """
     log_file = log_path.open("ab") if log_path is not None else None
     try:
         popen = subprocess.Popen(  # noqa: S603 - argv is built by this module, never a shell
@@ -138,6 +151,7 @@ def start_process(
             stdout=log_file,
             stderr=subprocess.STDOUT if log_file is not None else None,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
     except BaseException:
         if log_file is not None:
@@ -844,7 +858,7 @@ async def develop(args: argparse.Namespace) -> int:
     processes: list[Process] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     try:
         processes.append(
@@ -895,7 +909,7 @@ async def develop(args: argparse.Namespace) -> int:
         print("[develop] stopping Home Assistant and the simulator", flush=True)
         for proc in reversed(processes):
             proc.stop(timeout=30)
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
 
 
