@@ -281,3 +281,20 @@ async def test_remove_entry_deletes_issues_and_devices(
     assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
     assert not dr.async_entries_for_config_entry(device_registry, entry.entry_id)
     assert not er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+
+
+async def test_token_rejected_is_transient(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The API refuses even a fresh token: entities unavailable, but no reauth (not a credential issue)."""
+    entry = init_integration
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    salto_sim.tenant.token_lifetime = 0
+    salto_sim.expire_tokens()
+    await async_refresh_roster(hass, entry)
+    roster = entry.runtime_data.roster
+    assert not roster.last_update_success
+    assert roster.last_exception is not None
+    assert roster.last_exception.translation_key == "token_rejected"
+    assert hass.states.get(lock_entity_id(hass, lock_id)).state == STATE_UNAVAILABLE
+    assert not _reauth_flows(hass)

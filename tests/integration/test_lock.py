@@ -329,3 +329,16 @@ async def test_revoked_credentials_on_action_start_reauth(
         flow["context"]["source"] == "reauth"
         for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     )
+
+
+async def test_lock_removed_from_cloud(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """The roster is stale and the cloud no longer knows the lock (404): lock_not_found."""
+    entity_id = lock_entity_id(hass, lock_id)
+    name = salto_sim.state.locks[lock_id].name
+    salto_sim.remove_lock(lock_id)
+    err = await _assert_error(
+        hass, salto_sim, SERVICE_UNLOCK, entity_id, "lock_not_found", requests=1
+    )
+    assert name in str(err)
