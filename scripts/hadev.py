@@ -37,12 +37,6 @@ DEV_NAME = "Developer"
 DEV_USER = "dev"
 DEV_PASSWORD = "dev-dev-dev"  # noqa: S105 - a documented local development login
 
-# The simulator's scenario credentials (simulator/core.py); asked from the simulator when it tells.
-SIM_CLIENT_ID = "salto-sim-client"
-SIM_CLIENT_SECRET = "salto-sim-secret"  # noqa: S105
-SIM_USERNAME = "system@salto-sim.example"
-SIM_PASSWORD = "salto-sim-password"  # noqa: S105
-
 LOOPBACK = "127.0.0.1"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -312,19 +306,9 @@ class SimulatorControl:
         return result
 
     async def credentials(self) -> dict[str, str]:
-        """The scenario's credentials and URLs; the simulator's defaults if it does not say."""
-        with contextlib.suppress(HaDevError, aiohttp.ClientError, ValueError):
-            found = await self.request("GET", "/_sim/credentials")
-            if isinstance(found, dict) and found.get("client_id"):
-                return {key: str(value) for key, value in found.items() if value is not None}
-        return {
-            "api_base": self.url,
-            "auth_url": self.url + "/connect/token",
-            "client_id": SIM_CLIENT_ID,
-            "client_secret": SIM_CLIENT_SECRET,
-            "username": SIM_USERNAME,
-            "password": SIM_PASSWORD,
-        }
+        """The scenario's URLs and valid credentials (``GET /_sim/credentials``)."""
+        found = await self.request("GET", "/_sim/credentials")
+        return {key: str(value) for key, value in found.items() if value is not None}
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,9 +804,7 @@ def leaked_secrets(text: str, secrets: Iterable[str]) -> list[str]:
 # scripts/develop
 
 
-async def ensure_salto_entry(
-    ha: HomeAssistant, sim: SimulatorControl, *, processes: Iterable[Process] = ()
-) -> dict[str, Any] | None:
+async def ensure_salto_entry(ha: HomeAssistant, sim: SimulatorControl) -> dict[str, Any] | None:
     """Add the Salto KS entry pointed at the simulator unless one exists. None if impossible."""
     existing = await ha.config_entries(DOMAIN)
     if existing:
@@ -928,7 +910,7 @@ async def _develop_setup(
     if created:
         print(f"[develop] onboarding done: owner {DEV_USER!r}", flush=True)
     await ha.wait_running(within=180, processes=processes)
-    entry = await ensure_salto_entry(ha, sim, processes=processes)
+    entry = await ensure_salto_entry(ha, sim)
     if entry is not None:
 
         async def locks() -> list[dict[str, Any]] | None:
@@ -947,15 +929,16 @@ async def _develop_setup(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hadev", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    dev = sub.add_parser("develop", help="run the simulator and Home Assistant until Ctrl-C")
-    dev.add_argument("--config", type=Path, default=REPO / "config")
-    dev.add_argument("--ha-port", type=int, default=8123)
-    dev.add_argument("--sim-port", type=int, default=8787)
-    dev.add_argument("--scenario", default="demo")
+    sub.add_parser(
+        "develop",
+        help="run the simulator (demo) on :8787 and Home Assistant on :8123 until Ctrl-C",
+    )
     args = parser.parse_args(argv)
-    if args.command == "develop":
-        return asyncio.run(develop(args))
-    return 2  # pragma: no cover
+    args.config = REPO / "config"  # its configuration.yaml fixes the port: 8123
+    args.ha_port = 8123
+    args.sim_port = 8787
+    args.scenario = "demo"
+    return asyncio.run(develop(args))
 
 
 if __name__ == "__main__":
