@@ -14,6 +14,7 @@ from .coordinator import (
     SaltoRosterCoordinator,
     SaltoRuntimeData,
     async_delete_entry_issues,
+    async_forget_entry,
 )
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -59,4 +60,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> No
 
     Anything the entry persists (e.g. a ``Store`` with the audit cursor) must be removed here.
     """
-    async_delete_entry_issues(hass, entry.entry_id)
+    async_forget_entry(hass, entry.entry_id)

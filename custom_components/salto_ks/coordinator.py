@@ -16,6 +16,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util.hass_dict import HassKey
 
 from .api import (
     ApiNotEnabledError,
@@ -58,6 +59,10 @@ UPDATE_FAILED_HAS_RETRY_AFTER: Final = (
 )
 
 
+# Per config entry: loop time before which Salto's Retry-After forbids another request.
+RATE_LIMIT_DEADLINES: HassKey[dict[str, float]] = HassKey(f"{DOMAIN}_rate_limit_deadlines")
+
+
 def issue_id(kind: str, entry_id: str) -> str:
     """Return the id of a repair issue of one config entry."""
     return f"{kind}_{entry_id}"
@@ -68,6 +73,14 @@ def async_delete_entry_issues(hass: HomeAssistant, entry_id: str) -> None:
     """Delete every repair issue this integration raised for a config entry."""
     for kind in ROSTER_ISSUES:
         ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry_id))
+
+
+@callback
+def async_forget_entry(hass: HomeAssistant, entry_id: str) -> None:
+    """Drop what the integration keeps in memory for a removed config entry."""
+    async_delete_entry_issues(hass, entry_id)
+    if (deadlines := hass.data.get(RATE_LIMIT_DEADLINES)) is not None:
+        deadlines.pop(entry_id, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +133,9 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         )
         self.client = client
         self.site_id: str = config_entry.data[CONF_SITE_ID]
-        # Loop time (monotonic) before which no request may be sent after a 429.
-        self._rate_limited_until: float | None = None
+        # Loop time (monotonic) before which no request may be sent after a 429. Kept in hass.data
+        # so that a setup retry or reload (which builds a new coordinator) honours it too.
+        self._rate_limits = hass.data.setdefault(RATE_LIMIT_DEADLINES, {})
         # Platforms register here to add entities for locks / IQs that appear after setup.
         self.new_lock_callbacks: list[Callable[[set[str]], None]] = []
         self.new_iq_callbacks: list[Callable[[set[str]], None]] = []
@@ -133,11 +147,12 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
 
     def rate_limit_remaining(self) -> float | None:
         """Seconds left before the server's Retry-After allows another request, None when free."""
-        if self._rate_limited_until is None:
+        entry_id = self.config_entry.entry_id
+        if (deadline := self._rate_limits.get(entry_id)) is None:
             return None
-        remaining = self._rate_limited_until - self.hass.loop.time()
+        remaining = deadline - self.hass.loop.time()
         if remaining <= 0:
-            self._rate_limited_until = None
+            del self._rate_limits[entry_id]
             return None
         return remaining
 
@@ -145,8 +160,8 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         """Remember a 429 so no request is sent before its Retry-After; return the wait in seconds."""
         wait = err.retry_after if err.retry_after and err.retry_after > 0 else DEFAULT_RETRY_AFTER
         deadline = self.hass.loop.time() + wait
-        if self._rate_limited_until is None or deadline > self._rate_limited_until:
-            self._rate_limited_until = deadline
+        entry_id = self.config_entry.entry_id
+        self._rate_limits[entry_id] = max(deadline, self._rate_limits.get(entry_id, deadline))
         return wait
 
     def _rate_limited_failure(self, wait: float, err: Exception | None = None) -> UpdateFailed:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
@@ -298,3 +300,31 @@ async def test_token_rejected_is_transient(
     assert roster.last_exception.translation_key == "token_rejected"
     assert hass.states.get(lock_entity_id(hass, lock_id)).state == STATE_UNAVAILABLE
     assert not _reauth_flows(hass)
+
+
+async def test_setup_rate_limited_waits_for_retry_after(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A 429 at setup: SETUP_RETRY, and the setup retries send nothing before Retry-After."""
+    retry_after = 100
+    salto_sim.inject_fault("locks", "429", retry_after=retry_after, times=1)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "100" in (mock_config_entry.reason or "")
+    salto_sim.reset_counters()
+
+    waited = 0
+    while mock_config_entry.state is not ConfigEntryState.LOADED and waited < 400:
+        freezer.tick(timedelta(seconds=5))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        waited += 5
+        if waited < retry_after:
+            assert salto_sim.counters.get("locks", 0) == 0, f"request {waited} s after the 429"
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert waited >= retry_after
