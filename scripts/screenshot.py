@@ -216,7 +216,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     parser.add_argument("--lock", default="main_entrance", help="part of the lock's entity id")
     parser.add_argument("--width", type=int, default=1400)
-    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to let a page render")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
