@@ -256,3 +256,25 @@ async def test_rate_limit_honours_retry_after(
     assert salto_sim.counters.get("locks", 0) >= 1
     assert roster.last_update_success
     assert hass.states.get(entity_id).state == "locked"
+
+
+async def test_device_follows_renames(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A lock or IQ renamed in Salto KS is renamed in the device registry at the next poll."""
+    entry = init_integration
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    iq_id = salto_sim.state.iqs_of(salto_sim.site_id)[0].id
+    salto_sim.set_lock(lock_id, name="Main entrance")
+    salto_sim.set_iq(iq_id, revision="2.1")
+    await _tick(hass, freezer, INTERVAL)
+    lock_device = get_device(hass, entry.entry_id, lock_id)
+    assert lock_device is not None
+    assert lock_device.name == "Main entrance"
+    iq_device = get_device(hass, entry.entry_id, iq_id)
+    assert iq_device is not None
+    assert iq_device.sw_version == "2.1"
+    assert lock_device.via_device_id == iq_device.id

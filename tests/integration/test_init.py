@@ -328,3 +328,25 @@ async def test_setup_rate_limited_waits_for_retry_after(
             assert salto_sim.counters.get("locks", 0) == 0, f"request {waited} s after the 429"
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert waited >= retry_after
+
+
+async def test_setup_api_not_enabled_retries_with_issue(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The tenant refuses the grant at setup: SETUP_RETRY, a repair issue, no reauth."""
+    salto_sim.tenant.grants.clear()
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert issue_registry.async_get_issue(
+        DOMAIN, issue_id(ISSUE_API_NOT_ENABLED, mock_config_entry.entry_id)
+    )
+    assert not _reauth_flows(hass)
+
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
