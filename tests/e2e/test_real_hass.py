@@ -108,14 +108,25 @@ async def test_onboarding_config_flow_and_lock_cycle(stack: Stack) -> None:
     t_unlock = time.monotonic()
     await ha.call_service("lock", "unlock", {"entity_id": entity_id})
     await _wait_state(stack, ha, entity_id, "unlocked", within=10)
+    t_unlocked = time.monotonic()
     await _wait_state(stack, ha, entity_id, "locked", within=30)
     t_cycle = time.monotonic() - t_unlock
+    # released_state 2 s from the options flow, not the default 5 s.
+    assert time.monotonic() - t_unlocked < 4.5
     counters = await stack.sim.request("GET", "/_sim/counters")
     assert counters.get("locking", 0) == counters_before.get("locking", 0) + 1
 
     # The simulator recorded the remote opening as an audit entry of this lock.
     state = await stack.sim.state()
     assert sum(state["entries"].values()) >= 1
+
+    # Diagnostics, downloaded as from the device page, hold no secret.
+    diagnostics = await ha.request("GET", f"/api/diagnostics/config_entry/{entry['entry_id']}")
+    assert diagnostics["data"]
+    dump = json.dumps(diagnostics)
+    assert not leaked_secrets(
+        dump, [stack.credentials["client_secret"], stack.credentials["password"]]
+    )
 
     # A restart brings back the same entry and entities (no duplicates), with the options kept.
     registry_before = sorted(e["entity_id"] for e in await stack.salto_entities(ha, "lock"))
