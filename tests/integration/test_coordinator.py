@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -238,6 +239,15 @@ async def test_rate_limit_honours_retry_after(
     assert not roster.last_update_success
     assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
     salto_sim.reset_counters()
+    attempts = 0
+    update_data = roster._async_update_data
+
+    async def _counting_update() -> Any:
+        nonlocal attempts
+        attempts += 1
+        return await update_data()
+
+    monkeypatch.setattr(roster, "_async_update_data", _counting_update)
 
     # Step through the Retry-After window: no listing request, even when asked for a refresh.
     waited = 0
@@ -249,6 +259,12 @@ async def test_rate_limit_honours_retry_after(
             await hass.async_block_till_done()
         assert salto_sim.counters.get("locks", 0) == 0, f"request {waited} s after the 429"
         assert salto_sim.counters.get("iqs", 0) == 0
+    if use_retry_after:
+        # HA itself postponed the next poll until Retry-After; only the explicit request ran.
+        assert attempts == 1
+    else:
+        # The interval polls ran but the coordinator refused to send them.
+        assert attempts >= 3
 
     # After Retry-After (plus at most one interval) polling resumes and entities come back.
     for _ in range(2 * DEFAULT_STATUS_INTERVAL // 10 + 2):
