@@ -113,6 +113,13 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         """Open the lock remotely; HA shows it open for the released time."""
         await self._async_open(RELEASED_OPEN)
 
+    async def async_unlock_for(self, seconds: float) -> None:
+        """Open the lock remotely (``salto_ks.unlock``); HA shows it unlocked for ``seconds``.
+
+        The physical open time is the lock's own Salto KS setting; ``seconds`` only sets what HA shows.
+        """
+        await self._async_open(RELEASED_UNLOCKED, seconds)
+
     async def async_lock(self, **kwargs: Any) -> None:
         """Lock remotely (not every lock supports it), then refresh the roster."""
         self._check_can_command()
@@ -122,14 +129,16 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         self.async_write_ha_state()
         await coordinator.async_request_refresh()
 
-    async def _async_open(self, released: str) -> None:
+    async def _async_open(self, released: str, seconds: float | None = None) -> None:
         self._check_can_command()
         coordinator = self.coordinator
         await self._async_call(coordinator.client.unlock(coordinator.site_id, self.lock_id))
         self._async_cancel_release()
         self._released = released
         self._cancel_release = async_call_later(
-            self.hass, self._released_state, self._async_release_expired
+            self.hass,
+            self._released_state if seconds is None else seconds,
+            self._async_release_expired,
         )
         self.async_write_ha_state()
 
