@@ -1,15 +1,18 @@
-"""Fixtures of the API client tests: an aiohttp session and clients bound to the simulator."""
+"""Fixtures of the API client tests: a session, clients bound to the simulator, a hostile loopback server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from custom_components.salto_ks.api import SaltoKSClient
 from simulator import Simulator
+
+from .hostile import PASSWORD, SECRET, Handler, Server, start_app
 
 MakeClient = Callable[..., SaltoKSClient]
 
@@ -45,3 +48,64 @@ def make_client(salto_sim: Simulator, session: aiohttp.ClientSession) -> MakeCli
 def client(make_client: MakeClient) -> SaltoKSClient:
     """A password-grant client with valid credentials."""
     return make_client()
+
+
+@pytest.fixture
+async def server(socket_enabled: None) -> tuple[Server, web.Application]:
+    """A server with a working token endpoint; tests add API routes before the first request."""
+    state = Server()
+
+    async def token(request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        state.auth_headers.append(request.headers.get("Authorization", ""))
+        state.forms.append({k: str(v) for k, v in form.items()})
+        if form.get("grant_type") == "refresh_token" and state.refuse_refresh:
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        state.tokens_issued += 1
+        body: dict[str, Any] = {
+            "access_token": f"hostile-access-{state.tokens_issued}",
+            "expires_in": state.expires_in,
+            "token_type": "Bearer",
+        }
+        if state.refresh_token:
+            body["refresh_token"] = f"{state.refresh_token}-{state.tokens_issued}"
+        return web.json_response(body)
+
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path != "/connect/token":
+            state.requests.append(request)
+        return await handler(request)
+
+    app = web.Application(middlewares=[record])
+    app.router.add_post("/connect/token", token)
+    return state, app
+
+
+@pytest.fixture
+async def run(
+    server: tuple[Server, web.Application],
+) -> AsyncIterator[Callable[[], Awaitable[SaltoKSClient]]]:
+    """Start the server and return a client for it."""
+    state, app = server
+    runners: list[web.AppRunner] = []
+    session = aiohttp.ClientSession()
+
+    async def _run() -> SaltoKSClient:
+        runner, state.url = await start_app(app)
+        runners.append(runner)
+        return SaltoKSClient(
+            session,
+            api_base=state.url,
+            auth_url=f"{state.url}/connect/token",
+            client_id="hostile-client",
+            client_secret=SECRET,
+            username="user@example.com",
+            password=PASSWORD,
+            request_timeout=5,
+        )
+
+    yield _run
+    await session.close()
+    for runner in runners:
+        await runner.cleanup()

@@ -178,9 +178,11 @@ async def test_token_endpoint_failures(
 
 
 async def test_token_endpoint_malformed(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    """A broken token answer is a communication problem, not a credential one."""
     salto_sim.inject_fault("token", "malformed", times=1)
-    with pytest.raises(InvalidResponseError):
+    with pytest.raises(CommunicationError, match="unusable token response") as err:
         await client.authenticate()
+    assert not isinstance(err.value, AuthenticationError | InvalidResponseError)
 
 
 async def test_token_endpoint_rate_limited(salto_sim: Simulator, client: SaltoKSClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 
 from custom_components.salto_ks.api import (
     CommunicationError,
@@ -93,12 +94,15 @@ async def test_not_found(salto_sim: Simulator, client: SaltoKSClient) -> None:
         await client.get_entries("00000000-0000-0000-0000-000000000000")
 
 
-async def test_retry_after_on_429(salto_sim: Simulator, client: SaltoKSClient) -> None:
+async def test_retry_after_on_429(
+    salto_sim: Simulator, client: SaltoKSClient, freezer: FrozenDateTimeFactory
+) -> None:
     salto_sim.inject_fault("locks", "429", times=1, retry_after=7)
     with pytest.raises(RateLimitedError) as err:
         await client.get_locks(salto_sim.site_id)
     assert err.value.status == 429
     assert err.value.retry_after == 7.0
+    freezer.tick(7)
     assert len(await client.get_locks(salto_sim.site_id)) == 3
 
 

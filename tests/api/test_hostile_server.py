@@ -1,6 +1,6 @@
 """Behaviours the faithful simulator cannot produce: a server that misbehaves on purpose.
 
-A tiny aiohttp server on 127.0.0.1 (real HTTP, no mocking) answers with paging loops, links to other hosts,
+A tiny aiohttp server on 127.0.0.1 (real HTTP, no mocking; ``server``/``run`` in conftest.py) answers with paging loops, links to other hosts,
 endless 401s, refresh tokens and redirects.
 """
 
@@ -9,13 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -24,98 +21,11 @@ from custom_components.salto_ks.api import (
     InvalidResponseError,
     PermissionDeniedError,
     RateLimitedError,
-    SaltoKSClient,
     TokenRejectedError,
 )
 from custom_components.salto_ks.api.const import CONTINUATION_HEADER, MAX_PAGES
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-SECRET = "hostile-client-secret-9f8e"
-PASSWORD = "hostile-password-7d6c"
-
-
-@dataclass
-class Server:
-    """A loopback server whose routes a test fills in."""
-
-    url: str = ""
-    requests: list[web.Request] = field(default_factory=list)
-    forms: list[dict[str, str]] = field(default_factory=list)
-    auth_headers: list[str] = field(default_factory=list)
-    tokens_issued: int = 0
-    refresh_token: str | None = None
-    refuse_refresh: bool = False
-    expires_in: int = 3600
-
-
-async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return runner, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> tuple[Server, web.Application]:
-    """A server with a working token endpoint; tests add API routes before the first request."""
-    state = Server()
-
-    async def token(request: web.Request) -> web.Response:
-        form = dict(await request.post())
-        state.auth_headers.append(request.headers.get("Authorization", ""))
-        state.forms.append({k: str(v) for k, v in form.items()})
-        if form.get("grant_type") == "refresh_token" and state.refuse_refresh:
-            return web.json_response({"error": "invalid_grant"}, status=400)
-        state.tokens_issued += 1
-        body: dict[str, Any] = {
-            "access_token": f"hostile-access-{state.tokens_issued}",
-            "expires_in": state.expires_in,
-            "token_type": "Bearer",
-        }
-        if state.refresh_token:
-            body["refresh_token"] = f"{state.refresh_token}-{state.tokens_issued}"
-        return web.json_response(body)
-
-    @web.middleware
-    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path != "/connect/token":
-            state.requests.append(request)
-        return await handler(request)
-
-    app = web.Application(middlewares=[record])
-    app.router.add_post("/connect/token", token)
-    return state, app
-
-
-@pytest.fixture
-async def run(
-    server: tuple[Server, web.Application],
-) -> AsyncIterator[Callable[[], Awaitable[SaltoKSClient]]]:
-    """Start the server and return a client for it."""
-    state, app = server
-    runners: list[web.AppRunner] = []
-    session = aiohttp.ClientSession()
-
-    async def _run() -> SaltoKSClient:
-        runner, state.url = await _start(app)
-        runners.append(runner)
-        return SaltoKSClient(
-            session,
-            api_base=state.url,
-            auth_url=f"{state.url}/connect/token",
-            client_id="hostile-client",
-            client_secret=SECRET,
-            username="user@example.com",
-            password=PASSWORD,
-            request_timeout=5,
-        )
-
-    yield _run
-    await session.close()
-    for runner in runners:
-        await runner.cleanup()
+from .hostile import PASSWORD, SECRET, start_app
 
 
 def _entry(n: int) -> dict[str, Any]:
@@ -166,7 +76,7 @@ async def test_next_page_link_to_another_host_is_refused(server: Any, run: Any) 
 
     foreign = web.Application()
     foreign.router.add_get("/{tail:.*}", steal)
-    foreign_runner, foreign_url = await _start(foreign)
+    foreign_runner, foreign_url = await start_app(foreign)
 
     async def locks(request: web.Request) -> web.Response:
         return web.json_response(

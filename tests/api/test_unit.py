@@ -79,6 +79,8 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("") is None
     assert parse_retry_after("soon") is None
+    assert parse_retry_after("inf") is None
+    assert parse_retry_after("nan") is None
     future = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
     value = parse_retry_after(future)
     assert value is not None
@@ -170,7 +172,10 @@ def test_api_error_429_and_messages() -> None:
         (400, "invalid_client", AuthenticationError),
         (401, "invalid_client", AuthenticationError),
         (401, None, AuthenticationError),
+        (403, None, CommunicationError),  # a firewall or proxy, not a verdict on the credentials
+        (403, "invalid_client", AuthenticationError),
         (404, None, CommunicationError),
+        (302, None, CommunicationError),  # redirects are not followed
         (500, None, CommunicationError),
         (429, None, RateLimitedError),
     ],

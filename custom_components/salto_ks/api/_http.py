@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -62,17 +63,19 @@ def decode_json(raw: bytes, what: str) -> Any:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
+    """Seconds from a Retry-After header (delta-seconds or HTTP date); None when absent or unusable."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -151,7 +154,8 @@ def token_error(
         )
     if status >= 500:
         return CommunicationError(f"Token endpoint answered {status} ({reason})", **kwargs)
-    if code in _CREDENTIAL_ERRORS or status in (401, 403):
+    # Only an explicit refusal is a credential problem; a 403 without one comes from a firewall or proxy.
+    if code in _CREDENTIAL_ERRORS or status == 401:
         return AuthenticationError(
             f"The identity server refused the credentials ({status}, {reason})", **kwargs
         )

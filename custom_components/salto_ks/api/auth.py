@@ -12,8 +12,16 @@ import aiohttp
 
 from ._http import Scrubber, decode_json, token_error
 from .const import DEFAULT_TOKEN_LIFETIME, SCOPE, TOKEN_EXPIRY_MARGIN, USER_AGENT
-from .exceptions import ApiNotEnabledError, AuthenticationError, CommunicationError
+from .exceptions import (
+    ApiNotEnabledError,
+    AuthenticationError,
+    CommunicationError,
+    InvalidResponseError,
+    RateLimitedError,
+)
 from .models import TokenResponse
+from .ratelimit import RetryGate
+from .urls import require_secure_url
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -24,6 +32,11 @@ class TokenManager:
     With a username and password it uses the password grant (scope ``user_api.full_access``); without them it
     uses client_credentials. A refresh token from the server is used for the next renewal; if the server
     refuses it, the primary grant is used again. Concurrent callers share one renewal.
+
+    ``auth_url`` must be https, or plain http to a loopback address (ValueError otherwise). Redirects are
+    not followed. After a 429 no token request is sent before its Retry-After has passed (a cached
+    token keeps being handed out). Only a refusal of the credentials raises ``AuthenticationError``; an
+    unusable answer (5xx, HTML, bad JSON, timeout, dropped connection) raises ``CommunicationError``.
     """
 
     def __init__(
@@ -40,6 +53,7 @@ class TokenManager:
     ) -> None:
         if (username is None) != (password is None):
             raise ValueError("username and password must be given together")
+        require_secure_url(auth_url, "auth_url")
         self._session = session
         self._auth_url = auth_url
         self._client_id = client_id
@@ -53,6 +67,7 @@ class TokenManager:
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._expires_at = 0.0
+        self._gate = RetryGate("identity server")
 
     @property
     def grant_type(self) -> str:
@@ -63,6 +78,11 @@ class TokenManager:
     def has_valid_token(self) -> bool:
         """Whether a cached token exists and is not about to expire."""
         return self._access_token is not None and time.monotonic() < self._expires_at
+
+    @property
+    def rate_limited_until(self) -> float | None:
+        """The ``time.monotonic()`` value before which no token request is sent (after a 429), or None."""
+        return self._gate.until
 
     def __repr__(self) -> str:
         return (
@@ -128,6 +148,7 @@ class TokenManager:
         return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
     async def _request(self, form: dict[str, str]) -> str:
+        self._gate.check()
         grant = form["grant_type"]
         _LOGGER.debug("Requesting a token (grant %s) from %s", grant, self._auth_url)
         try:
@@ -140,6 +161,7 @@ class TokenManager:
                     "User-Agent": USER_AGENT,
                 },
                 timeout=self._timeout,
+                allow_redirects=False,  # a 307/308 would re-post the password elsewhere
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
@@ -151,8 +173,18 @@ class TokenManager:
                 f"Error while requesting a token: {type(err).__name__}: {self._scrub(str(err))}"
             ) from None
         if status != 200:
-            raise token_error(status, raw, headers, self._scrub)
-        token = TokenResponse.from_dict(decode_json(raw, "token response"))
+            error = token_error(status, raw, headers, self._scrub)
+            if isinstance(error, RateLimitedError):
+                error.retry_after = self._gate.note(error.retry_after)
+            raise error
+        try:
+            token = TokenResponse.from_dict(decode_json(raw, "token response"))
+        except InvalidResponseError as err:
+            # A proxy's HTML page or a broken answer says nothing about the credentials.
+            raise CommunicationError(
+                f"The identity server sent an unusable token response ({err.message})",
+                status=status,
+            ) from None
         lifetime = token.expires_in if token.expires_in and token.expires_in > 0 else None
         lifetime = lifetime or DEFAULT_TOKEN_LIFETIME
         # Renew TOKEN_EXPIRY_MARGIN s early; for very short lifetimes keep at least half of it.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -29,10 +29,14 @@ from .exceptions import (
     CommunicationError,
     InvalidResponseError,
     OtpRequiredError,
+    RateLimitedError,
     SaltoKSError,
     TokenRejectedError,
 )
 from .models import Entry, Iq, Lock, Site, SiteUser
+from .pages import entries_page, list_page
+from .ratelimit import RetryGate
+from .urls import insecure_reason, require_secure_url
 
 _LOGGER = logging.getLogger(__name__)
 _VERSION_SUFFIX = re.compile(r"/v\d+(?:\.\d+)?/*$")
@@ -76,9 +80,7 @@ class SaltoKSClient:
             raise ValueError("request_timeout must be positive")
         self._session = session
         self._api_base = _normalise_api_base(api_base)
-        self._api_url = URL(self._api_base)
-        if not self._api_url.is_absolute():
-            raise ValueError("api_base must be an absolute URL")
+        self._api_url = require_secure_url(self._api_base, "api_base")
         self._auth_url = auth_url
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._scrub = Scrubber()
@@ -93,6 +95,7 @@ class SaltoKSClient:
             scrubber=self._scrub,
         )
         self._entries_path: str | None = None
+        self._gate = RetryGate("Salto KS API")
 
     def __repr__(self) -> str:
         return (
@@ -114,6 +117,24 @@ class SaltoKSClient:
     def entries_path(self) -> str | None:
         """The entries path that answered last (``entries``, ``audit-trails`` or ``audit/log``)."""
         return self._entries_path
+
+    @property
+    def rate_limited_until(self) -> float | None:
+        """The ``time.monotonic()`` value before which API calls raise ``RateLimitedError`` unsent.
+
+        Set by a 429 from the API; also by a 429 from the token endpoint while no valid token is
+        cached (a call would need one). None when a call may be sent now.
+        """
+        deadlines = [self._gate.until]
+        if not self._auth.has_valid_token:
+            deadlines.append(self._auth.rate_limited_until)
+        pending = [deadline for deadline in deadlines if deadline is not None]
+        return max(pending) if pending else None
+
+    def retry_after_remaining(self) -> float | None:
+        """Seconds until ``rate_limited_until``, or None when a call may be sent now."""
+        until = self.rate_limited_until
+        return None if until is None else max(0.0, until - time.monotonic())
 
     # --- authentication -------------------------------------------------------------------------
 
@@ -137,6 +158,7 @@ class SaltoKSClient:
         body: Any,
         headers: Mapping[str, str] | None,
     ) -> tuple[int, bytes, Mapping[str, str]]:
+        self._gate.check()  # a 429 may have arrived while this call waited for its token
         request_headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
@@ -180,6 +202,7 @@ class SaltoKSClient:
         if _origin(url) != _origin(self._api_url):
             # Never send the bearer token to another host.
             raise InvalidResponseError(f"Refusing to call another host than {self._api_url.host}")
+        self._gate.check()  # before the token too: nothing is sent while Retry-After runs
         token = await self._auth.get_token()
         status, raw, resp_headers = await self._send(
             method, url, token, params=params, body=body, headers=headers
@@ -193,7 +216,10 @@ class SaltoKSClient:
             if status == 401:
                 raise TokenRejectedError("The API rejected a freshly issued token", status=401)
         if not 200 <= status < 300:
-            raise api_error(status, raw, resp_headers, self._scrub)
+            error = api_error(status, raw, resp_headers, self._scrub)
+            if isinstance(error, RateLimitedError):
+                error.retry_after = self._gate.note(error.retry_after)
+            raise error
         if not parse:
             return None
         return decode_json(raw, f"{method} {url.path}")
@@ -205,21 +231,12 @@ class SaltoKSClient:
         url = URL(link)
         if not url.is_absolute():
             url = self._api_url.join(url)
-        if _origin(url) != _origin(self._api_url):
+        if insecure_reason(url) is not None or _origin(url) != _origin(self._api_url):
             raise InvalidResponseError(
-                f"next_page_link points to another host ({url.host}); refusing to follow it"
+                f"next_page_link points to another host or is not safe ({url.scheme}://{url.host}); "
+                "refusing to follow it"
             )
         return url
-
-    @staticmethod
-    def _parse_items(raw_items: list[Any], parser: Callable[[object], _T], what: str) -> list[_T]:
-        parsed: list[_T] = []
-        for item in raw_items:
-            try:
-                parsed.append(parser(item))
-            except InvalidResponseError as err:
-                _LOGGER.warning("Skipping a %s that cannot be parsed: %s", what, err)
-        return parsed
 
     async def _get_list(
         self,
@@ -239,21 +256,10 @@ class SaltoKSClient:
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             body = await self._request("GET", url, params=params)
-            if isinstance(body, list):
-                return result + self._parse_items(body, parser, what)
-            if not isinstance(body, Mapping):
-                raise InvalidResponseError(f"{what} list: expected a JSON array or object")
-            items = body.get("items")
-            if items is None:
-                items = []
-            if not isinstance(items, list):
-                raise InvalidResponseError(f"{what} list.items: expected a list")
-            result.extend(self._parse_items(items, parser, what))
-            link = body.get("next_page_link")
-            if link is None or link == "":
+            items, link = list_page(body, parser, what)
+            result.extend(items)
+            if link is None:
                 return result
-            if not isinstance(link, str):
-                raise InvalidResponseError(f"{what} list.next_page_link: expected a string")
             if link in seen:
                 raise InvalidResponseError(f"{what} list: next_page_link repeats itself")
             seen.add(link)
@@ -374,24 +380,10 @@ class SaltoKSClient:
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             body = await self._request("GET", url, params=params, headers=headers)
-            if isinstance(body, list):
-                return (entries + self._parse_items(body, Entry.from_dict, "entry"))[:limit]
-            if not isinstance(body, Mapping):
-                raise InvalidResponseError("entries: expected a JSON array or object")
-            items = body.get("items")
-            if items is None:
-                items = []
-            if not isinstance(items, list):
-                raise InvalidResponseError("entries.items: expected a list")
-            entries.extend(self._parse_items(items, Entry.from_dict, "entry"))
-            token = body.get("continuation_token")
-            if len(entries) >= limit or token is None or token == "":
+            items, token = entries_page(body)
+            entries.extend(items)
+            if len(entries) >= limit or token is None:
                 return entries[:limit]
-            if isinstance(token, Mapping | list):
-                # Some servers send the token unescaped; the header takes its JSON text.
-                token = json.dumps(token, separators=(",", ":"))
-            if not isinstance(token, str):
-                raise InvalidResponseError("entries.continuation_token: expected a string")
             if token in seen:
                 _LOGGER.warning("The entries continuation token repeats itself; stopping")
                 return entries

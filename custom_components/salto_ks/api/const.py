@@ -19,6 +19,11 @@ TOKEN_EXPIRY_MARGIN: Final = 60.0
 # Used when the token response carries no (valid) expires_in.
 DEFAULT_TOKEN_LIFETIME: Final = 3600.0
 
+# After a 429 without a usable Retry-After the client sends nothing for this many seconds.
+DEFAULT_RETRY_AFTER: Final = 60.0
+# A Retry-After longer than this (one day) is taken as this: it guards against absurd values.
+MAX_RETRY_AFTER: Final = 86400.0
+
 CONTINUATION_HEADER: Final = "CLP-Continuation-Token"
 
 # Upper bound of pages fetched for one list or entries call (guards against paging loops).

@@ -6,6 +6,7 @@ of the wrong type raises InvalidResponseError naming the field. Enum fields keep
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -62,7 +63,10 @@ def _opt_scalar_str(data: Mapping[str, Any], key: str, what: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # an int beyond Python's digit limit
+            raise InvalidResponseError(f"{what}.{key}: number too large") from None
     raise _fail(what, key, "a string", value)
 
 
@@ -83,7 +87,10 @@ def _parse_utc(value: object, what: str, key: str) -> datetime:
     if parsed.tzinfo is None:
         # utc_date_time is UTC by definition; some servers omit the "Z".
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 lies before datetime.min in UTC
+        raise InvalidResponseError(f"{what}.{key}: date-time out of range") from None
 
 
 def _jsonable(value: Any) -> Any:
@@ -370,6 +377,21 @@ class Entry(_Model):
         )
 
 
+def _expires_in(value: object) -> float | None:
+    """``expires_in`` as a finite number of seconds (some servers send it as a string)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _fail("token response", "expires_in", "a number", value)
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        raise InvalidResponseError("token response.expires_in: not a usable number") from None
+    if not math.isfinite(seconds):
+        raise InvalidResponseError("token response.expires_in: not a finite number")
+    return seconds
+
+
 @dataclass(frozen=True, slots=True)
 class TokenResponse(_Model):
     """The identity server's token response. Its repr and ``as_dict`` never show the tokens."""
@@ -405,18 +427,9 @@ class TokenResponse(_Model):
         token = _opt_str(d, "access_token", what)
         if not token:
             raise InvalidResponseError("token response.access_token: required field is missing")
-        expires = d.get("expires_in")
-        if expires is not None:
-            if isinstance(expires, str):
-                try:
-                    expires = float(expires)
-                except ValueError:
-                    raise _fail(what, "expires_in", "a number", expires) from None
-            elif isinstance(expires, bool) or not isinstance(expires, int | float):
-                raise _fail(what, "expires_in", "a number", expires)
         return cls(
             access_token=token,
-            expires_in=float(expires) if expires is not None else None,
+            expires_in=_expires_in(d.get("expires_in")),
             token_type=_opt_str(d, "token_type", what),
             scope=_opt_str(d, "scope", what),
             refresh_token=_opt_str(d, "refresh_token", what),

@@ -1,0 +1,36 @@
+"""A loopback aiohttp server for behaviours the faithful simulator cannot produce (no HTTP mocking)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SECRET = "hostile-client-secret-9f8e"
+PASSWORD = "hostile-password-7d6c"
+
+
+@dataclass
+class Server:
+    """A loopback server whose routes a test fills in."""
+
+    url: str = ""
+    requests: list[web.Request] = field(default_factory=list)
+    forms: list[dict[str, str]] = field(default_factory=list)
+    auth_headers: list[str] = field(default_factory=list)
+    tokens_issued: int = 0
+    refresh_token: str | None = None
+    refuse_refresh: bool = False
+    expires_in: int = 3600
+
+
+async def start_app(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve ``app`` on 127.0.0.1 with a free port; return the runner and the base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
