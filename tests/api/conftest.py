@@ -59,6 +59,8 @@ async def server(socket_enabled: None) -> tuple[Server, web.Application]:
         form = dict(await request.post())
         state.auth_headers.append(request.headers.get("Authorization", ""))
         state.forms.append({k: str(v) for k, v in form.items()})
+        if form.get("grant_type") == "refresh_token" and state.refresh_failures:
+            return web.Response(status=state.refresh_failures.pop(0), text="<html>busy</html>")
         if form.get("grant_type") == "refresh_token" and state.refuse_refresh:
             return web.json_response({"error": "invalid_grant"}, status=400)
         state.tokens_issued += 1
@@ -85,19 +87,19 @@ async def server(socket_enabled: None) -> tuple[Server, web.Application]:
 @pytest.fixture
 async def run(
     server: tuple[Server, web.Application],
-) -> AsyncIterator[Callable[[], Awaitable[SaltoKSClient]]]:
-    """Start the server and return a client for it."""
+) -> AsyncIterator[Callable[..., Awaitable[SaltoKSClient]]]:
+    """Start the server and return a client for it (``auth_path`` picks another token route)."""
     state, app = server
     runners: list[web.AppRunner] = []
     session = aiohttp.ClientSession()
 
-    async def _run() -> SaltoKSClient:
+    async def _run(auth_path: str = "/connect/token") -> SaltoKSClient:
         runner, state.url = await start_app(app)
         runners.append(runner)
         return SaltoKSClient(
             session,
             api_base=state.url,
-            auth_url=f"{state.url}/connect/token",
+            auth_url=f"{state.url}{auth_path}",
             client_id="hostile-client",
             client_secret=SECRET,
             username="user@example.com",

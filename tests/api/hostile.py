@@ -23,6 +23,8 @@ class Server:
     tokens_issued: int = 0
     refresh_token: str | None = None
     refuse_refresh: bool = False
+    # Answer the next refresh-token requests with this status (a proxy's error page), then work again.
+    refresh_failures: list[int] = field(default_factory=list)
     expires_in: int = 3600
 
 
