@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .client import create_client
-from .const import DOMAIN
+from .const import CONF_EVENT_POLL_INTERVAL, DEFAULT_EVENT_POLL_INTERVAL, DOMAIN
 from .coordinator import (
+    SaltoAuditCoordinator,
     SaltoConfigEntry,
     SaltoRosterCoordinator,
     SaltoRuntimeData,
     async_delete_entry_issues,
     async_forget_entry,
+    audit_store,
 )
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.LOCK, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.LOCK, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -34,11 +36,34 @@ async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> boo
     # ConfigEntryNotReady on connection errors, ConfigEntryAuthFailed (→ reauth) on refused credentials.
     await roster.async_config_entry_first_refresh()
 
-    entry.runtime_data = SaltoRuntimeData(client=client, roster=roster, options=dict(entry.options))
+    audit: SaltoAuditCoordinator | None = None
+    if (interval := entry.options.get(CONF_EVENT_POLL_INTERVAL, DEFAULT_EVENT_POLL_INTERVAL)) > 0:
+        audit = SaltoAuditCoordinator(hass, entry, client, roster, interval)
+        await audit.async_load()
+    else:
+        # The audit loop is off: no entries request at all. Forget the cursor, so that turning the
+        # loop on again starts after the newest entry instead of replaying the time it was off.
+        await audit_store(hass, entry.entry_id).async_remove()
+
+    entry.runtime_data = SaltoRuntimeData(
+        client=client, roster=roster, audit=audit, options=dict(entry.options)
+    )
     roster.async_start_device_tracking()
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if audit is not None:
+        # First poll once the event entities listen: it places the cursor (first start) or delivers
+        # what happened while Home Assistant was down. A failure is logged and retried at the interval;
+        # it never fails the setup (the feed is not needed for the locks to work).
+        await audit.async_refresh()
+        # Poll at the interval even when no entity listens (e.g. every event entity disabled).
+        entry.async_on_unload(audit.async_add_listener(_keep_polling))
     return True
+
+
+@callback
+def _keep_polling() -> None:
+    """Listener that keeps the audit coordinator polling; the deliveries are its real output."""
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: SaltoConfigEntry) -> None:
@@ -58,6 +83,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> bo
 async def async_remove_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> None:
     """Delete what the entry left behind when the user removes it.
 
-    Anything the entry persists (e.g. a ``Store`` with the audit cursor) must be removed here.
+    Anything the entry persists (the ``Store`` with the audit cursor) must be removed here.
     """
     async_forget_entry(hass, entry.entry_id)
+    await audit_store(hass, entry.entry_id).async_remove()

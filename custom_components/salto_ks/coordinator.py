@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import Platform
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util.hass_dict import HassKey
 
 from .api import (
     ApiNotEnabledError,
     AuthenticationError,
+    Entry,
     Iq,
     Lock,
     PermissionDeniedError,
@@ -35,6 +40,15 @@ from .const import (
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
     LOGGER,
+)
+from .cursor import (
+    Cursor,
+    entry_event_type,
+    entry_from_store,
+    entry_to_store,
+    is_opening,
+    select_new,
+    user_name,
 )
 
 type SaltoConfigEntry = ConfigEntry[SaltoRuntimeData]
@@ -95,12 +109,28 @@ class RosterData:
 class SaltoRuntimeData:
     """What a loaded config entry holds (``entry.runtime_data``).
 
-    Extend with new coordinators (e.g. the audit feed) as fields.
+    ``audit`` is None when the ``event_poll_interval`` option is 0 (the audit loop is off).
     """
 
     client: SaltoKSClient
     roster: SaltoRosterCoordinator
+    audit: SaltoAuditCoordinator | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def rate_limited_failure(wait: float, err: Exception | None = None) -> UpdateFailed:
+    """An UpdateFailed for a 429; HA >= 2025.12 schedules the next poll after ``wait`` seconds."""
+    kwargs: dict[str, Any] = {}
+    if UPDATE_FAILED_HAS_RETRY_AFTER:
+        kwargs["retry_after"] = wait
+    failure = UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="rate_limited",
+        translation_placeholders={"seconds": str(round(wait))},
+        **kwargs,
+    )
+    failure.__cause__ = err
+    return failure
 
 
 def _raise_update_failed(
@@ -165,17 +195,7 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         return wait
 
     def _rate_limited_failure(self, wait: float, err: Exception | None = None) -> UpdateFailed:
-        kwargs: dict[str, Any] = {}
-        if UPDATE_FAILED_HAS_RETRY_AFTER:
-            kwargs["retry_after"] = wait
-        failure = UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="rate_limited",
-            translation_placeholders={"seconds": str(round(wait))},
-            **kwargs,
-        )
-        failure.__cause__ = err
-        return failure
+        return rate_limited_failure(wait, err)
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -316,3 +336,380 @@ def lock_device_info(lock: Lock) -> DeviceInfo:
         model=lock.lock_type,
         serial_number=lock.mac,
     )
+
+
+# -- audit feed ---------------------------------------------------------------------------------
+
+# Bus event fired once per audit row (see SaltoAuditCoordinator).
+EVENT_SALTO_KS: Final = f"{DOMAIN}_event"
+# Unique-id suffix of a lock's event entity (event.py).
+AUDIT_EVENT_KEY: Final = "access"
+
+# After an outage at most this many rows are delivered: the newest ones, oldest first.
+AUDIT_BACKLOG_LIMIT: Final = 200
+# Rows per get_entries call (the client's maximum); a poll reads the feed in such chunks.
+AUDIT_CHUNK: Final = 200
+# get_entries calls one poll may spend counting a backlog before it jumps to the newest rows.
+AUDIT_MAX_SCAN_REQUESTS: Final = 10
+# Rows read at first start to place the cursor after the newest one (none of them is delivered).
+AUDIT_FIRST_START_ROWS: Final = 10
+# A row whose lock has no event entity yet is held for this many audit polls (the roster is asked
+# for a refresh meanwhile); after that it is fired on the bus only.
+AUDIT_HOLD_POLLS: Final = 5
+# At most this many rows are held; beyond it the oldest go to the bus only.
+AUDIT_MAX_HELD: Final = 200
+# Latest delivered rows kept for diagnostics.
+AUDIT_RECENT: Final = 20
+
+STORAGE_VERSION: Final = 1
+# Seconds a cursor change may wait before it is written (unload and HA's final write flush it).
+STORAGE_SAVE_DELAY: Final = 10.0
+
+
+def audit_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The Store of a config entry's audit cursor (``.storage/salto_ks.<entry_id>``)."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}")
+
+
+@dataclass(slots=True)
+class _Held:
+    """A row waiting for its lock's event entity, and the audit polls it has waited."""
+
+    entry: Entry
+    polls: int = 0
+
+
+class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
+    """Tail the site's entries feed: every row exactly once, oldest first.
+
+    Each poll asks only for rows at or after the cursor (``Cursor``: newest handled instant plus the
+    ids handled at it) and delivers the new ones to the lock's event entity (``async_subscribe``) and
+    as a ``salto_ks_event`` on the bus, then moves the cursor and saves it (Store, delayed). A failed
+    poll delivers nothing and keeps the cursor, so the next good poll picks up where it stopped.
+
+    - First start (no Store): the cursor is placed after the newest existing row; history is not
+      delivered.
+    - Backlog (after an outage or a restart): all new rows are read (up to AUDIT_MAX_SCAN_REQUESTS
+      calls); the newest AUDIT_BACKLOG_LIMIT are delivered and the number left out is logged once.
+    - A row for a lock without event entity is held (and the roster asked for a refresh when it
+      does not know the lock) until the entity subscribes; after AUDIT_HOLD_POLLS polls it is fired
+      on the bus only (``entity_id`` then names the lock entity if it exists, else None). A disabled
+      event entity never subscribes: its lock's rows go to the bus at once.
+    - Entities never turn unavailable because of this coordinator: they follow the roster.
+    """
+
+    config_entry: SaltoConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        config_entry: SaltoConfigEntry,
+        client: SaltoKSClient,
+        roster: SaltoRosterCoordinator,
+        interval: float,
+    ) -> None:
+        """Initialise the coordinator with the entry's event_poll_interval (> 0)."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=config_entry,
+            name=f"{DOMAIN} audit",
+            update_interval=timedelta(seconds=interval),
+            always_update=False,
+        )
+        self.client = client
+        self.roster = roster
+        self.site_id: str = config_entry.data[CONF_SITE_ID]
+        self.store = audit_store(hass, config_entry.entry_id)
+        self.cursor: Cursor | None = None
+        self.recent: deque[Entry] = deque(maxlen=AUDIT_RECENT)
+        self._loaded = False
+        self._last_entries: dict[str, Entry] = {}
+        self._last_openings: dict[str, Entry] = {}
+        self._held: list[_Held] = []
+        self._subscribers: dict[str, Callable[[Entry], None]] = {}
+
+    # -- public --------------------------------------------------------------------------------
+
+    def last_entry(self, lock_id: str) -> Entry | None:
+        """The newest delivered row of a lock (kept across restarts), None when none was seen."""
+        return self._last_entries.get(lock_id)
+
+    def changed_by(self, lock_id: str) -> str | None:
+        """The person of the lock's latest delivered opening (None: nobody named, or none seen)."""
+        if (entry := self._last_openings.get(lock_id)) is None:
+            return None
+        return user_name(entry)
+
+    @property
+    def held_count(self) -> int:
+        """Rows waiting for their lock's event entity."""
+        return len(self._held)
+
+    @callback
+    def async_subscribe(self, lock_id: str, deliver: Callable[[Entry], None]) -> CALLBACK_TYPE:
+        """Deliver the lock's rows to ``deliver`` (its event entity), held ones at once."""
+        self._subscribers[lock_id] = deliver
+
+        @callback
+        def unsubscribe() -> None:
+            if self._subscribers.get(lock_id) is deliver:
+                del self._subscribers[lock_id]
+
+        waiting = [held for held in self._held if held.entry.lock_id == lock_id]
+        if waiting:
+            self._held = [held for held in self._held if held.entry.lock_id != lock_id]
+            for held in waiting:
+                self._deliver(held.entry)
+            self._async_schedule_save()
+            self.async_update_listeners()
+        return unsubscribe
+
+    def diagnostics(self) -> dict[str, Any]:
+        """State of the feed for diagnostics (callers redact personal fields)."""
+        return {
+            "last_update_success": self.last_update_success,
+            "update_interval": self.update_interval.total_seconds()
+            if self.update_interval
+            else None,
+            "cursor": self.cursor.as_dict() if self.cursor else None,
+            "held": [held.entry.as_dict() for held in self._held],
+            "recent": [entry.as_dict() for entry in self.recent],
+        }
+
+    # -- storage -------------------------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Read the stored cursor; a missing or damaged Store means a first start."""
+        self._loaded = True
+        stored = await self.store.async_load()
+        if not stored:
+            return
+        try:
+            cursor = stored.get("cursor")
+            self.cursor = Cursor.from_dict(cursor) if cursor else None
+            self._last_entries = {
+                lock_id: entry_from_store(data)
+                for lock_id, data in (stored.get("last_entries") or {}).items()
+            }
+            self._last_openings = {
+                lock_id: entry_from_store(data)
+                for lock_id, data in (stored.get("last_openings") or {}).items()
+            }
+            self._held = [
+                _Held(entry_from_store(item["entry"]), int(item.get("polls", 0)))
+                for item in stored.get("held") or []
+            ]
+        except (AttributeError, KeyError, TypeError, ValueError, SaltoKSError) as err:
+            LOGGER.warning(
+                "Ignoring the damaged audit cursor of %s (%s); starting after the newest entry",
+                self.config_entry.title,
+                type(err).__name__,
+            )
+            self.cursor = None
+            self._last_entries, self._last_openings, self._held = {}, {}, []
+
+    def _store_data(self) -> dict[str, Any]:
+        return {
+            "cursor": self.cursor.as_dict() if self.cursor else None,
+            "last_entries": {k: entry_to_store(v) for k, v in self._last_entries.items()},
+            "last_openings": {k: entry_to_store(v) for k, v in self._last_openings.items()},
+            "held": [{"entry": entry_to_store(h.entry), "polls": h.polls} for h in self._held],
+        }
+
+    @callback
+    def _async_schedule_save(self) -> None:
+        self.store.async_delay_save(self._store_data, STORAGE_SAVE_DELAY)
+
+    async def async_shutdown(self) -> None:
+        """Stop polling and write the cursor now (the entry is unloading)."""
+        await super().async_shutdown()
+        if self._loaded:
+            await self.store.async_save(self._store_data())
+
+    # -- polling -------------------------------------------------------------------------------
+
+    async def _async_update_data(self) -> Cursor | None:
+        """Read the rows past the cursor and deliver them; nothing moves when a request fails."""
+        if (remaining := self.roster.rate_limit_remaining()) is not None:
+            raise rate_limited_failure(remaining)
+        cursor = self.cursor
+        try:
+            if cursor is None:
+                rows = await self.client.get_entries(
+                    self.site_id, limit=AUDIT_FIRST_START_ROWS, newest_first=True
+                )
+            else:
+                new, skipped, exact = await self._async_read_new(cursor)
+        except RateLimitedError as err:
+            raise rate_limited_failure(self.roster.note_rate_limited(err), err) from err
+        except TokenRejectedError as err:
+            _raise_update_failed("token_rejected", err)
+        except AuthenticationError as err:
+            # The roster coordinator starts the reauth flow; the feed just waits for it.
+            _raise_update_failed("invalid_auth", err)
+        except ApiNotEnabledError as err:
+            _raise_update_failed("api_not_enabled", err)
+        except PermissionDeniedError as err:
+            _raise_update_failed("audit_permission_denied", err)
+        except SaltoKSError as err:
+            _raise_update_failed("cannot_connect", err, {"error": type(err).__name__})
+
+        if cursor is None:
+            self.cursor = Cursor.after(rows)
+            LOGGER.debug("Audit feed starts after %s", self.cursor.timestamp.isoformat())
+            self._async_schedule_save()
+            return self.cursor
+
+        if skipped:
+            LOGGER.warning(
+                "The access log of %s had %s%s entries more than the %s delivered after the "
+                "interruption; the oldest were skipped",
+                self.config_entry.title,
+                "" if exact else "at least ",
+                skipped,
+                AUDIT_BACKLOG_LIMIT,
+            )
+        changed = self._age_held()
+        if new:
+            self.cursor = cursor.advance(new)
+            self._dispatch(new[skipped:])
+            changed = True
+        if changed:
+            self._async_schedule_save()
+        return self.cursor
+
+    async def _async_read_new(self, cursor: Cursor) -> tuple[list[Entry], int, bool]:
+        """Every row past the cursor (oldest first), how many of the oldest to skip, and whether
+        that count is exact.
+
+        Reads upwards from the cursor in chunks. When the backlog is longer than
+        AUDIT_MAX_SCAN_REQUESTS chunks, or more than a chunk shares one second (the time filter
+        cannot page past it), it reads the newest rows instead: the skipped count is then a minimum.
+        """
+        found: dict[str, Entry] = {}
+        since = cursor.timestamp
+        for _ in range(AUDIT_MAX_SCAN_REQUESTS):
+            rows = await self.client.get_entries(
+                self.site_id, since=since, limit=AUDIT_CHUNK, newest_first=False
+            )
+            for row in rows:
+                found.setdefault(row.id, row)
+            if len(rows) < AUDIT_CHUNK:
+                new = select_new(cursor, found.values())
+                return new, max(0, len(new) - AUDIT_BACKLOG_LIMIT), True
+            last = max(row.utc_date_time for row in rows)
+            if last.replace(microsecond=0) <= since.replace(microsecond=0):
+                break
+            since = last
+        rows = await self.client.get_entries(
+            self.site_id, since=cursor.timestamp, limit=AUDIT_BACKLOG_LIMIT, newest_first=True
+        )
+        for row in rows:
+            found.setdefault(row.id, row)
+        new = select_new(cursor, found.values())
+        newest_ids = {row.id for row in rows}
+        keep = [row for row in new if row.id in newest_ids][-AUDIT_BACKLOG_LIMIT:]
+        kept_ids = {row.id for row in keep}
+        older = [row for row in new if row.id not in kept_ids]
+        return older + keep, len(older), False
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    def _waits_for_entity(self, lock_id: str) -> bool:
+        """Whether a row of this lock must wait: no event entity listens and none is disabled."""
+        if lock_id in self._subscribers:
+            return False
+        registry = er.async_get(self.hass)
+        entity_id = registry.async_get_entity_id(
+            Platform.EVENT, DOMAIN, f"{lock_id}_{AUDIT_EVENT_KEY}"
+        )
+        if entity_id is not None and (entity := registry.async_get(entity_id)) is not None:
+            return entity.disabled_by is None
+        return True
+
+    @callback
+    def _dispatch(self, entries: list[Entry]) -> None:
+        """Deliver rows (oldest first), holding those whose lock has no event entity yet."""
+        unknown_lock = False
+        for entry in entries:
+            lock_id = entry.lock_id
+            if lock_id is None or not self._waits_for_entity(lock_id):
+                self._deliver(entry)
+                continue
+            if len(self._held) >= AUDIT_MAX_HELD:
+                self._deliver(self._held.pop(0).entry)
+            self._held.append(_Held(entry))
+            unknown_lock = unknown_lock or lock_id not in self.roster.data.locks
+        if unknown_lock:
+            self._async_request_roster_refresh()
+
+    @callback
+    def _age_held(self) -> bool:
+        """Count a poll for every held row; fire the rows that waited too long on the bus only."""
+        if not self._held:
+            return False
+        waiting: list[_Held] = []
+        unknown_lock = False
+        for held in self._held:
+            held.polls += 1
+            if held.polls >= AUDIT_HOLD_POLLS:
+                LOGGER.debug(
+                    "Lock %s of entry %s has no event entity after %s polls; bus event only",
+                    held.entry.lock_id,
+                    held.entry.id,
+                    held.polls,
+                )
+                self._deliver(held.entry)
+                continue
+            waiting.append(held)
+            unknown_lock = unknown_lock or held.entry.lock_id not in self.roster.data.locks
+        self._held = waiting
+        if unknown_lock:
+            self._async_request_roster_refresh()
+        return True
+
+    @callback
+    def _async_request_roster_refresh(self) -> None:
+        self.config_entry.async_create_task(
+            self.hass,
+            self.roster.async_request_refresh(),
+            f"{DOMAIN} roster refresh for an unknown lock",
+        )
+
+    @callback
+    def _deliver(self, entry: Entry) -> None:
+        """Hand one row to its event entity (if any) and fire it on the bus; exactly once."""
+        lock_id = entry.lock_id
+        if lock_id is not None:
+            self._last_entries[lock_id] = entry
+            if is_opening(entry):
+                self._last_openings[lock_id] = entry
+        self.recent.append(entry)
+        if lock_id is not None and (deliver := self._subscribers.get(lock_id)) is not None:
+            try:
+                deliver(entry)
+            except Exception:
+                LOGGER.exception("Error delivering entry %s to its event entity", entry.id)
+        lock_entity_id = (
+            er.async_get(self.hass).async_get_entity_id(Platform.LOCK, DOMAIN, lock_id)
+            if lock_id is not None
+            else None
+        )
+        self.hass.bus.async_fire(
+            EVENT_SALTO_KS,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "lock_id": lock_id,
+                "entity_id": lock_entity_id,
+                "event_type": entry_event_type(entry),
+                "event_category": str(entry.event_category),
+                "event_detail": entry.event_detail,
+                "user_id": entry.user_id,
+                "user_name": user_name(entry),
+                "access_by": entry.access_by,
+                "access_detail": entry.access_detail,
+                "entry_id": entry.id,
+                "utc_date_time": entry.utc_date_time.isoformat(),
+            },
+        )

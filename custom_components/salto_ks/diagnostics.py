@@ -29,14 +29,17 @@ TO_REDACT: Final = {
     "user_last_name",
     "user_alias",
     "username",
+    "user_id",
+    "access_detail",  # e.g. a tag number
 }
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SaltoConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry's settings and the last roster."""
+    """Return the entry's settings, the last roster and the audit feed's cursor and latest rows."""
     roster = entry.runtime_data.roster
+    audit = entry.runtime_data.audit
     data: dict[str, Any] = {
         "entry": {
             "title": entry.title,
@@ -48,6 +51,7 @@ async def async_get_config_entry_diagnostics(
             "locks": [lock.as_dict() for lock in roster.data.locks.values()],
             "iqs": [iq.as_dict() for iq in roster.data.iqs.values()],
         },
-        # The audit feed's latest entries go here once that coordinator exists.
+        # None when the event_poll_interval option is 0 (no audit loop). Lock ids stay readable.
+        "audit": audit.diagnostics() if audit is not None else None,
     }
     return async_redact_data(data, TO_REDACT)

@@ -79,9 +79,24 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         self._cancel_release: CALLBACK_TYPE | None = None
 
     async def async_added_to_hass(self) -> None:
-        """Cancel a pending release timer when the entity goes away."""
+        """Cancel a pending release timer when the entity goes away; follow the audit feed."""
         await super().async_added_to_hass()
         self.async_on_remove(self._async_cancel_release)
+        # changed_by: the person of the latest opening in the access log. The audit coordinator keeps
+        # it in its Store, so it survives a restart; without the audit loop it stays None.
+        if (audit := self.coordinator.config_entry.runtime_data.audit) is not None:
+            self._attr_changed_by = audit.changed_by(self.lock_id)
+            self.async_on_remove(audit.async_add_listener(self._async_handle_audit_update))
+
+    @callback
+    def _async_handle_audit_update(self) -> None:
+        """Write the state when the latest opening's person changed."""
+        if (audit := self.coordinator.config_entry.runtime_data.audit) is None:
+            return
+        changed_by = audit.changed_by(self.lock_id)
+        if changed_by != self._attr_changed_by:
+            self._attr_changed_by = changed_by
+            self.async_write_ha_state()
 
     # -- state ---------------------------------------------------------------------------------
 
