@@ -62,7 +62,11 @@ class UnsupportedOperationError(SaltoKSError):
 
 
 class RateLimitedError(SaltoKSError):
-    """429 Too Many Requests; ``retry_after`` holds the server's hint in seconds, if any."""
+    """429 Too Many Requests, or a call refused without a request while a Retry-After runs (``status`` None).
+
+    ``retry_after`` is the number of seconds to wait; the client always sets it (60 s when the server sent no
+    usable Retry-After).
+    """
 
     def __init__(
         self,
