@@ -18,6 +18,7 @@ from .coordinator import (
     async_forget_entry,
     audit_store,
 )
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -25,7 +26,8 @@ PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.LO
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration; service actions are registered here (later issue)."""
+    """Set up the integration: register its service actions once, for every config entry."""
+    async_setup_services(hass)
     return True
 
 

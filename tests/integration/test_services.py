@@ -1,0 +1,935 @@
+"""The salto_ks service actions against the simulator: responses, timing, every error."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.salto_ks.const import (
+    CONF_EVENT_POLL_INTERVAL,
+    CONF_PASSWORD,
+    CONF_RELEASED_STATE,
+    CONF_SITE_ID,
+    CONF_STATUS_INTERVAL,
+    CONF_UNLOCK_SECONDS,
+    CONF_USERNAME,
+    DEFAULT_STATUS_INTERVAL,
+    DOMAIN,
+)
+from custom_components.salto_ks.lock import OTP_DOCS_URL
+from custom_components.salto_ks.services import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_LIMIT,
+    ATTR_SECONDS,
+    ATTR_SINCE,
+    SERVICE_GET_EVENTS,
+    SERVICE_GET_LOCKS,
+    SERVICE_GET_SITES,
+    SERVICE_GET_STATUS,
+    SERVICE_GET_USERS,
+    SERVICE_REFRESH_TOKEN,
+    SERVICE_UNLOCK,
+)
+from simulator import Simulator
+
+from .conftest import async_refresh_roster, caller_site_user_id, get_device, lock_entity_id
+
+LOCKED = "locked"
+UNLOCKED = "unlocked"
+
+RESPONSE_SERVICES = (
+    SERVICE_GET_EVENTS,
+    SERVICE_GET_STATUS,
+    SERVICE_GET_SITES,
+    SERVICE_GET_LOCKS,
+    SERVICE_GET_USERS,
+)
+ENTRY_SERVICES = (*RESPONSE_SERVICES, SERVICE_REFRESH_TOKEN)
+ALL_SERVICES = (SERVICE_UNLOCK, *ENTRY_SERVICES)
+
+
+@pytest.fixture
+def lock_ids(salto_sim: Simulator) -> list[str]:
+    """The simulated site's locks: Front Door, Back Door, Storage Room."""
+    return [lock.id for lock in salto_sim.state.locks_of(salto_sim.site_id)]
+
+
+@pytest.fixture
+def lock_id(lock_ids: list[str]) -> str:
+    """The first lock of the simulated site."""
+    return lock_ids[0]
+
+
+@pytest.fixture
+def iq_id(salto_sim: Simulator) -> str:
+    """The simulated site's IQ."""
+    return salto_sim.state.iqs_of(salto_sim.site_id)[0].id
+
+
+async def _call(
+    hass: HomeAssistant, service: str, data: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """Call a salto_ks action; response-only ones return their response."""
+    response = service in RESPONSE_SERVICES
+    result = await hass.services.async_call(
+        DOMAIN, service, data or {}, blocking=True, return_response=response
+    )
+    return dict(result) if response and result is not None else None
+
+
+async def _error(
+    hass: HomeAssistant,
+    service: str,
+    data: dict[str, Any] | None,
+    key: str,
+    kind: type[HomeAssistantError] = ServiceValidationError,
+) -> HomeAssistantError:
+    """Call an action that must fail with the translated error ``key`` of type ``kind``."""
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, service, data)
+    assert type(err.value) is kind
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    # The message is the translated text, not the bare key.
+    assert str(err.value)
+    assert str(err.value) != key
+    return err.value
+
+
+def _sim_rows(sim: Simulator, site_id: str | None = None) -> list[dict[str, Any]]:
+    """The simulator's audit rows of a site, newest first."""
+    rows = sim.state.entries[site_id or sim.site_id]
+    return [row.data for row in sorted(rows, key=lambda row: (row.utc, row.seq), reverse=True)]
+
+
+async def _add_second_entry(
+    hass: HomeAssistant, sim: Simulator, entry_data: dict[str, Any], options: dict[str, Any]
+) -> tuple[MockConfigEntry, str]:
+    """Set up a second site (client_credentials, which sees every site); return it and its lock."""
+    sim.tenant.grants.add("client_credentials")
+    site_id = sim.add_site("Branch office", site_uid="DE0000000002")
+    iq = sim.add_iq(site_id, name="IQ 02")
+    lock = sim.add_lock(site_id, name="Branch Door", iq_id=iq)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Branch office",
+        data={**entry_data, CONF_USERNAME: "", CONF_PASSWORD: "", CONF_SITE_ID: site_id},
+        options=options,
+        unique_id=site_id,
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry, lock
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+# --- registration ---------------------------------------------------------------------------------
+
+
+async def test_actions_registered_without_entry(hass: HomeAssistant) -> None:
+    """async_setup registers every action; with no entry loaded they explain why they cannot work."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    for service in ALL_SERVICES:
+        assert hass.services.has_service(DOMAIN, service), service
+    for service in ENTRY_SERVICES:
+        await _error(hass, service, {}, "no_entry_loaded")
+    await _error(hass, SERVICE_UNLOCK, {}, "no_target")
+
+
+async def test_actions_survive_unload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """Unloading the entry keeps the actions; calls name the unloaded entry."""
+    entity_id = lock_entity_id(hass, lock_id)
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    for service in ALL_SERVICES:
+        assert hass.services.has_service(DOMAIN, service)
+    err = await _error(
+        hass,
+        SERVICE_GET_LOCKS,
+        {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id},
+        "entry_not_loaded",
+    )
+    assert init_integration.title in str(err)
+    await _error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "entry_not_loaded")
+    await _error(hass, SERVICE_GET_SITES, {}, "no_entry_loaded")
+
+
+# --- salto_ks.unlock ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown_for"),
+    [(10, 10), (2.5, 2.5), (600, 60), (0, 1)],
+    ids=["10s", "fraction", "clamped-high", "clamped-low"],
+)
+async def test_unlock_with_seconds(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    seconds: float,
+    shown_for: float,
+) -> None:
+    """One remote opening; HA shows the lock unlocked for ``seconds`` (clamped to 1-60), then locked."""
+    entity_id = lock_entity_id(hass, lock_id)
+    # The simulated lock relocks after 1 s, so what HA shows is only the released time.
+    salto_sim.set_lock(lock_id, open_time=1)
+    salto_sim.reset_counters()
+
+    await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id, ATTR_SECONDS: seconds})
+    assert salto_sim.counters.get("locking") == 1
+    last = salto_sim.state.entries[salto_sim.site_id][-1].data
+    assert (last["lock_id"], last["event_category"], last["access_by"]) == (
+        lock_id,
+        "lock_opened",
+        "remote",
+    )
+    assert hass.states.get(entity_id).state == UNLOCKED
+
+    # HA's timers fire up to a second early in tests (the lock tests keep a second's margin too).
+    await _tick(hass, freezer, shown_for - 1)
+    assert hass.states.get(entity_id).state == UNLOCKED
+
+    # The simulated lock relocked long ago; the released time alone decides what HA shows.
+    await _tick(hass, freezer, 2)
+    assert hass.states.get(entity_id).state == LOCKED
+
+
+@pytest.mark.parametrize(
+    "entry_options",
+    [
+        {
+            CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
+            CONF_EVENT_POLL_INTERVAL: 0,
+            CONF_UNLOCK_SECONDS: 9,
+            CONF_RELEASED_STATE: 2,
+        }
+    ],
+)
+async def test_unlock_default_is_unlock_seconds_option(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+) -> None:
+    """Without ``seconds`` the entry's unlock_seconds option (9 s) applies, not released_state (2 s)."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.set_lock(lock_id, open_time=1)
+    await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id})
+    assert hass.states.get(entity_id).state == UNLOCKED
+    await _tick(hass, freezer, 8)
+    assert hass.states.get(entity_id).state == UNLOCKED
+    await _tick(hass, freezer, 2)
+    assert hass.states.get(entity_id).state == LOCKED
+
+    # lock.unlock keeps using released_state.
+    await hass.services.async_call("lock", "unlock", {ATTR_ENTITY_ID: entity_id}, blocking=True)
+    await _tick(hass, freezer, 3)
+    assert hass.states.get(entity_id).state == LOCKED
+
+
+async def test_unlock_several_targets_by_device_and_area(
+    hass: HomeAssistant,
+    *,
+    area_registry: ar.AreaRegistry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_ids: list[str],
+) -> None:
+    """A device and an area reach the lock entities (other entities of the device are ignored)."""
+    front, back, storage = lock_ids
+    device = get_device(hass, init_integration.entry_id, front)
+    assert device is not None
+    area = area_registry.async_create("Hall")
+    back_device = get_device(hass, init_integration.entry_id, back)
+    assert back_device is not None
+    device_registry.async_update_device(back_device.id, area_id=area.id)
+    # An area holding only another integration's entity does not count as a target.
+    other_area = area_registry.async_create("Store")
+    other = entity_registry.async_get_or_create("sensor", "demo", "other-sensor")
+    entity_registry.async_update_entity(other.entity_id, area_id=other_area.id)
+    salto_sim.reset_counters()
+
+    await _call(hass, SERVICE_UNLOCK, {ATTR_DEVICE_ID: device.id, "area_id": area.id})
+    assert salto_sim.counters.get("locking") == 2
+    opened = [row.data["lock_id"] for row in salto_sim.state.entries[salto_sim.site_id][-2:]]
+    assert sorted(opened) == sorted([front, back])
+    for lock in (front, back):
+        assert hass.states.get(lock_entity_id(hass, lock)).state == UNLOCKED
+    assert hass.states.get(lock_entity_id(hass, storage)).state == LOCKED
+
+    await _error(hass, SERVICE_UNLOCK, {"area_id": other_area.id}, "no_target")
+
+
+async def test_unlock_one_target_fails_others_open(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_ids: list[str],
+) -> None:
+    """Every targeted lock is tried; the failure of one is reported after the others opened."""
+    front, back, _ = lock_ids
+    salto_sim.set_lock(front, online=False)  # the roster still says online: the cloud answers 422
+    salto_sim.reset_counters()
+    err = await _error(
+        hass,
+        SERVICE_UNLOCK,
+        {ATTR_ENTITY_ID: [lock_entity_id(hass, front), lock_entity_id(hass, back)]},
+        "lock_offline",
+        HomeAssistantError,
+    )
+    assert salto_sim.state.locks[front].name in str(err)
+    assert salto_sim.counters.get("locking") == 2
+    assert hass.states.get(lock_entity_id(hass, back)).state == UNLOCKED
+    assert hass.states.get(lock_entity_id(hass, front)).state == LOCKED
+
+
+async def test_unlock_offline_lock(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """Offline lock: reported by the cloud (422) and, once the roster knows, without a request."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.set_lock(lock_id, online=False)
+    salto_sim.reset_counters()
+    await _error(
+        hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "lock_offline", HomeAssistantError
+    )
+    assert salto_sim.counters.get("locking") == 1
+
+    await async_refresh_roster(hass, init_integration)
+    salto_sim.reset_counters()
+    await _error(
+        hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "lock_offline", HomeAssistantError
+    )
+    assert salto_sim.counters.get("locking", 0) == 0
+    assert hass.states.get(entity_id).state == LOCKED
+
+
+async def test_unlock_offline_iq(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    iq_id: str,
+) -> None:
+    """An offline IQ (422 from the cloud) names the IQ."""
+    salto_sim.set_iq(iq_id, online=False)
+    err = await _error(
+        hass,
+        SERVICE_UNLOCK,
+        {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id)},
+        "iq_offline",
+        HomeAssistantError,
+    )
+    assert err.translation_placeholders["iq"] == salto_sim.state.iqs[iq_id].name
+
+
+async def test_unlock_otp_iq(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    iq_id: str,
+) -> None:
+    """An OTP-protected IQ refuses the opening; the message links the README's OTP section."""
+    salto_sim.set_iq(iq_id, otp_enabled=True)
+    entity_id = lock_entity_id(hass, lock_id)
+    err = await _error(
+        hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "otp_required", HomeAssistantError
+    )
+    assert OTP_DOCS_URL in str(err)
+    assert hass.states.get(entity_id).state == LOCKED
+
+
+async def test_unlock_permission_denied(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """403 on the locking endpoint (injected, and a user without remote access)."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.inject_fault("locking", "403", times=1)
+    await _error(
+        hass,
+        SERVICE_UNLOCK,
+        {ATTR_ENTITY_ID: entity_id},
+        "action_permission_denied",
+        HomeAssistantError,
+    )
+    salto_sim.set_user(caller_site_user_id(salto_sim), remote_access=False)
+    await _error(
+        hass,
+        SERVICE_UNLOCK,
+        {ATTR_ENTITY_ID: entity_id},
+        "action_permission_denied",
+        HomeAssistantError,
+    )
+    assert hass.states.get(entity_id).state == LOCKED
+
+
+@pytest.mark.parametrize("fault", ["500", "503"])
+async def test_unlock_cloud_down(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    fault: str,
+) -> None:
+    """A 5xx: cannot_connect, the lock stays locked in HA."""
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.inject_fault("locking", fault)
+    await _error(
+        hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "cannot_connect", HomeAssistantError
+    )
+    assert hass.states.get(entity_id).state == LOCKED
+
+
+async def test_unlock_rate_limited(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """A 429 gives rate_limited with the server's wait."""
+    salto_sim.inject_fault("locking", "429", retry_after=40, times=1)
+    err = await _error(
+        hass,
+        SERVICE_UNLOCK,
+        {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id)},
+        "rate_limited",
+        HomeAssistantError,
+    )
+    assert err.translation_placeholders["seconds"] == "40"
+    assert "40" in str(err)
+
+
+async def test_unlock_unsupported_lock_type(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_ids: list[str],
+) -> None:
+    """Unlocking works on the lock that cannot lock remotely (only locking is unsupported)."""
+    storage = lock_ids[2]
+    await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: lock_entity_id(hass, storage)})
+    assert hass.states.get(lock_entity_id(hass, storage)).state == UNLOCKED
+
+
+async def test_unlock_validation(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+) -> None:
+    """No target, entities that are not Salto KS locks, and a disabled lock: no request is sent."""
+    salto_sim.reset_counters()
+    await _error(hass, SERVICE_UNLOCK, {}, "no_target")
+    await _error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: "none"}, "no_target")
+    battery = lock_entity_id(hass, lock_id, "battery")
+    err = await _error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: battery}, "not_salto_lock")
+    assert battery in str(err)
+    await _error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: "lock.not_there"}, "not_salto_lock")
+    # A lock of another integration.
+    other = entity_registry.async_get_or_create("lock", "demo", "other-lock")
+    err = await _error(
+        hass,
+        SERVICE_UNLOCK,
+        {ATTR_ENTITY_ID: [lock_entity_id(hass, lock_id), other.entity_id]},
+        "not_salto_lock",
+    )
+    assert other.entity_id in str(err)
+
+    entity_id = lock_entity_id(hass, lock_id)
+    entity_registry.async_update_entity(entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    await _error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "lock_not_available")
+    assert salto_sim.counters.get("locking", 0) == 0
+
+
+async def test_unlock_invalid_seconds_rejected_by_schema(
+    hass: HomeAssistant, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """A duration that is not a number fails validation before anything is sent."""
+    with pytest.raises(Exception, match="seconds"):
+        await _call(
+            hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id), ATTR_SECONDS: "x"}
+        )
+
+
+# --- salto_ks.get_events --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def recent_rows(salto_sim: Simulator, lock_ids: list[str]) -> list[dict[str, Any]]:
+    """Five openings 50 to 10 minutes ago, alternating between the first two locks."""
+    users = [su for su in salto_sim.state.users_of(salto_sim.site_id) if su.user.tag_number]
+    now = datetime.now(UTC).replace(microsecond=0)
+    return [
+        salto_sim.open_by(
+            lock_ids[index % 2], users[0].user.id, utc=now - timedelta(minutes=50 - index * 10)
+        )
+        for index in range(5)
+    ]
+
+
+async def test_get_events_newest_first(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    recent_rows: list[dict[str, Any]],
+) -> None:
+    """Default: up to 50 rows of the site, newest first, as plain JSON (Entry.as_dict)."""
+    salto_sim.reset_counters()
+    response = await _call(hass, SERVICE_GET_EVENTS)
+    assert salto_sim.counters.get("entries") == 1
+    events = response["events"]
+    expected = _sim_rows(salto_sim)
+    assert len(expected) == 8  # 3 from the scenario, 5 from the fixture
+    assert [event["id"] for event in events] == [row["id"] for row in expected]
+    newest = events[0]
+    assert newest["id"] == recent_rows[-1]["id"]
+    assert newest["event_category"] == "lock_opened"
+    assert newest["access_by"] == "tag"
+    assert newest["lock_id"] == recent_rows[-1]["lock_id"]
+    assert newest["user_id"] == recent_rows[-1]["user_id"]
+    assert dt_util.parse_datetime(newest["utc_date_time"]) == dt_util.parse_datetime(
+        recent_rows[-1]["utc_date_time"]
+    )
+    times = [dt_util.parse_datetime(event["utc_date_time"]) for event in events]
+    assert times == sorted(times, reverse=True)
+
+
+async def test_get_events_limit_and_since(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    recent_rows: list[dict[str, Any]],
+) -> None:
+    """limit caps the rows; since keeps only rows at or after it (aware, or naive = local time)."""
+    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_LIMIT: 2})
+    assert [event["id"] for event in response["events"]] == [
+        row["id"] for row in reversed(recent_rows[-2:])
+    ]
+
+    since = dt_util.parse_datetime(recent_rows[2]["utc_date_time"])
+    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: since.isoformat()})
+    assert [event["id"] for event in response["events"]] == [
+        row["id"] for row in reversed(recent_rows[2:])
+    ]
+    # The UI's datetime selector sends Home Assistant's local time without a zone.
+    naive_local = dt_util.as_local(since).replace(tzinfo=None)
+    response = await _call(
+        hass, SERVICE_GET_EVENTS, {ATTR_SINCE: naive_local.strftime("%Y-%m-%d %H:%M:%S")}
+    )
+    assert len(response["events"]) == 3
+
+    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: since.isoformat(), ATTR_LIMIT: 1})
+    assert [event["id"] for event in response["events"]] == [recent_rows[-1]["id"]]
+
+    future = datetime.now(UTC) + timedelta(hours=1)
+    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: future.isoformat()})
+    assert response == {"events": []}
+
+
+async def test_get_events_filtered_by_lock(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    recent_rows: list[dict[str, Any]],
+    lock_ids: list[str],
+) -> None:
+    """Targeted locks: only their rows, newest first, at most limit."""
+    back = lock_ids[1]
+    expected = [row["id"] for row in _sim_rows(salto_sim) if row["lock_id"] == back]
+    assert len(expected) >= 2
+    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, back)})
+    assert [event["id"] for event in response["events"]] == expected
+    assert {event["lock_id"] for event in response["events"]} == {back}
+
+    response = await _call(
+        hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, back), ATTR_LIMIT: 1}
+    )
+    assert [event["id"] for event in response["events"]] == expected[:1]
+
+    both = [lock_entity_id(hass, lock) for lock in lock_ids[:2]]
+    response = await _call(
+        hass,
+        SERVICE_GET_EVENTS,
+        {ATTR_ENTITY_ID: both, ATTR_CONFIG_ENTRY_ID: init_integration.entry_id},
+    )
+    assert [event["id"] for event in response["events"]] == [
+        row["id"] for row in _sim_rows(salto_sim) if row["lock_id"] in lock_ids[:2]
+    ]
+
+
+@pytest.mark.parametrize("limit", [0, -1, 201, 1000])
+async def test_get_events_limit_out_of_range(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, limit: int
+) -> None:
+    """A limit outside 1-200 is refused before any request."""
+    salto_sim.reset_counters()
+    err = await _error(hass, SERVICE_GET_EVENTS, {ATTR_LIMIT: limit}, "limit_out_of_range")
+    assert err.translation_placeholders == {"limit": str(limit), "min": "1", "max": "200"}
+    assert "200" in str(err)
+    assert salto_sim.counters.get("entries", 0) == 0
+
+
+async def test_get_events_cloud_errors(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Entries endpoint failures map to translated HomeAssistantErrors."""
+    salto_sim.inject_fault("entries", "503", times=1)
+    err = await _error(hass, SERVICE_GET_EVENTS, {}, "cannot_connect", HomeAssistantError)
+    assert err.translation_placeholders == {"error": "CommunicationError"}
+    salto_sim.inject_fault("entries", "403", times=1)
+    err = await _error(hass, SERVICE_GET_EVENTS, {}, "action_not_permitted", HomeAssistantError)
+    assert init_integration.title in str(err)
+
+
+# --- get_sites / get_locks / get_users ------------------------------------------------------------
+
+
+async def test_get_sites(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The sites the KS user belongs to."""
+    salto_sim.add_site("Not a member", site_uid="DE0000000077")
+    response = await _call(hass, SERVICE_GET_SITES)
+    site = salto_sim.state.sites[salto_sim.site_id]
+    assert response == {
+        "sites": [
+            {
+                "id": salto_sim.site_id,
+                "site_uid": site.site_uid,
+                "name": site.name,
+                "time_zone": site.time_zone,
+            }
+        ]
+    }
+
+
+async def test_get_locks(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_ids: list[str],
+) -> None:
+    """The site's locks as the cloud reports them now (not the roster's last poll)."""
+    salto_sim.set_lock(lock_ids[1], battery_level="low", online=False)
+    salto_sim.reset_counters()
+    response = await _call(
+        hass, SERVICE_GET_LOCKS, {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id}
+    )
+    assert salto_sim.counters.get("locks") == 1
+    locks = {lock["id"]: lock for lock in response["locks"]}
+    assert list(locks) == lock_ids
+    for lock_id in lock_ids:
+        sim_lock = salto_sim.state.locks[lock_id]
+        assert locks[lock_id]["name"] == sim_lock.name
+        assert locks[lock_id]["lock_type"] == sim_lock.lock_type
+        assert locks[lock_id]["iq"]["id"] == salto_sim.state.iqs_of(salto_sim.site_id)[0].id
+    assert locks[lock_ids[1]]["battery_level"] == "low"
+    assert locks[lock_ids[1]]["online"] is False
+    assert locks[lock_ids[0]]["online"] is True
+
+
+async def test_get_users(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The site's users, read only."""
+    added = salto_sim.add_user(first_name="Dora", last_name="Dunn", email="dora@example.com")
+    response = await _call(hass, SERVICE_GET_USERS)
+    users = {user["id"]: user for user in response["users"]}
+    assert set(users) == {su.id for su in salto_sim.state.users_of(salto_sim.site_id)}
+    dora = users[added["id"]]
+    assert (dora["first_name"], dora["last_name"], dora["email"]) == (
+        "Dora",
+        "Dunn",
+        "dora@example.com",
+    )
+    bob = next(user for user in users.values() if user["first_name"] == "Bob")
+    assert bob["remote_access"] is False
+
+
+@pytest.mark.parametrize(
+    ("service", "endpoint"),
+    [(SERVICE_GET_SITES, "sites"), (SERVICE_GET_LOCKS, "locks"), (SERVICE_GET_USERS, "users")],
+)
+async def test_read_actions_cloud_errors(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    service: str,
+    endpoint: str,
+) -> None:
+    """5xx, 403 and 429 become translated errors; after a 429 no request is sent until it expires."""
+    salto_sim.inject_fault(endpoint, "500", times=1)
+    await _error(hass, service, {}, "cannot_connect", HomeAssistantError)
+    salto_sim.inject_fault(endpoint, "403", times=1)
+    await _error(hass, service, {}, "action_not_permitted", HomeAssistantError)
+    salto_sim.inject_fault(endpoint, "429", retry_after=30, times=1)
+    err = await _error(hass, service, {}, "rate_limited", HomeAssistantError)
+    assert err.translation_placeholders == {"seconds": "30"}
+    salto_sim.reset_counters()
+    await _error(hass, service, {}, "rate_limited", HomeAssistantError)
+    assert salto_sim.counters.get(endpoint, 0) == 0
+
+
+# --- get_status -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "entry_options",
+    [
+        {
+            CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
+            CONF_EVENT_POLL_INTERVAL: 0,  # no audit feed: the last event is read from the cloud
+            CONF_UNLOCK_SECONDS: 5,
+            CONF_RELEASED_STATE: 5,
+        }
+    ],
+)
+async def test_get_status(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    recent_rows: list[dict[str, Any]],
+    lock_ids: list[str],
+    iq_id: str,
+) -> None:
+    """Per lock: fresh online/battery/state from a roster poll, and its newest audit row."""
+    front, back, storage = lock_ids
+    salto_sim.set_lock(storage, online=False, battery_level="critical")
+    salto_sim.reset_counters()
+    response = await _call(hass, SERVICE_GET_STATUS)
+    assert salto_sim.counters.get("locks") == 1
+    rows = {row["lock_id"]: row for row in response["locks"]}
+    assert list(rows) == sorted(lock_ids)
+    newest = {}
+    for row in _sim_rows(salto_sim):
+        newest.setdefault(row["lock_id"], row)
+    for lock_id in lock_ids:
+        sim_lock = salto_sim.state.locks[lock_id]
+        row = rows[lock_id]
+        assert row["name"] == sim_lock.name
+        assert row["entity_id"] == lock_entity_id(hass, lock_id)
+        assert row["config_entry_id"] == init_integration.entry_id
+        assert row["iq"]["id"] == iq_id
+        last = row["last_event"]
+        if lock_id in newest:
+            assert last["id"] == newest[lock_id]["id"]
+        else:
+            assert last is None
+    assert rows[front]["last_event"]["id"] == recent_rows[4]["id"]
+    assert rows[back]["last_event"]["id"] == recent_rows[3]["id"]
+    assert (rows[storage]["online"], rows[storage]["battery_level"]) == (False, "critical")
+    assert (rows[front]["online"], rows[front]["battery_level"]) == (True, "fresh")
+    assert (rows[front]["locked_state"], rows[front]["state"]) == ("locked", LOCKED)
+    # The poll updated the entities as well.
+    assert hass.states.get(lock_entity_id(hass, storage, "online")).state == "off"
+
+    response = await _call(hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: lock_entity_id(hass, back)})
+    assert [row["lock_id"] for row in response["locks"]] == [back]
+
+
+async def test_get_status_uses_audit_feed(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+) -> None:
+    """A row the audit feed delivered is the last event, without reading the cloud's log."""
+    users = [su for su in salto_sim.state.users_of(salto_sim.site_id) if su.user.tag_number]
+    row = salto_sim.open_by(lock_id, users[0].user.id)
+    audit = init_integration.runtime_data.audit
+    assert audit is not None
+    # One audit poll (what its interval timer does).
+    await audit.async_refresh()
+    await hass.async_block_till_done()
+    assert audit.last_entry(lock_id) is not None
+    salto_sim.reset_counters()
+    response = await _call(
+        hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id)}
+    )
+    (status,) = response["locks"]
+    assert status["last_event"]["id"] == row["id"]
+    assert status["last_event"]["user_id"] == users[0].user.id
+    assert salto_sim.counters.get("entries", 0) == 0
+    assert salto_sim.counters.get("locks") == 1
+
+
+async def test_get_status_shows_release(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """Right after salto_ks.unlock the lock is unlocked in the cloud and in HA, last event remote."""
+    entity_id = lock_entity_id(hass, lock_id)
+    await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id, ATTR_SECONDS: 30})
+    response = await _call(hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: entity_id})
+    (row,) = response["locks"]
+    assert (row["locked_state"], row["state"]) == ("unlocked", UNLOCKED)
+    assert row["last_event"]["access_by"] == "remote"
+    assert row["last_event"]["id"] == salto_sim.state.entries[salto_sim.site_id][-1].data["id"]
+
+
+async def test_get_status_errors(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """A failing poll is reported with the coordinator's translated reason; a vanished lock too."""
+    salto_sim.inject_fault("locks", "503", times=1)
+    err = await _error(hass, SERVICE_GET_STATUS, {}, "cannot_connect", HomeAssistantError)
+    assert "CommunicationError" in str(err)
+    name = salto_sim.state.locks[lock_id].name
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.remove_lock(lock_id)
+    await _error(
+        hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: entity_id}, "lock_not_found", HomeAssistantError
+    )
+    # Without a target the remaining locks are listed.
+    response = await _call(hass, SERVICE_GET_STATUS)
+    assert name not in {row["name"] for row in response["locks"]}
+    assert len(response["locks"]) == 2
+
+
+# --- refresh_token --------------------------------------------------------------------------------
+
+
+async def test_refresh_token(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Exactly one new token request, and later calls use the new token without another."""
+    client = init_integration.runtime_data.client
+    await client.authenticate()  # a valid token is cached
+    salto_sim.reset_counters()
+    await _call(hass, SERVICE_REFRESH_TOKEN, {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id})
+    assert salto_sim.counters.get("token") == 1
+    await _call(hass, SERVICE_GET_LOCKS)
+    assert salto_sim.counters.get("token") == 1
+    assert salto_sim.counters.get("locks") == 1
+
+
+async def test_refresh_token_refused(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Revoked credentials: translated error and a reauth flow."""
+    salto_sim.set_credentials(password="changed")
+    await _error(hass, SERVICE_REFRESH_TOKEN, {}, "action_invalid_auth", HomeAssistantError)
+    await hass.async_block_till_done()
+    assert any(
+        flow["context"]["source"] == "reauth"
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    )
+    salto_sim.inject_fault("token", "503", times=2)
+    salto_sim.set_credentials(password=salto_sim.password)
+    await _error(hass, SERVICE_REFRESH_TOKEN, {}, "cannot_connect", HomeAssistantError)
+
+
+# --- config entry selection -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ENTRY_SERVICES)
+async def test_entry_validation(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    service: str,
+) -> None:
+    """Unknown entry, an entry of another integration, an unloaded entry: validation errors."""
+    salto_sim.reset_counters()
+    err = await _error(hass, service, {ATTR_CONFIG_ENTRY_ID: "nope"}, "entry_not_found")
+    assert "nope" in str(err)
+    other = MockConfigEntry(domain="demo", title="Other integration")
+    other.add_to_hass(hass)
+    err = await _error(
+        hass, service, {ATTR_CONFIG_ENTRY_ID: other.entry_id}, "entry_wrong_integration"
+    )
+    assert "Other integration" in str(err)
+    unloaded = MockConfigEntry(domain=DOMAIN, title="Never loaded", unique_id="x")
+    unloaded.add_to_hass(hass)
+    err = await _error(hass, service, {ATTR_CONFIG_ENTRY_ID: unloaded.entry_id}, "entry_not_loaded")
+    assert "Never loaded" in str(err)
+    assert sum(salto_sim.counters.values()) == 0
+
+
+async def test_two_entries(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+    lock_ids: list[str],
+) -> None:
+    """Two loaded sites: the entry must be chosen (or implied by lock targets)."""
+    second, branch_lock = await _add_second_entry(hass, salto_sim, entry_data, entry_options)
+    for service in ENTRY_SERVICES:
+        await _error(hass, service, {}, "entry_required")
+
+    response = await _call(hass, SERVICE_GET_LOCKS, {ATTR_CONFIG_ENTRY_ID: second.entry_id})
+    assert [lock["id"] for lock in response["locks"]] == [branch_lock]
+    response = await _call(
+        hass, SERVICE_GET_LOCKS, {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id}
+    )
+    assert [lock["id"] for lock in response["locks"]] == lock_ids
+
+    # Lock targets imply their entries; rows of both sites, newest first.
+    salto_sim.add_entry(second.unique_id, lock_id=branch_lock, event_category="door_left_open")
+    front = lock_entity_id(hass, lock_ids[0])
+    branch = lock_entity_id(hass, branch_lock)
+    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: [front, branch]})
+    events = response["events"]
+    assert events[0]["lock_id"] == branch_lock
+    assert {event["lock_id"] for event in events} == {lock_ids[0], branch_lock}
+    times = [dt_util.parse_datetime(event["utc_date_time"]) for event in events]
+    assert times == sorted(times, reverse=True)
+
+    response = await _call(hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: [front, branch]})
+    assert {(row["lock_id"], row["config_entry_id"]) for row in response["locks"]} == {
+        (lock_ids[0], init_integration.entry_id),
+        (branch_lock, second.entry_id),
+    }
+    assert (
+        next(row for row in response["locks"] if row["lock_id"] == branch_lock)["last_event"][
+            "event_category"
+        ]
+        == "door_left_open"
+    )
+
+    # A lock of the other entry than the chosen one.
+    err = await _error(
+        hass,
+        SERVICE_GET_EVENTS,
+        {ATTR_ENTITY_ID: branch, ATTR_CONFIG_ENTRY_ID: init_integration.entry_id},
+        "target_not_in_entry",
+    )
+    assert branch in str(err)
+    assert init_integration.title in str(err)
+
+    # Tokens are per entry.
+    salto_sim.reset_counters()
+    await _call(hass, SERVICE_REFRESH_TOKEN, {ATTR_CONFIG_ENTRY_ID: second.entry_id})
+    assert salto_sim.counters.get("token") == 1
