@@ -94,8 +94,6 @@ async def test_onboarding_config_flow_and_lock_cycle(stack: Stack) -> None:
 
     # Short released time and roster interval through the options flow (the entry reloads).
     await ha.set_options(entry["entry_id"], {"released_state": 2, "status_interval": 10})
-    entries = await ha.config_entries(DOMAIN)
-    assert entries[0]["state"] in ("loaded", "setup_in_progress", "not_loaded")
     locks = await stack.wait_entities(ha, "lock", len(sim_locks))
 
     by_unique_id = {e["unique_id"]: e["entity_id"] for e in locks}
@@ -152,6 +150,24 @@ def _mentions(event: dict[str, Any], *needles: str) -> bool:
     return all(needle in text for needle in needles)
 
 
+AUDIT_ENDPOINTS = ("entries", "audit_trails", "audit_log")
+
+
+async def _counters(stack: Stack) -> dict[str, int]:
+    counters: dict[str, int] = await stack.sim.request("GET", "/_sim/counters")
+    return counters
+
+
+async def _audit_polls(stack: Stack, count: int, since: dict[str, int], within: float = 30) -> None:
+    """Wait until the simulator has answered ``count`` more audit-trail requests."""
+
+    async def probe() -> bool:
+        now = await _counters(stack)
+        return sum(now.get(n, 0) - since.get(n, 0) for n in AUDIT_ENDPOINTS) >= count
+
+    await wait_for(probe, within=within, what=f"{count} audit polls", processes=stack.processes())
+
+
 async def _next_event(
     bus: asyncio.Queue[dict[str, Any]], wanted: Callable[[dict[str, Any]], bool], within: float
 ) -> dict[str, Any]:
@@ -163,10 +179,6 @@ async def _next_event(
                 return event
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="audit feed (event entities, salto_ks_event) not landed in the integration yet",
-)
 @pytest.mark.timeout(150)
 async def test_tag_opening_event_survives_restart(stack: Stack) -> None:
     """A tag opening in the simulator becomes an event entity change and a salto_ks_event, once."""
@@ -186,7 +198,8 @@ async def test_tag_opening_event_survives_restart(stack: Stack) -> None:
         e for e in await stack.salto_entities(ha, "lock") if e["unique_id"] == lock_id
     )
     on_lock = [e for e in events if e.get("device_id") == lock_entity["device_id"]]
-    watched = [e["entity_id"] for e in (on_lock or events)]
+    assert len(on_lock) == 1, f"one event entity per lock expected: {on_lock}"
+    watched = [on_lock[0]["entity_id"]]
     before = {eid: (await ha.state(eid) or {}).get("state") for eid in watched}
 
     # A site user (not the system user) opens the door with a tag.
@@ -213,6 +226,12 @@ async def test_tag_opening_event_survives_restart(stack: Stack) -> None:
 
         fired = await _next_event(bus, ours, within=30)
         assert fired["event_type"] == f"{DOMAIN}_event"
+        data = fired["data"]
+        assert data["entry_id"] == added["id"]
+        assert data["lock_id"] == lock_id
+        assert data["access_by"] == "tag"
+        assert data["user_id"] == user["user"]["id"]
+        assert data["config_entry_id"] == entry["entry_id"]
 
         async def changed() -> dict[str, str] | None:
             now = {eid: (await ha.state(eid) or {}).get("state") for eid in watched}
@@ -220,25 +239,22 @@ async def test_tag_opening_event_survives_restart(stack: Stack) -> None:
             return moved or None
 
         moved = await wait_for(changed, within=15, what="an event entity to change")
-        # Nothing else happens in the building: no second event for the same entry.
-        await asyncio.sleep(6)
+        event_state = await ha.state(watched[0])
+        assert event_state is not None
+        assert event_state["attributes"].get("access_by") == "tag", event_state
+        # The next audit poll must not deliver the same entry again.
+        await _audit_polls(stack, 1, since=await _counters(stack))
+        await asyncio.sleep(0.5)
         extra = [bus.get_nowait() for _ in range(bus.qsize())]
         assert not [e for e in extra if ours(e)], extra
 
     # Restart: the restored event entities keep their state and the entry is not fired again.
-    counters_before = await stack.sim.request("GET", "/_sim/counters")
+    counters_before = await _counters(stack)
     ha = await stack.restart_hass()
     async with ha.websocket() as ws:
         bus = await ws.subscribe_events(f"{DOMAIN}_event")
-
-        async def two_audit_polls() -> bool:
-            counters = await stack.sim.request("GET", "/_sim/counters")
-            names = ("entries", "audit_trails", "audit_log")
-            polls: int = sum(counters.get(n, 0) - counters_before.get(n, 0) for n in names)
-            return polls >= 2
-
-        await wait_for(two_audit_polls, within=30, what="two audit polls after the restart")
-        await asyncio.sleep(1)
+        await _audit_polls(stack, 2, since=counters_before)
+        await asyncio.sleep(0.5)
         after_restart = [bus.get_nowait() for _ in range(bus.qsize())]
     assert not after_restart, f"events fired again after the restart: {after_restart}"
     for eid, value in moved.items():
