@@ -393,8 +393,9 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
       calls); the newest AUDIT_BACKLOG_LIMIT are delivered and the number left out is logged once.
     - A row for a lock without event entity is held (and the roster asked for a refresh when it
       does not know the lock) until the entity subscribes; after AUDIT_HOLD_POLLS polls it is fired
-      on the bus only (``entity_id`` then names the lock entity if it exists, else None). A disabled
-      event entity never subscribes: its lock's rows go to the bus at once.
+      on the bus only. A disabled event entity never subscribes: its lock's rows go to the bus at once.
+    - The bus event's ``entity_id`` is the lock's event entity (also when it is disabled; None when the
+      lock has none, e.g. it never appeared in the roster). ``lock_id`` names the lock.
     - Entities never turn unavailable because of this coordinator: they follow the roster.
     """
 
@@ -691,8 +692,10 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
                 deliver(entry)
             except Exception:
                 LOGGER.exception("Error delivering entry %s to its event entity", entry.id)
-        lock_entity_id = (
-            er.async_get(self.hass).async_get_entity_id(Platform.LOCK, DOMAIN, lock_id)
+        event_entity_id = (
+            er.async_get(self.hass).async_get_entity_id(
+                Platform.EVENT, DOMAIN, f"{lock_id}_{AUDIT_EVENT_KEY}"
+            )
             if lock_id is not None
             else None
         )
@@ -701,7 +704,7 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
             {
                 "config_entry_id": self.config_entry.entry_id,
                 "lock_id": lock_id,
-                "entity_id": lock_entity_id,
+                "entity_id": event_entity_id,
                 "event_type": entry_event_type(entry),
                 "event_category": str(entry.event_category),
                 "event_detail": entry.event_detail,

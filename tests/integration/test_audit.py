@@ -1,0 +1,716 @@
+"""The audit feed against the simulator: every access-log row exactly once, in order, across pages,
+restarts, outages, rate limits, legacy paths and locks that appear later."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
+from homeassistant.components.lock import SERVICE_UNLOCK
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.salto_ks import coordinator as coordinator_module
+from custom_components.salto_ks.const import (
+    CONF_EVENT_POLL_INTERVAL,
+    DEFAULT_EVENT_POLL_INTERVAL,
+    DEFAULT_STATUS_INTERVAL,
+    DOMAIN,
+)
+from custom_components.salto_ks.coordinator import (
+    AUDIT_BACKLOG_LIMIT,
+    AUDIT_HOLD_POLLS,
+    EVENT_SALTO_KS,
+    SaltoAuditCoordinator,
+)
+from simulator import Simulator
+
+from .conftest import lock_entity_id
+
+POLL = timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+ROSTER = timedelta(seconds=DEFAULT_STATUS_INTERVAL)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+async def _tick(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta = POLL
+) -> None:
+    """Move the clock (HA's and the simulator's) and run whatever polls fall due."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    if entry.state is ConfigEntryState.NOT_LOADED and entry.entry_id not in {
+        e.entry_id for e in hass.config_entries.async_entries(DOMAIN)
+    }:
+        entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload the entry (as HA does at stop) and set it up again on the same storage."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    await _setup(hass, entry)
+
+
+def _audit(entry: MockConfigEntry) -> SaltoAuditCoordinator:
+    audit = entry.runtime_data.audit
+    assert audit is not None
+    return audit
+
+
+def _ids(events: list[Event]) -> list[str]:
+    return [event.data["entry_id"] for event in events]
+
+
+def event_entity_id(hass: HomeAssistant, lock_id: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id("event", DOMAIN, f"{lock_id}_access")
+    assert entity_id is not None
+    return entity_id
+
+
+def _lock_ids(sim: Simulator) -> list[str]:
+    return [lock.id for lock in sim.state.locks_of(sim.site_id)]
+
+
+def _user(sim: Simulator, email: str | None = None) -> Any:
+    """A platform user of the site (the login user when ``email`` is None... or any other)."""
+    users = [su.user for su in sim.state.site_users.values() if su.site_id == sim.site_id]
+    if email is None:
+        return next(user for user in users if user.email != sim.username)
+    return next(user for user in users if user.email == email)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+# --- first start, ordering, same timestamp, pages -----------------------------------------------
+
+
+async def test_first_start_delivers_no_history(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """The scenario's 3 historical rows are not delivered; the cursor sits on the newest of them."""
+    history = salto_sim.entries()
+    assert len(history) == 3
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    await _setup(hass, mock_config_entry)
+
+    assert events == []
+    audit = _audit(mock_config_entry)
+    assert audit.cursor is not None
+    newest = max(history, key=lambda row: row["utc_date_time"])
+    assert audit.cursor.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ") == newest["utc_date_time"]
+    assert newest["id"] in audit.cursor.ids
+    for lock_id in _lock_ids(salto_sim):
+        assert hass.states.get(event_entity_id(hass, lock_id)).state == STATE_UNKNOWN
+        assert audit.last_entry(lock_id) is None
+
+
+async def test_rows_arrive_once_in_order_sharing_a_timestamp(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Rows sharing one timestamp all arrive, in order; one added later at that instant too; none twice."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_a, lock_b, _ = _lock_ids(salto_sim)
+    user = _user(salto_sim)
+    instant = _now()
+    first = [
+        salto_sim.open_by(lock_a, user.id, utc=instant),
+        salto_sim.reject(lock_b, user.id, utc=instant),
+        salto_sim.add_entry(lock_id=lock_a, event_category="tamper", utc=instant),
+    ]
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in first]
+
+    late = salto_sim.add_entry(lock_id=lock_b, event_category="intrusion", utc=instant)
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in [*first, late]]
+
+    newer = salto_sim.open_by(lock_b, None, "inside_handle")
+    for _ in range(3):
+        await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in [*first, late, newer]]
+    assert [event.data["event_type"] for event in events] == [
+        "opened",
+        "rejected",
+        "tamper",
+        "intrusion",
+        "opened",
+    ]
+
+
+async def test_rows_across_a_page_break(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Continuation tokens are followed: five rows in pages of two arrive once, oldest first."""
+    salto_sim.tenant.entries_page_size = 2
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[0]
+    base = _now() - timedelta(seconds=10)
+    rows = [
+        salto_sim.add_entry(
+            lock_id=lock_id, event_category="lock_opened", utc=base + timedelta(seconds=i)
+        )
+        for i in range(5)
+    ]
+    salto_sim.reset_counters()
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in rows]
+    assert salto_sim.counters.get("entries") == 3  # pages of 2, 2 and 1
+
+    await _tick(hass, freezer)
+    assert len(events) == 5
+    # The poll after re-reads only the cursor's instant: one page.
+    assert salto_sim.counters.get("entries") == 4
+
+
+# --- restart -------------------------------------------------------------------------------------
+
+
+async def test_restart_neither_replays_nor_skips(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """The cursor is in the Store: rows from before a restart stay delivered, rows added while down arrive."""
+    await _setup(hass, mock_config_entry)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[0]
+    before = salto_sim.open_by(lock_id, _user(salto_sim).id)
+    await _tick(hass, freezer)
+    assert _ids(events) == [before["id"]]
+
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    stored = hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"]["data"]
+    assert before["id"] in stored["cursor"]["ids"]
+
+    freezer.tick(timedelta(minutes=5))
+    while_down = [
+        salto_sim.reject(lock_id),
+        salto_sim.open_by(lock_id, None, "inside_handle"),
+    ]
+    await _setup(hass, mock_config_entry)
+    assert _ids(events) == [before["id"], *(row["id"] for row in while_down)]
+
+    for _ in range(3):
+        await _tick(hass, freezer)
+    assert len(events) == 3
+    # The event entity restored the last row and then fired the ones from while it was down.
+    state = hass.states.get(event_entity_id(hass, lock_id))
+    assert state.attributes["entry_id"] == while_down[-1]["id"]
+    assert _audit(mock_config_entry).last_entry(lock_id).id == while_down[-1]["id"]
+
+
+async def test_last_entry_survives_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """last_entry(lock_id) is the newest delivered row per lock, also after a restart."""
+    await _setup(hass, mock_config_entry)
+    lock_a, lock_b, _ = _lock_ids(salto_sim)
+    row_a = salto_sim.tamper(lock_a)
+    row_b = salto_sim.open_by(lock_b, _user(salto_sim).id)
+    await _tick(hass, freezer)
+    await _restart(hass, mock_config_entry)
+    audit = _audit(mock_config_entry)
+    assert audit.last_entry(lock_a).id == row_a["id"]
+    assert audit.last_entry(lock_b).id == row_b["id"]
+    assert audit.last_entry(_lock_ids(salto_sim)[2]) is None
+
+
+async def test_damaged_store_starts_fresh(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Store that cannot be read counts as a first start: no history is delivered."""
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{mock_config_entry.entry_id}",
+        "data": {"cursor": {"timestamp": "not a time", "ids": []}},
+    }
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    await _setup(hass, mock_config_entry)
+    assert events == []
+    assert "Ignoring the damaged audit cursor" in caplog.text
+    assert _audit(mock_config_entry).cursor is not None
+
+
+async def test_remove_entry_deletes_the_store(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Removing the entry removes its cursor from .storage."""
+    await _setup(hass, mock_config_entry)
+    salto_sim.tamper(_lock_ids(salto_sim)[0])
+    await _tick(hass, freezer)
+    await _tick(hass, freezer, timedelta(seconds=coordinator_module.STORAGE_SAVE_DELAY))
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}"
+    assert key in hass_storage
+    assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
+# --- outages, backlog bound, rate limit -----------------------------------------------------------
+
+
+async def test_outage_keeps_cursor_and_entities(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failing feed: UpdateFailed, no cursor move, entities stay available; all rows after recovery."""
+    audit = _audit(init_integration)
+    lock_id = _lock_ids(salto_sim)[0]
+    cursor = audit.cursor
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    salto_sim.inject_fault("entries", "503")
+    rows = [salto_sim.open_by(lock_id, _user(salto_sim).id)]
+    for _ in range(3):
+        await _tick(hass, freezer)
+        rows.append(salto_sim.reject(lock_id))
+    assert events == []
+    assert audit.last_update_success is False
+    assert audit.cursor == cursor
+    assert hass.states.get(lock_entity_id(hass, lock_id)).state != STATE_UNAVAILABLE
+    assert hass.states.get(event_entity_id(hass, lock_id)).state != STATE_UNAVAILABLE
+    failures = [r for r in caplog.records if "Error fetching salto_ks audit data" in r.getMessage()]
+    assert len(failures) == 1
+    assert "Cannot reach the Salto KS cloud (CommunicationError)" in failures[0].getMessage()
+
+    salto_sim.clear_faults()
+    await _tick(hass, freezer)
+    assert audit.last_update_success is True
+    assert _ids(events) == [row["id"] for row in rows]
+
+
+async def test_backlog_bound_delivers_the_newest(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After an outage with 250 new rows exactly the newest 200 arrive, oldest first; 50 skipped, logged once."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_ids = _lock_ids(salto_sim)
+    salto_sim.inject_fault("entries", "502")
+    await _tick(hass, freezer)
+    base = _now() - timedelta(seconds=400)
+    rows = [
+        salto_sim.add_entry(
+            lock_id=lock_ids[i % 3], event_category="lock_opened", utc=base + timedelta(seconds=i)
+        )
+        for i in range(AUDIT_BACKLOG_LIMIT + 50)
+    ]
+    await _tick(hass, freezer)
+    assert events == []
+
+    salto_sim.clear_faults()
+    caplog.clear()
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in rows[50:]]
+    skipped = [r for r in caplog.records if "the oldest were skipped" in r.getMessage()]
+    assert len(skipped) == 1
+    assert skipped[0].levelno == logging.WARNING
+    assert " had 50 entries more than the 200 delivered" in skipped[0].getMessage()
+
+    for _ in range(2):
+        await _tick(hass, freezer)
+    assert len(events) == AUDIT_BACKLOG_LIMIT
+    assert len([r for r in caplog.records if "the oldest were skipped" in r.getMessage()]) == 1
+
+
+async def test_backlog_too_long_to_count_jumps_to_the_newest(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When counting the backlog would take too many requests the newest 200 arrive all the same."""
+    monkeypatch.setattr(coordinator_module, "AUDIT_MAX_SCAN_REQUESTS", 1)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[1]
+    base = _now() - timedelta(seconds=600)
+    rows = [
+        salto_sim.add_entry(
+            lock_id=lock_id, event_category="lock_rejected", utc=base + timedelta(seconds=i)
+        )
+        for i in range(450)
+    ]
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in rows[-AUDIT_BACKLOG_LIMIT:]]
+    skipped = [r for r in caplog.records if "the oldest were skipped" in r.getMessage()]
+    assert len(skipped) == 1
+    # One chunk was counted before the jump (199 new rows after the cursor's own): a lower bound.
+    assert "had at least 199 entries more" in skipped[0].getMessage()
+    await _tick(hass, freezer)
+    assert len(events) == AUDIT_BACKLOG_LIMIT
+
+
+async def test_rate_limit_is_honoured(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A 429 on the feed: no request (feed or roster) before Retry-After; then the rows arrive."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[0]
+    row = salto_sim.open_by(lock_id, _user(salto_sim).id)
+    salto_sim.inject_fault("entries", "429", retry_after=150, times=1)
+    salto_sim.reset_counters()
+    await _tick(hass, freezer)
+    assert salto_sim.counters.get("entries") == 1
+    assert events == []
+    assert hass.states.get(lock_entity_id(hass, lock_id)).state != STATE_UNAVAILABLE
+
+    for _ in range(4):  # 120 s: still inside Retry-After
+        await _tick(hass, freezer)
+    assert salto_sim.counters.get("entries") == 1
+    assert salto_sim.counters.get("locks", 0) == 0
+
+    for _ in range(3):
+        await _tick(hass, freezer)
+    assert _ids(events) == [row["id"]]
+
+
+async def test_poll_interval_zero_makes_no_entries_request(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """event_poll_interval 0: no audit coordinator, no event entity, not one entries request."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, CONF_EVENT_POLL_INTERVAL: 0},
+    )
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    await _setup(hass, mock_config_entry)
+    assert mock_config_entry.runtime_data.audit is None
+    assert hass.states.async_entity_ids("event") == []
+    lock_id = _lock_ids(salto_sim)[0]
+    salto_sim.open_by(lock_id, _user(salto_sim).id)
+    for _ in range(4):
+        await _tick(hass, freezer, ROSTER)
+    assert salto_sim.counters.get("locks", 0) >= 4
+    assert salto_sim.counters.get("entries", 0) == 0
+    assert salto_sim.counters.get("audit_trails", 0) == 0
+    assert salto_sim.counters.get("audit_log", 0) == 0
+    assert events == []
+    assert hass.states.get(lock_entity_id(hass, lock_id)).attributes.get("changed_by") is None
+
+
+async def test_turning_the_loop_on_again_starts_after_the_newest(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Rows from while the loop was off (option 0) are not replayed when it is turned on again."""
+    await _setup(hass, mock_config_entry)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[0]
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, CONF_EVENT_POLL_INTERVAL: 0}
+    )
+    await hass.async_block_till_done()
+    assert mock_config_entry.runtime_data.audit is None
+    salto_sim.tamper(lock_id)
+    await _tick(hass, freezer, ROSTER)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={
+            **mock_config_entry.options,
+            CONF_EVENT_POLL_INTERVAL: DEFAULT_EVENT_POLL_INTERVAL,
+        },
+    )
+    await hass.async_block_till_done()
+    assert _audit(mock_config_entry) is not None
+    await _tick(hass, freezer)
+    assert events == []
+    row = salto_sim.reject(lock_id)
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"]]
+
+
+@pytest.mark.parametrize(
+    ("audit_path", "counter"), [("audit-trails", "audit_trails"), ("audit/log", "audit_log")]
+)
+async def test_legacy_audit_paths(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    audit_path: str,
+    counter: str,
+) -> None:
+    """A legacy tenant's audit path is used transparently: no history, then every row once."""
+    salto_sim.tenant.audit_path = audit_path
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    await _setup(hass, mock_config_entry)
+    assert events == []
+    lock_id = _lock_ids(salto_sim)[2]
+    rows = [salto_sim.open_by(lock_id, _user(salto_sim).id), salto_sim.door_left_open(lock_id)]
+    await _tick(hass, freezer)
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in rows if row]
+    assert salto_sim.counters.get(counter, 0) >= 3
+    assert (
+        hass.states.get(event_entity_id(hass, lock_id)).attributes["event_type"] == "door_left_open"
+    )
+
+
+# --- locks the roster does not know yet -----------------------------------------------------------
+
+
+async def test_row_for_a_new_lock_waits_for_its_entity(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A row for a lock added after setup asks the roster for a refresh and arrives once the entity exists."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    new_lock = salto_sim.add_lock(name="Garden gate")
+    row = salto_sim.open_by(new_lock, _user(salto_sim).id, "pin_code")
+    salto_sim.reset_counters()
+    await _tick(hass, freezer)  # an audit poll only: the roster is not due for another 30 s
+    assert salto_sim.counters.get("locks") == 1  # the refresh the feed asked for
+
+    assert _ids(events) == [row["id"]]
+    assert events[0].data["entity_id"] == event_entity_id(hass, new_lock)
+    state = hass.states.get(event_entity_id(hass, new_lock))
+    assert state.attributes["event_type"] == "opened"
+    assert state.attributes["entry_id"] == row["id"]
+    for _ in range(3):
+        await _tick(hass, freezer)
+    assert len(events) == 1
+
+
+async def test_row_for_a_lock_that_never_appears(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A row whose lock never reaches the roster is held for AUDIT_HOLD_POLLS polls, then bus only."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    ghost = salto_sim.add_lock(name="Ghost door")
+    row = salto_sim.tamper(ghost)
+    salto_sim.remove_lock(ghost)
+    known = salto_sim.reject(_lock_ids(salto_sim)[0])
+    await _tick(hass, freezer)
+    assert _ids(events) == [known["id"]]
+    assert _audit(init_integration).held_count == 1
+    for _ in range(AUDIT_HOLD_POLLS - 1):
+        await _tick(hass, freezer)
+    assert _ids(events) == [known["id"]]
+    await _tick(hass, freezer)
+    assert _ids(events) == [known["id"], row["id"]]
+    assert events[1].data["entity_id"] is None
+    assert events[1].data["lock_id"] == ghost
+    assert _audit(init_integration).held_count == 0
+    await _tick(hass, freezer)
+    assert len(events) == 2
+
+
+async def test_disabled_event_entity_still_fires_on_the_bus(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """With the lock's event entity disabled its rows go to the bus at once (and changed_by follows)."""
+    lock_id = _lock_ids(salto_sim)[0]
+    entity_registry.async_update_entity(
+        event_entity_id(hass, lock_id), disabled_by=er.RegistryEntryDisabler.USER
+    )
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    user = _user(salto_sim)
+    row = salto_sim.open_by(lock_id, user.id)
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"]]
+    assert events[0].data["entity_id"] == event_entity_id(hass, lock_id)
+    assert hass.states.get(event_entity_id(hass, lock_id)) is None
+    assert _audit(init_integration).held_count == 0
+    assert hass.states.get(lock_entity_id(hass, lock_id)).attributes.get("changed_by") == (
+        f"{user.first_name} {user.last_name}"
+    )
+
+
+# --- payload, changed_by, diagnostics -----------------------------------------------------------
+
+
+async def test_bus_event_payload(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """salto_ks_event carries the documented fields for YAML automations."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[1]
+    user = _user(salto_sim)
+    row = salto_sim.open_by(lock_id, user.id, "tag")
+    await _tick(hass, freezer)
+    assert len(events) == 1
+    assert events[0].data == {
+        "config_entry_id": init_integration.entry_id,
+        "lock_id": lock_id,
+        "entity_id": event_entity_id(hass, lock_id),
+        "event_type": "opened",
+        "event_category": "lock_opened",
+        "event_detail": None,
+        "user_id": user.id,
+        "user_name": f"{user.first_name} {user.last_name}",
+        "access_by": "tag",
+        "access_detail": row["access_detail"],
+        "entry_id": row["id"],
+        "utc_date_time": datetime.fromisoformat(row["utc_date_time"]).isoformat(),
+    }
+    assert row["access_detail"]
+
+
+async def test_changed_by_follows_openings_and_survives_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """changed_by: the latest opening's person (remote openings too), not rejections; kept over a restart."""
+    await _setup(hass, mock_config_entry)
+    lock_id = _lock_ids(salto_sim)[0]
+    entity_id = lock_entity_id(hass, lock_id)
+    assert hass.states.get(entity_id).attributes.get("changed_by") is None
+
+    user = _user(salto_sim)
+    salto_sim.open_by(lock_id, user.id)
+    await _tick(hass, freezer)
+    name = f"{user.first_name} {user.last_name}"
+    assert hass.states.get(entity_id).attributes.get("changed_by") == name
+
+    salto_sim.reject(lock_id, _user(salto_sim, salto_sim.username).id)
+    await _tick(hass, freezer)
+    assert hass.states.get(entity_id).attributes.get("changed_by") == name
+
+    await _restart(hass, mock_config_entry)
+    assert hass.states.get(entity_id).attributes.get("changed_by") == name
+
+    # A remote opening from Home Assistant is the login user's.
+    await hass.services.async_call(
+        LOCK_DOMAIN, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+    await _tick(hass, freezer)
+    system = _user(salto_sim, salto_sim.username)
+    assert hass.states.get(entity_id).attributes.get("changed_by") == (
+        f"{system.first_name} {system.last_name}"
+    )
+    await _restart(hass, mock_config_entry)
+    assert hass.states.get(entity_id).attributes.get("changed_by") == (
+        f"{system.first_name} {system.last_name}"
+    )
+
+    # Leaving by the inside handle names nobody.
+    salto_sim.open_by(lock_id, None, "inside_handle")
+    await _tick(hass, freezer)
+    assert hass.states.get(entity_id).attributes.get("changed_by") is None
+
+
+async def test_diagnostics_show_cursor_and_latest_rows_redacted(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Diagnostics: the cursor and the latest delivered rows, with lock ids but no person data."""
+    lock_id = _lock_ids(salto_sim)[0]
+    user = _user(salto_sim)
+    row = salto_sim.open_by(lock_id, user.id)
+    # A poll now (the diagnostics view does not work under a frozen clock).
+    await _audit(init_integration).async_refresh()
+    await hass.async_block_till_done()
+    result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    audit = result["audit"]
+    assert audit["last_update_success"] is True
+    assert audit["update_interval"] == DEFAULT_EVENT_POLL_INTERVAL
+    assert audit["cursor"]["ids"] == [row["id"]]
+    assert audit["held"] == []
+    recent = audit["recent"][-1]
+    assert recent["id"] == row["id"]
+    assert recent["lock_id"] == lock_id
+    assert recent["event_category"] == "lock_opened"
+    for field in ("user_id", "user_first_name", "user_last_name", "access_detail"):
+        assert recent[field] == "**REDACTED**", field
+    dump = json.dumps(result)
+    for secret in (user.id, user.first_name, user.last_name, row["access_detail"]):
+        assert secret not in dump
+
+
+@pytest.mark.parametrize(
+    "entry_options",
+    [{CONF_EVENT_POLL_INTERVAL: 0}],
+)
+async def test_diagnostics_without_audit_loop(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """With the loop off the audit section is None."""
+    result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    assert result["audit"] is None
+    assert result["roster"]["locks"]
