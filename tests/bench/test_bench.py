@@ -1,0 +1,637 @@
+"""Performance benchmark of the integration against the simulator (``scripts/bench``).
+
+Skipped unless ``SALTO_BENCH=1``. Each test appends its figures to ``bench_results``; the session
+writes them to ``SALTO_BENCH_OUT`` and ``scripts/bench_report.py`` turns them into the table and
+``docs/benchmarks.json``. What each figure means is in ``docs/benchmarks.md``.
+
+- P1 requests per hour (in-process simulator, frozen clock, one simulated hour).
+- P2 audit row -> HA event latency (in-process simulator, frozen clock, exact timer stepping).
+- P3/P4/memory: simulator in a subprocess, real clock, so that CPU time (``time.process_time``)
+  and memory (tracemalloc) measured here are Home Assistant's and the client's only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import math
+import random
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed_exact,
+    get_scheduled_timer_handles,
+)
+
+from custom_components.salto_ks.const import (
+    CONF_API_BASE,
+    CONF_AUTH_URL,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_ENDPOINT,
+    CONF_EVENT_POLL_INTERVAL,
+    CONF_PASSWORD,
+    CONF_RELEASED_STATE,
+    CONF_SITE_ID,
+    CONF_STATUS_INTERVAL,
+    CONF_UNLOCK_SECONDS,
+    CONF_USERNAME,
+    DEFAULT_EVENT_POLL_INTERVAL,
+    DEFAULT_RELEASED_STATE,
+    DEFAULT_STATUS_INTERVAL,
+    DEFAULT_UNLOCK_SECONDS,
+    DOMAIN,
+    ENDPOINT_CUSTOM,
+    MAX_EVENT_POLL_INTERVAL,
+    MAX_STATUS_INTERVAL,
+)
+from simulator import Simulator
+
+from .conftest import SIZES, SimProcess
+
+pytestmark = [pytest.mark.bench]
+
+EVENT_SALTO_KS = f"{DOMAIN}_event"
+HOUR = 3600.0
+P2_INTERVALS = (30, 5)
+P2_ROWS = 300  # audit rows per interval setting
+P2_POLLS = 60  # simulated duration of the P2 run, in audit polls
+P3_POLLS = {1: 40, 100: 30, 1000: 15}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def entry_data(creds: dict[str, str]) -> dict[str, Any]:
+    """Config entry data for a simulator (``Simulator.credentials()`` or ``/_sim/credentials``)."""
+    return {
+        CONF_ENDPOINT: ENDPOINT_CUSTOM,
+        CONF_API_BASE: creds["api_base"],
+        CONF_AUTH_URL: creds["auth_url"],
+        CONF_CLIENT_ID: creds["client_id"],
+        CONF_CLIENT_SECRET: creds["client_secret"],
+        CONF_USERNAME: creds["username"],
+        CONF_PASSWORD: creds["password"],
+        CONF_SITE_ID: creds["site_id"],
+    }
+
+
+def make_entry(creds: dict[str, str], **options: Any) -> MockConfigEntry:
+    opts = {
+        CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
+        CONF_EVENT_POLL_INTERVAL: DEFAULT_EVENT_POLL_INTERVAL,
+        CONF_UNLOCK_SECONDS: DEFAULT_UNLOCK_SECONDS,
+        CONF_RELEASED_STATE: DEFAULT_RELEASED_STATE,
+    } | options
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Bench site",
+        data=entry_data(creds),
+        options=opts,
+        unique_id=creds["site_id"],
+    )
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def unload_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def entity_availability(hass: HomeAssistant, entry_id: str) -> tuple[int, int]:
+    """(enabled entities of the entry, those with a state that is not unavailable)."""
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+    enabled = [e for e in entries if e.disabled_by is None]
+    available = [
+        e
+        for e in enabled
+        if (state := hass.states.get(e.entity_id)) is not None and state.state != STATE_UNAVAILABLE
+    ]
+    return len(enabled), len(available)
+
+
+class StateWriteCounter:
+    """Counts state writes: ``state_changed`` and ``state_reported`` (an unchanged state written)."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.changed = 0
+        self.reported = 0
+
+        @callback
+        def on_changed(_event: Event) -> None:
+            self.changed += 1
+
+        @callback
+        def count_reported(_data: Any) -> bool:
+            self.reported += 1
+            return False
+
+        @callback
+        def never(_event: Event) -> None:  # pragma: no cover - the filter refuses every event
+            return
+
+        self._unsubs = [
+            hass.bus.async_listen(EVENT_STATE_CHANGED, on_changed),
+            hass.bus.async_listen(EVENT_STATE_REPORTED, never, event_filter=count_reported),
+        ]
+
+    @property
+    def total(self) -> int:
+        return self.changed + self.reported
+
+    def reset(self) -> None:
+        self.changed = self.reported = 0
+
+    def close(self) -> None:
+        for unsub in self._unsubs:
+            unsub()
+
+
+async def advance(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    seconds: float,
+    before_step: Callable[[datetime], datetime | None] | None = None,
+) -> int:
+    """Let ``seconds`` of simulated time pass, stepping exactly to each pending timer.
+
+    ``before_step(now)`` may act on the world at ``now`` and return the next instant it needs
+    (a step never passes it). Steps are at most 1 s. Timers fire at their due time, not up to
+    0.5 s early as with ``async_fire_time_changed``, so polling periods are HA's real ones.
+    Interval refreshes are background tasks: they are waited for, or each request would last
+    several simulated seconds (the loop turns only a few times per step). Returns the steps.
+    """
+    end = dt_util.utcnow() + timedelta(seconds=seconds)
+    steps = 0
+    while (now := dt_util.utcnow()) < end:
+        wanted = before_step(now) if before_step else None
+        timer = next_timer_in(hass)
+        step = 1.0 if timer is None else min(max(timer, 0.0), 1.0)
+        step = min(step, (end - now).total_seconds())
+        if wanted is not None:
+            step = min(step, max((wanted - now).total_seconds(), 0.0))
+        if step > 0:
+            freezer.tick(timedelta(seconds=step))
+        async_fire_time_changed_exact(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        steps += 1
+    return steps
+
+
+def next_timer_in(hass: HomeAssistant) -> float | None:
+    """Seconds until the earliest pending timer of the loop (frozen loop clock)."""
+    now = hass.loop.time()
+    whens = [
+        handle.when()
+        for handle in get_scheduled_timer_handles(hass.loop)
+        if isinstance(handle, asyncio.TimerHandle) and not handle.cancelled()
+    ]
+    return min(whens) - now if whens else None
+
+
+def pct(values: list[float], q: float) -> float:
+    """Percentile with linear interpolation (q in 0..100)."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = (len(ordered) - 1) * q / 100
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+async def bare_token(session: aiohttp.ClientSession, creds: dict[str, str]) -> str:
+    form = {
+        "grant_type": "password",
+        "username": creds["username"],
+        "password": creds["password"],
+        "scope": "user_api.full_access",
+    }
+    auth = aiohttp.BasicAuth(creds["client_id"], creds["client_secret"])
+    async with session.post(creds["auth_url"], data=form, auth=auth) as resp:
+        resp.raise_for_status()
+        return str((json.loads(await resp.read()))["access_token"])
+
+
+async def bare_roster(session: aiohttp.ClientSession, creds: dict[str, str], token: str) -> int:
+    """The roster's pages fetched and parsed with nothing but aiohttp + json (locks || IQs)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"{creds['api_base']}/v1.2/sites/{creds['site_id']}"
+
+    async def listing(path: str) -> list[Any]:
+        items: list[Any] = []
+        url: str | None = f"{base}/{path}"
+        while url:
+            async with session.get(url, headers=headers) as resp:
+                resp.raise_for_status()
+                body = json.loads(await resp.read())
+            items.extend(body["items"])
+            url = body.get("next_page_link")
+        return items
+
+    locks, iqs = await asyncio.gather(listing("locks"), listing("iqs"))
+    return len(locks) + len(iqs)
+
+
+async def measure(func: Callable[[], Any]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one awaited call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    await func()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def record(results: list[dict[str, Any]], kind: str, **data: Any) -> None:
+    results.append({"kind": kind, **data})
+
+
+# --- P1: requests per hour ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_p1_requests_per_hour(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    socket_enabled: None,
+    size: int,
+    bench_results: list[dict[str, Any]],
+) -> None:
+    """One simulated hour at default intervals; the simulator's counters per endpoint."""
+    sim = Simulator.from_scenario("large", seed=1, locks=size)
+    await sim.start(host="127.0.0.1", port=0)
+    try:
+        entry = make_entry(sim.credentials())
+        await setup_entry(hass, entry)
+        audit_on = getattr(entry.runtime_data, "audit", None) is not None
+        sim.reset_counters()
+        await advance(hass, freezer, HOUR)
+        counters = dict(sim.counters)
+        await unload_entry(hass, entry)
+    finally:
+        await sim.stop()
+    page_size = sim.tenant.page_size
+    iq_count = len(sim.state.iqs)
+    polls = HOUR / DEFAULT_STATUS_INTERVAL
+    audit_polls = HOUR / DEFAULT_EVENT_POLL_INTERVAL
+    minimum = {
+        "locks": polls * max(1, math.ceil(size / page_size)),
+        "iqs": polls * max(1, math.ceil(iq_count / page_size)),
+        "entries": audit_polls,
+    }
+    record(
+        bench_results,
+        "p1",
+        size=size,
+        iqs=iq_count,
+        page_size=page_size,
+        audit_on=audit_on,
+        counters=counters,
+        minimum=minimum,
+        naive_per_lock=size * polls,
+    )
+
+
+# --- P2: audit latency --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interval", P2_INTERVALS)
+async def test_p2_event_latency(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    socket_enabled: None,
+    interval: int,
+    bench_results: list[dict[str, Any]],
+) -> None:
+    """Rows appear at uniformly random simulated instants; latency = delivery - row instant.
+
+    Time moves in exact steps to the next pending timer or the next row instant (never more
+    than 1 s), so the measurement adds no quantisation of its own.
+    """
+    size = 100
+    sim = Simulator.from_scenario("large", seed=1, locks=size)
+    await sim.start(host="127.0.0.1", port=0)
+    entry = make_entry(sim.credentials(), **{CONF_EVENT_POLL_INTERVAL: interval})
+    try:
+        await setup_entry(hass, entry)
+        audit = getattr(entry.runtime_data, "audit", None)
+        if audit is None:
+            pytest.skip(
+                "P2 needs the audit coordinator: entry.runtime_data.audit is None "
+                "(not set up by this checkout's async_setup_entry)"
+            )
+        delivered: dict[str, datetime] = {}
+        entity_writes: dict[str, datetime] = {}
+
+        @callback
+        def on_salto_event(event: Event) -> None:
+            delivered.setdefault(event.data["entry_id"], dt_util.utcnow())
+
+        @callback
+        def on_state(event: Event) -> None:
+            new = event.data.get("new_state")
+            if new is None or not new.entity_id.startswith("event."):
+                return
+            if (entry_id := new.attributes.get("entry_id")) is not None:
+                entity_writes.setdefault(entry_id, dt_util.utcnow())
+            else:
+                entity_writes[f"?{len(entity_writes)}"] = dt_util.utcnow()
+
+        unsubs = [
+            hass.bus.async_listen(EVENT_SALTO_KS, on_salto_event),
+            hass.bus.async_listen(EVENT_STATE_CHANGED, on_state),
+        ]
+        # Two polls of warm-up: the first start places the cursor after the newest row.
+        await advance(hass, freezer, 2 * interval + 1)
+        rng = random.Random(interval)
+        start = dt_util.utcnow()
+        duration = P2_POLLS * interval
+        offsets = sorted(rng.uniform(0, duration) for _ in range(P2_ROWS))
+        instants = [start + timedelta(seconds=o) for o in offsets]
+        lock_ids = list(sim.state.locks)
+        user_id = sim.state.site_users[next(iter(sim.state.site_users))].user.id
+        created: dict[str, datetime] = {}
+        pending = list(instants)
+
+        def add_rows(now: datetime) -> datetime | None:
+            while pending and pending[0] <= now:
+                when = pending.pop(0)
+                row = sim.open_by(rng.choice(lock_ids), str(user_id), "tag", utc=when)
+                created[row["id"]] = when
+            return pending[0] if pending else None
+
+        steps = await advance(hass, freezer, duration + 2 * interval + 1, add_rows)
+        for unsub in unsubs:
+            unsub()
+        await unload_entry(hass, entry)
+    finally:
+        await sim.stop()
+    latencies = [
+        (delivered[row_id] - when).total_seconds()
+        for row_id, when in created.items()
+        if row_id in delivered
+    ]
+    entity_latencies = [
+        (entity_writes[row_id] - when).total_seconds()
+        for row_id, when in created.items()
+        if row_id in entity_writes
+    ]
+    record(
+        bench_results,
+        "p2",
+        interval=interval,
+        locks=size,
+        rows=len(created),
+        delivered=len(latencies),
+        event_entity_writes=len(entity_writes),
+        steps=steps,
+        p50=pct(latencies, 50) if latencies else None,
+        p95=pct(latencies, 95) if latencies else None,
+        max=max(latencies) if latencies else None,
+        entity_p50=pct(entity_latencies, 50) if entity_latencies else None,
+        entity_p95=pct(entity_latencies, 95) if entity_latencies else None,
+    )
+    assert len(latencies) == len(created), "every row must be delivered exactly once"
+
+
+# --- P3 / P4: CPU and wall time against the bare fetch ------------------------------------------
+
+
+@pytest.mark.parametrize("sim_process", SIZES, indirect=True, ids=lambda n: f"locks{n}")
+async def test_p3_p4_setup_and_idle_poll(
+    hass: HomeAssistant, sim_process: SimProcess, bench_results: list[dict[str, Any]]
+) -> None:
+    """P4: entry setup until every entity is available, vs the bare roster fetch (wall time).
+
+    P3: a roster poll that changes nothing: state writes, and CPU time vs a bare aiohttp fetch +
+    json parse of the same pages, interleaved in the same run (medians).
+    """
+    creds = sim_process.credentials
+    size = len((await _state(sim_process))["locks"])
+    session = async_get_clientsession(hass)
+    token = await bare_token(session, creds)
+    # Bare setup equivalent: a token and the roster pages, cold connection pool.
+    bare_setup: list[tuple[float, float]] = []
+    for _ in range(3):
+        fresh = aiohttp.ClientSession()
+        try:
+            bare_setup.append(
+                await measure(lambda s=fresh: _token_and_roster(s, creds))  # type: ignore[misc]
+            )
+        finally:
+            await fresh.close()
+    entry = make_entry(
+        creds,
+        **{
+            CONF_STATUS_INTERVAL: MAX_STATUS_INTERVAL,
+            CONF_EVENT_POLL_INTERVAL: MAX_EVENT_POLL_INTERVAL,
+        },
+    )
+    entry.add_to_hass(hass)
+    gc.collect()
+
+    async def do_setup() -> None:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+
+    setup_wall, setup_cpu = await measure(do_setup)
+    enabled, available = entity_availability(hass, entry.entry_id)
+    assert available == enabled > 0
+
+    roster = entry.runtime_data.roster
+    writes = StateWriteCounter(hass)
+
+    async def roster_poll() -> None:
+        await roster.async_refresh()
+        await hass.async_block_till_done()
+
+    async def bare_poll() -> None:
+        await bare_roster(session, creds, token)
+
+    await roster_poll()  # warm connections on both sides
+    await bare_poll()
+    writes.reset()
+    poll_cpu: list[float] = []
+    poll_wall: list[float] = []
+    bare_cpu: list[float] = []
+    bare_wall: list[float] = []
+    for _ in range(P3_POLLS.get(size, 15)):
+        wall, cpu = await measure(bare_poll)
+        bare_wall.append(wall)
+        bare_cpu.append(cpu)
+        wall, cpu = await measure(roster_poll)
+        poll_wall.append(wall)
+        poll_cpu.append(cpu)
+    idle_writes = (writes.changed, writes.reported)
+    writes.close()
+    assert roster.last_update_success
+    await unload_entry(hass, entry)
+    # The same setup again with the registries filled: what every Home Assistant restart does.
+    gc.collect()
+    restart_wall, restart_cpu = await measure(do_setup)
+    assert entity_availability(hass, entry.entry_id)[1] == enabled
+    await unload_entry(hass, entry)
+    record(
+        bench_results,
+        "p3p4",
+        size=size,
+        entities=enabled,
+        setup_wall=setup_wall,
+        setup_cpu=setup_cpu,
+        restart_wall=restart_wall,
+        restart_cpu=restart_cpu,
+        bare_setup_wall=statistics.median(w for w, _ in bare_setup),
+        bare_setup_cpu=statistics.median(c for _, c in bare_setup),
+        polls=len(poll_cpu),
+        poll_cpu=statistics.median(poll_cpu),
+        poll_wall=statistics.median(poll_wall),
+        bare_cpu=statistics.median(bare_cpu),
+        bare_wall=statistics.median(bare_wall),
+        idle_state_changed=idle_writes[0],
+        idle_state_reported=idle_writes[1],
+    )
+
+
+async def _token_and_roster(session: aiohttp.ClientSession, creds: dict[str, str]) -> None:
+    await bare_roster(session, creds, await bare_token(session, creds))
+
+
+async def _state(sim: SimProcess) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session:
+        state: dict[str, Any] = await sim.control(session, "GET", "state")
+        return state
+
+
+# --- memory -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sim_process", SIZES, indirect=True, ids=lambda n: f"locks{n}")
+async def test_memory(
+    hass: HomeAssistant, sim_process: SimProcess, bench_results: list[dict[str, Any]]
+) -> None:
+    """tracemalloc: Python heap allocated by setting the entry up and one roster poll.
+
+    Started after hass exists, so only the entry's allocations are traced; the simulator runs in
+    another process. ``current`` is what stays allocated, ``peak`` the high-water mark.
+    """
+    creds = sim_process.credentials
+    size = len((await _state(sim_process))["locks"])
+    entry = make_entry(
+        creds,
+        **{
+            CONF_STATUS_INTERVAL: MAX_STATUS_INTERVAL,
+            CONF_EVENT_POLL_INTERVAL: MAX_EVENT_POLL_INTERVAL,
+        },
+    )
+    entry.add_to_hass(hass)
+    gc.collect()
+    rss_before = _rss()
+    tracemalloc.start()
+    try:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        await entry.runtime_data.roster.async_refresh()
+        await hass.async_block_till_done()
+        gc.collect()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rss_after = _rss()
+    await unload_entry(hass, entry)
+    record(
+        bench_results,
+        "memory",
+        size=size,
+        traced_current=current,
+        traced_peak=peak,
+        rss_delta=rss_after - rss_before,
+    )
+
+
+def _rss() -> int:
+    """Resident set size of this process in bytes (Linux)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        pages = int(statm.read().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+# --- what-if for P4: fewer entities enabled by default ------------------------------------------
+
+
+@pytest.mark.parametrize("sim_process", SIZES[-1:], indirect=True, ids=lambda n: f"locks{n}")
+async def test_p4_whatif_lock_binary_sensors_disabled(
+    hass: HomeAssistant, sim_process: SimProcess, bench_results: list[dict[str, Any]]
+) -> None:
+    """P4 again with the five per-lock binary sensors disabled by default (a proposed change,
+    applied here by replacing their descriptions; the integration's code is not edited)."""
+    import dataclasses
+    from unittest.mock import patch
+
+    from custom_components.salto_ks import binary_sensor
+
+    creds = sim_process.credentials
+    size = len((await _state(sim_process))["locks"])
+    bare: list[tuple[float, float]] = []
+    for _ in range(3):
+        fresh = aiohttp.ClientSession()
+        try:
+            bare.append(await measure(lambda s=fresh: _token_and_roster(s, creds)))  # type: ignore[misc]
+        finally:
+            await fresh.close()
+    disabled = tuple(
+        dataclasses.replace(d, entity_registry_enabled_default=False)
+        for d in binary_sensor.LOCK_BINARY_SENSORS
+    )
+    entry = make_entry(
+        creds,
+        **{
+            CONF_STATUS_INTERVAL: MAX_STATUS_INTERVAL,
+            CONF_EVENT_POLL_INTERVAL: MAX_EVENT_POLL_INTERVAL,
+        },
+    )
+    entry.add_to_hass(hass)
+    with patch.object(binary_sensor, "LOCK_BINARY_SENSORS", disabled):
+        gc.collect()
+
+        async def do_setup() -> None:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+
+        setup_wall, setup_cpu = await measure(do_setup)
+        enabled, available = entity_availability(hass, entry.entry_id)
+        assert available == enabled > 0
+        await unload_entry(hass, entry)
+        gc.collect()
+        restart_wall, _ = await measure(do_setup)
+        await unload_entry(hass, entry)
+    record(
+        bench_results,
+        "p4_whatif",
+        size=size,
+        change="lock binary sensors disabled by default",
+        entities=enabled,
+        setup_wall=setup_wall,
+        setup_cpu=setup_cpu,
+        restart_wall=restart_wall,
+        bare_setup_wall=statistics.median(w for w, _ in bare),
+    )
