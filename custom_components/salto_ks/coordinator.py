@@ -606,7 +606,7 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
         rows = await self.client.get_entries(
             self.site_id, since=cursor.timestamp, limit=AUDIT_BACKLOG_LIMIT, newest_first=True
         )
-        for row in rows:
+        for row in reversed(rows):  # oldest first, like the chunks
             found.setdefault(row.id, row)
         new = select_new(cursor, found.values())
         newest_ids = {row.id for row in rows}

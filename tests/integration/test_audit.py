@@ -714,3 +714,80 @@ async def test_diagnostics_without_audit_loop(
     result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     assert result["audit"] is None
     assert result["roster"]["locks"]
+
+
+async def test_more_rows_in_one_second_than_a_chunk(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """250 rows at one instant (the time filter cannot page past it): the newest 200, in order, once."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[0]
+    instant = _now()
+    rows = [
+        salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", utc=instant)
+        for _ in range(250)
+    ]
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in rows[50:]]
+    await _tick(hass, freezer)
+    assert len(events) == AUDIT_BACKLOG_LIMIT
+    later = salto_sim.tamper(lock_id)
+    await _tick(hass, freezer)
+    assert _ids(events)[-1] == later["id"]
+    assert len(events) == AUDIT_BACKLOG_LIMIT + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("403", "The Salto KS account may not read this site's access log (entries)"),
+        ("malformed", "Cannot reach the Salto KS cloud (InvalidResponseError)"),
+    ],
+)
+async def test_feed_errors_are_translated(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    message: str,
+) -> None:
+    """A refused or broken feed is a translated UpdateFailed; the roster and entities carry on."""
+    lock_id = _lock_ids(salto_sim)[0]
+    salto_sim.inject_fault("entries", kind, times=2)
+    row = salto_sim.reject(lock_id)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    await _tick(hass, freezer)
+    audit = _audit(init_integration)
+    assert audit.last_update_success is False
+    assert f"Error fetching salto_ks audit data: {message}" in caplog.text
+    assert init_integration.runtime_data.roster.last_update_success is True
+    assert hass.states.get(event_entity_id(hass, lock_id)).state != STATE_UNAVAILABLE
+    await _tick(hass, freezer)
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"]]
+
+
+async def test_held_rows_are_bounded(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Beyond AUDIT_MAX_HELD waiting rows the oldest goes to the bus at once."""
+    monkeypatch.setattr(coordinator_module, "AUDIT_MAX_HELD", 1)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    ghost = salto_sim.add_lock(name="Ghost door")
+    base = _now() - timedelta(seconds=5)
+    first = salto_sim.tamper(ghost, utc=base)
+    salto_sim.intrusion(ghost, utc=base + timedelta(seconds=1))
+    salto_sim.remove_lock(ghost)
+    await _tick(hass, freezer)
+    assert _ids(events) == [first["id"]]
+    assert _audit(init_integration).held_count == 1
