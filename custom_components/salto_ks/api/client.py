@@ -33,6 +33,7 @@ from .exceptions import (
     SaltoKSError,
     TokenRejectedError,
 )
+from .memo import ModelMemo
 from .models import Entry, Iq, Lock, Site, SiteUser
 from .pages import entries_page, list_page
 from .ratelimit import RetryGate
@@ -96,6 +97,8 @@ class SaltoKSClient:
         )
         self._entries_path: str | None = None
         self._gate = RetryGate("Salto KS API")
+        self._lock_memo = ModelMemo(Lock.from_dict)
+        self._iq_memo = ModelMemo(Iq.from_dict)
 
     def __repr__(self) -> str:
         return (
@@ -267,6 +270,15 @@ class SaltoKSClient:
             params = None
         raise InvalidResponseError(f"{what} list: more than {MAX_PAGES} pages")
 
+    async def _get_memo_list(
+        self, path: str, memo: ModelMemo[_T], what: str, page_size: int | None = None
+    ) -> list[_T]:
+        """``_get_list`` reusing the models of items unchanged since the last complete listing."""
+        memo.start()
+        result = await self._get_list(path, memo.parse, what, page_size)
+        memo.finish()
+        return result
+
     async def _get_object(self, path: str, parser: Callable[[object], _T], what: str) -> _T:
         body = await self._request("GET", self._url(path))
         if not isinstance(body, Mapping):
@@ -285,8 +297,8 @@ class SaltoKSClient:
 
     async def get_locks(self, site_id: str, page_size: int | None = None) -> list[Lock]:
         """Every lock of a site (follows ``next_page_link``; ``page_size`` sets ``$top``)."""
-        return await self._get_list(
-            f"/v1.2/sites/{_seg(site_id)}/locks", Lock.from_dict, "lock", page_size
+        return await self._get_memo_list(
+            f"/v1.2/sites/{_seg(site_id)}/locks", self._lock_memo, "lock", page_size
         )
 
     async def get_lock(self, site_id: str, lock_id: str) -> Lock:
@@ -297,7 +309,7 @@ class SaltoKSClient:
 
     async def get_iqs(self, site_id: str) -> list[Iq]:
         """Every IQ of a site."""
-        return await self._get_list(f"/v1.2/sites/{_seg(site_id)}/iqs", Iq.from_dict, "iq")
+        return await self._get_memo_list(f"/v1.2/sites/{_seg(site_id)}/iqs", self._iq_memo, "iq")
 
     async def get_users(self, site_id: str, page_size: int | None = None) -> list[SiteUser]:
         """Every user of a site."""
