@@ -14,6 +14,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -154,6 +155,26 @@ async def test_actions_registered_without_entry(hass: HomeAssistant) -> None:
     for service in ENTRY_SERVICES:
         await _error(hass, service, {}, "no_entry_loaded")
     await _error(hass, SERVICE_UNLOCK, {}, "no_target")
+
+
+async def test_services_yaml_loads(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """Home Assistant reads services.yaml: every action with its fields, targets and selectors."""
+    descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
+    assert set(descriptions) == set(ALL_SERVICES)
+    assert set(descriptions[SERVICE_UNLOCK]["fields"]) == {ATTR_SECONDS}
+    assert descriptions[SERVICE_UNLOCK]["fields"][ATTR_SECONDS]["selector"]["number"]["max"] == 60
+    assert set(descriptions[SERVICE_GET_EVENTS]["fields"]) == {
+        ATTR_CONFIG_ENTRY_ID,
+        ATTR_LIMIT,
+        ATTR_SINCE,
+    }
+    for service in (SERVICE_UNLOCK, SERVICE_GET_EVENTS, SERVICE_GET_STATUS):
+        assert descriptions[service]["target"] == {
+            "entity": [{"integration": DOMAIN, "domain": ["lock"]}]
+        }
+    for service in ENTRY_SERVICES:
+        selector = descriptions[service]["fields"][ATTR_CONFIG_ENTRY_ID]["selector"]
+        assert selector == {"config_entry": {"integration": DOMAIN}}
 
 
 async def test_actions_survive_unload(
