@@ -1,0 +1,60 @@
+"""The harness's own pure helpers (no process started): the log checks and the form answering."""
+
+from __future__ import annotations
+
+from scripts.hadev import _answer_form, integration_problems, leaked_secrets, log_records
+
+LOG = """\
+2026-11-22 03:12:21.028 WARNING (SyncWorker_0) [homeassistant.loader] We found a custom integration salto_ks
+2026-11-22 03:12:23.948 ERROR (MainThread) [homeassistant.config_entries] Error occurred loading flow for met
+Traceback (most recent call last):
+  File "x.py", line 1, in <module>
+ModuleNotFoundError: No module named 'metno'
+2026-11-22 03:12:24.000 ERROR (MainThread) [homeassistant.config_entries] Error setting up entry Site for salto_ks
+Traceback (most recent call last):
+  File "/config/custom_components/salto_ks/coordinator.py", line 9, in _async_update_data
+KeyError: 'locks'
+2026-11-22 03:12:25.000 DEBUG (MainThread) [custom_components.salto_ks] Finished fetching roster
+"""
+
+
+def test_log_records_keep_tracebacks_with_their_record() -> None:
+    records = log_records(LOG)
+    assert len(records) == 4
+    assert "No module named 'metno'" in records[1]
+
+
+def test_integration_problems_are_only_ours() -> None:
+    problems = integration_problems(LOG)
+    assert len(problems) == 1
+    assert "KeyError: 'locks'" in problems[0]
+
+
+def test_leaked_secrets_ignores_short_values() -> None:
+    assert leaked_secrets("token salto-sim-secret here", ["salto-sim-secret", "abc"]) == [
+        "salto-sim-secret"
+    ]
+    assert leaked_secrets("abc", ["abc"]) == []
+
+
+def test_answer_form_by_field_name_defaults_and_first_option() -> None:
+    schema = [
+        {"name": "endpoint", "required": True, "default": "production"},
+        {"name": "client_id", "required": True},
+        {"name": "username", "required": False},
+        {"name": "released_state", "required": True, "default": 5},
+        {
+            "name": "site_id",
+            "required": True,
+            "selector": {"select": {"options": [{"value": "s1", "label": "A"}, {"value": "s2"}]}},
+        },
+        {"name": "note", "required": False, "description": {"suggested_value": "kept"}},
+    ]
+    answers = {"endpoint": "custom", "client_id": "c", "username": None, "released_state": 2}
+    assert _answer_form(schema, answers) == {
+        "endpoint": "custom",
+        "client_id": "c",
+        "released_state": 2,
+        "site_id": "s1",
+        "note": "kept",
+    }
