@@ -150,7 +150,10 @@ async def capture(args: argparse.Namespace) -> None:
     out_dir: Path = args.out
     async with new_session() as session:
         ha = HomeAssistant(session, ha_url)
-        await wait_http(session, ha_url + "/api/onboarding", within=10)
+        try:
+            await wait_http(session, ha_url + "/api/onboarding", within=10)
+        except HaDevError as err:
+            raise HaDevError(f"no Home Assistant at {ha_url}: start scripts/develop first") from err
         tokens = await ha.login(DEV_USER, DEV_PASSWORD)
         async with ha.websocket() as ws:
             entities = [e for e in await ws.entity_registry() if e.get("platform") == DOMAIN]
