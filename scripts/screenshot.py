@@ -197,7 +197,7 @@ async def capture(args: argparse.Namespace) -> None:
                 await asyncio.sleep(args.settle)
                 dashboard = out_dir / "screenshot-dashboard.png"
                 await driver.screenshot(dashboard)
-                print(f"[screenshot] {dashboard.relative_to(REPO)}", flush=True)
+                print(f"[screenshot] {_shown(dashboard)}", flush=True)
 
                 await driver.get(f"{ha_url}/config/devices/device/{device['id']}")
                 await wait_for_element(driver, "ha-config-device-page", within=60)
@@ -205,12 +205,17 @@ async def capture(args: argparse.Namespace) -> None:
                 await asyncio.sleep(args.settle)
                 page = out_dir / "screenshot-lock-device.png"
                 await driver.screenshot(page)
-                print(f"[screenshot] {page.relative_to(REPO)} ({device_name})", flush=True)
+                print(f"[screenshot] {_shown(page)} ({device_name})", flush=True)
             finally:
                 try:
                     await driver.quit()
                 finally:
                     driver_proc.stop(timeout=10)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the repository when inside it."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def main() -> int:
