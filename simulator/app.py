@@ -1,6 +1,7 @@
 """The aiohttp application: routes, and the guard every identity/Connect request passes.
 
 Guard order: count the request → injected fault → bearer token (401) → rate limit (429) → handler.
+Around it, ``sim.monitor`` (a measuring hook) sees every request and every 429 answered.
 The control API (``/_sim/…``) passes none of these.
 """
 
@@ -17,7 +18,8 @@ from aiohttp import web
 from . import connect_api as api
 from .control import add_control_routes
 from .faults import FaultAction
-from .identity import Token, token_endpoint
+from .identity import Token, basic_client_id, token_endpoint
+from .monitor import CHANNEL_API, CHANNEL_TOKEN
 
 if TYPE_CHECKING:
     from .core import Simulator
@@ -36,8 +38,12 @@ async def apply_fault(
     """Answer a faulted request, or None to go on (after a ``timeout`` delay)."""
     kind = action.kind
     if kind == "timeout":
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(sim.stopping.wait(), action.delay)
+        parked = sim.monitor.park(sim.now())
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sim.stopping.wait(), action.delay)
+        finally:
+            sim.monitor.unpark(parked)
         return None
     if kind == "drop":
         if request.transport is not None:
@@ -61,6 +67,48 @@ async def apply_fault(
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _connection(request: web.Request) -> str:
+    """The client end of the TCP connection (host:port), to tell keep-alive reuse apart."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else "?"
+
+
+def _bearer_client(sim: Simulator, request: web.Request) -> str:
+    """The client id behind a bearer token (also an expired one), for the monitor."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        token = sim.tokens.access.get(header[7:].strip())
+        if token is not None:
+            return token.client_id
+    return "?"
+
+
+def _monitored(
+    sim: Simulator,
+    endpoint: str,
+    channel: str,
+    client_of: Callable[[web.Request], str],
+    inner: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Tell ``sim.monitor`` about each request and each 429 answer (measuring hook)."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        client = client_of(request)
+        connection = _connection(request)
+        sim.monitor.request(client, channel, endpoint, sim.now(), connection)
+        answer = await inner(request)
+        if answer.status == 429:
+            retry = answer.headers.get("Retry-After", "")
+            try:
+                seconds = float(retry)
+            except ValueError:
+                seconds = 0.0
+            sim.monitor.answered_429(client, channel, endpoint, sim.now(), seconds, connection)
+        return answer
+
+    return wrapped
 
 
 def unauthorized(expired: bool) -> web.Response:
@@ -98,7 +146,7 @@ def guard(
         except api.ApiError as err:
             return err.response()
 
-    return wrapped
+    return _monitored(sim, endpoint, CHANNEL_API, partial(_bearer_client, sim), wrapped)
 
 
 def token_guard(
@@ -115,7 +163,7 @@ def token_guard(
                 return answer
         return await token_endpoint(sim, request, legacy=legacy)
 
-    return wrapped
+    return _monitored(sim, "token", CHANNEL_TOKEN, basic_client_id, wrapped)
 
 
 def build_app(sim: Simulator) -> web.Application:

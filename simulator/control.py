@@ -12,6 +12,7 @@
 | ``POST /_sim/events`` | ``{"kind": "open_by"|"reject"|"door_left_open"|"intrusion"|"tamper"|"low_battery"|"office_mode"|"privacy_mode", …kwargs}`` |
 | ``POST /_sim/faults``, ``DELETE /_sim/faults[?endpoint=]`` | ``inject_fault`` / ``clear_faults`` |
 | ``GET /_sim/counters``, ``POST /_sim/counters/reset`` | ``counters`` / ``reset_counters`` |
+| ``GET /_sim/monitor`` | ``monitor.as_dict()``: 429s answered, requests before their Retry-After, parked requests |
 | ``POST /_sim/tokens/expire`` | ``expire_tokens`` (body ``{"refresh": true}`` also drops refresh tokens) |
 | ``POST /_sim/credentials`` | ``set_credentials`` |
 | ``GET/PATCH /_sim/tenant`` | the tenant profile |
@@ -132,6 +133,7 @@ def add_control_routes(app: web.Application, sim: Simulator) -> None:
         ("DELETE", "/_sim/faults", lambda s, r, b: _clear_faults(s, r), 200),
         ("GET", "/_sim/counters", lambda s, r, b: dict(s.counters), 200),
         ("POST", "/_sim/counters/reset", lambda s, r, b: _reset_counters(s), 200),
+        ("GET", "/_sim/monitor", lambda s, r, b: s.monitor.as_dict(), 200),
         ("POST", "/_sim/tokens/expire", lambda s, r, b: s.expire_tokens(**b), 200),
         ("GET", "/_sim/tenant", lambda s, r, b: s.tenant.as_dict(), 200),
         ("PATCH", "/_sim/tenant", lambda s, r, b: _set_tenant(s, b), 200),

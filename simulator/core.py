@@ -14,6 +14,7 @@ from aiohttp.log import access_logger
 
 from .faults import FaultInjector
 from .identity import TokenStore
+from .monitor import Monitor
 from .ratelimit import RateLimiter
 from .state import State
 from .tenant import Tenant
@@ -59,6 +60,7 @@ class Simulator:
         self.faults = FaultInjector(random.Random(seed + 2))
         self.rate_limiter = RateLimiter()
         self.counters: dict[str, int] = {}
+        self.monitor = Monitor()
         self.clock: Callable[[], datetime] = utc_now
         self.clients: dict[str, str] = {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET}
         self.client_id = DEFAULT_CLIENT_ID

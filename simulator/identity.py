@@ -43,16 +43,20 @@ class TokenStore:
     def __init__(self) -> None:
         self.access: dict[str, Token] = {}
         self.refresh: dict[str, Token] = {}
+        # Every access and refresh token ever issued (measuring hook: a soak looks for them in logs).
+        self.issued: list[str] = []
 
     def issue(
         self, client_id: str, user_id: str | None, scope: str, now: float, lifetime: int
     ) -> Token:
         token = Token(secrets.token_urlsafe(32), client_id, user_id, scope, now + lifetime)
         self.access[token.value] = token
+        self.issued.append(token.value)
         return token
 
     def issue_refresh(self, access: Token) -> str:
         value = secrets.token_urlsafe(32)
+        self.issued.append(value)
         self.refresh[value] = Token(value, access.client_id, access.user_id, access.scope, 1e18)
         return value
 
@@ -97,6 +101,19 @@ class IdentityError(Exception):
             status=self.status,
             headers=headers,
         )
+
+
+def basic_client_id(request: web.Request) -> str:
+    """The client id of an HTTP Basic header, ``?`` without one (for ``sim.monitor``)."""
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() != "basic ":
+        return "?"
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (ValueError, binascii.Error):
+        return "?"
+    login, sep, _ = decoded.partition(":")
+    return unquote(login) if sep else "?"
 
 
 def _client_from_request(request: web.Request, form: dict[str, str]) -> tuple[str, str, bool]:
