@@ -105,7 +105,14 @@ def _monitored(
                 seconds = float(retry)
             except ValueError:
                 seconds = 0.0
-            sim.monitor.answered_429(client, channel, endpoint, sim.now(), seconds, connection)
+            sim.monitor.answered_429(
+                client,
+                channel=channel,
+                endpoint=endpoint,
+                now=sim.now(),
+                retry_after=seconds,
+                connection=connection,
+            )
         return answer
 
     return wrapped

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 CHANNEL_API = "api"
-CHANNEL_TOKEN = "token"  # noqa: S105 - a channel name
+CHANNEL_TOKEN = "token"
 
 
 @dataclass
@@ -88,6 +88,7 @@ class Monitor:
     def answered_429(
         self,
         client: str,
+        *,
         channel: str,
         endpoint: str,
         now: float,
@@ -95,7 +96,9 @@ class Monitor:
         connection: str,
     ) -> None:
         """The simulator answered 429 with ``Retry-After: retry_after`` (seconds)."""
-        self.answers.append(RateLimitAnswer(client, channel, endpoint, now, retry_after, connection))
+        self.answers.append(
+            RateLimitAnswer(client, channel, endpoint, now, retry_after, connection)
+        )
         channels = (CHANNEL_API, CHANNEL_TOKEN) if channel == CHANNEL_API else (CHANNEL_TOKEN,)
         for name in channels:
             current = self._deadlines.get((client, name))
