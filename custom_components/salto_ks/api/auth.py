@@ -33,6 +33,10 @@ class TokenManager:
     uses client_credentials. A refresh token from the server is used for the next renewal; if the server
     refuses it, the primary grant is used again. Concurrent callers share one renewal.
 
+    ``api_gate`` is the API client's Retry-After gate: while a 429 from the API runs, no token request is
+    sent either (``RateLimitedError`` unsent, the refresh token kept), also when a call that was already
+    in flight comes back with a 401 and wants a new token.
+
     ``auth_url`` must be https, or plain http to a loopback address (ValueError otherwise). Redirects are
     not followed. After a 429 no token request is sent before its Retry-After has passed (a cached
     token keeps being handed out). Only a refusal of the credentials raises ``AuthenticationError``; an
@@ -50,6 +54,7 @@ class TokenManager:
         password: str | None = None,
         request_timeout: float,
         scrubber: Scrubber | None = None,
+        api_gate: RetryGate | None = None,
     ) -> None:
         if (username is None) != (password is None):
             raise ValueError("username and password must be given together")
@@ -68,6 +73,7 @@ class TokenManager:
         self._refresh_token: str | None = None
         self._expires_at = 0.0
         self._gate = RetryGate("identity server")
+        self._api_gate = api_gate
 
     @property
     def grant_type(self) -> str:
@@ -117,8 +123,16 @@ class TokenManager:
                 return current
             return await self._renew()
 
+    def _check_gates(self) -> None:
+        """Raise ``RateLimitedError`` (nothing sent) while the identity server's or the API's
+        Retry-After runs."""
+        self._gate.check()
+        if self._api_gate is not None:
+            self._api_gate.check()
+
     async def _renew(self) -> str:
         """Request a token (refresh grant first when possible). Call with the lock held."""
+        self._check_gates()  # before dropping anything: a refused call keeps the refresh token
         self._access_token = None
         if self._refresh_token is not None:
             refresh = self._refresh_token
@@ -148,7 +162,7 @@ class TokenManager:
         return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
     async def _request(self, form: dict[str, str]) -> str:
-        self._gate.check()
+        self._check_gates()
         grant = form["grant_type"]
         _LOGGER.debug("Requesting a token (grant %s) from %s", grant, self._auth_url)
         try:

@@ -85,6 +85,7 @@ class SaltoKSClient:
         self._auth_url = auth_url
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._scrub = Scrubber()
+        self._gate = RetryGate("Salto KS API")
         self._auth = TokenManager(
             session,
             auth_url=auth_url,
@@ -94,9 +95,9 @@ class SaltoKSClient:
             password=password,
             request_timeout=request_timeout,
             scrubber=self._scrub,
+            api_gate=self._gate,  # a 429 from the API stops token requests too
         )
         self._entries_path: str | None = None
-        self._gate = RetryGate("Salto KS API")
         self._lock_memo = ModelMemo(Lock.from_dict)
         self._iq_memo = ModelMemo(Iq.from_dict)
 
