@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -47,14 +49,17 @@ from .client import create_client
 from .const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
+    CONF_CLEAR_PIN,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_ENDPOINT,
     CONF_EVENT_POLL_INTERVAL,
     CONF_PASSWORD,
+    CONF_PIN_HASH,
     CONF_RELEASED_STATE,
     CONF_SITE_ID,
     CONF_STATUS_INTERVAL,
+    CONF_UNLOCK_PIN,
     CONF_UNLOCK_SECONDS,
     CONF_USERNAME,
     DEFAULT_EVENT_POLL_INTERVAL,
@@ -76,6 +81,7 @@ from .const import (
     MIN_STATUS_INTERVAL,
     MIN_UNLOCK_SECONDS,
 )
+from .pin import hash_pin, is_valid_pin
 
 STEP_USER = "user"
 STEP_CUSTOM_ENDPOINT = "custom_endpoint"
@@ -108,6 +114,7 @@ _EMAIL = TextSelector(TextSelectorConfig(type=TextSelectorType.EMAIL, autocomple
 _SECRET = TextSelector(
     TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
 )
+_PIN = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off"))
 _ENDPOINT = SelectSelector(
     SelectSelectorConfig(
         options=[ENDPOINT_PRODUCTION, ENDPOINT_ACCEPT, ENDPOINT_CUSTOM],
@@ -141,8 +148,23 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Required(CONF_EVENT_POLL_INTERVAL): _seconds(0, MAX_EVENT_POLL_INTERVAL),
         vol.Required(CONF_UNLOCK_SECONDS): _seconds(MIN_UNLOCK_SECONDS, MAX_UNLOCK_SECONDS),
         vol.Required(CONF_RELEASED_STATE): _seconds(MIN_RELEASED_STATE, MAX_RELEASED_STATE),
+        # Unlock PIN: never prefilled; empty keeps the current PIN. clear_pin is shown only
+        # while a PIN is set (see _options_schema).
+        vol.Optional(CONF_UNLOCK_PIN): _PIN,
+        vol.Optional(CONF_CLEAR_PIN, default=False): BooleanSelector(),
     }
 )
+# Form fields that are never stored in entry.options nor echoed back into the form.
+PIN_FORM_FIELDS = frozenset({CONF_UNLOCK_PIN, CONF_CLEAR_PIN})
+
+
+def _options_schema(*, pin_set: bool) -> vol.Schema:
+    """The options form; the "remove PIN" box only while a PIN is set."""
+    if pin_set:
+        return OPTIONS_SCHEMA
+    return vol.Schema(
+        {key: value for key, value in OPTIONS_SCHEMA.schema.items() if key != CONF_CLEAR_PIN}
+    )
 
 
 def _credentials_schema(*, secrets_required: bool) -> vol.Schema:
@@ -477,21 +499,58 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
+def _whole_seconds(value: Any) -> int | None:
+    """A finite whole number of seconds (30 or 30.0) as int; None for NaN, infinity or 30.5."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value != int(value):
+        return None
+    return int(value)
+
+
 class SaltoKSOptionsFlow(OptionsFlow):
-    """Polling cadence and unlock behaviour."""
+    """Polling cadence, unlock behaviour and the optional unlock PIN.
+
+    The PIN field is a password field that is never prefilled. Saving with it empty keeps the current
+    PIN; a new PIN (4-12 digits) replaces it; the "remove PIN" box (shown while a PIN is set) removes
+    it. Only a salted hash is stored (``pin_hash``, see pin.py).
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and save the options."""
         errors: dict[str, str] = {}
+        stored_hash: str | None = self.config_entry.options.get(CONF_PIN_HASH) or None
         if user_input is not None:
-            options = {key: int(user_input[key]) for key in DEFAULT_OPTIONS}
-            if 0 < options[CONF_EVENT_POLL_INTERVAL] < MIN_EVENT_POLL_INTERVAL:
+            options: dict[str, Any] = {}
+            for key in DEFAULT_OPTIONS:
+                if (seconds := _whole_seconds(user_input.get(key))) is None:
+                    errors[key] = "whole_seconds"
+                else:
+                    options[key] = seconds
+            if 0 < options.get(CONF_EVENT_POLL_INTERVAL, 0) < MIN_EVENT_POLL_INTERVAL:
                 errors[CONF_EVENT_POLL_INTERVAL] = "event_poll_interval_too_short"
-            else:
+            pin = _text(user_input, CONF_UNLOCK_PIN)
+            clear = user_input.get(CONF_CLEAR_PIN) is True
+            if pin and clear:
+                errors[CONF_CLEAR_PIN] = "pin_and_clear"
+            elif pin and not is_valid_pin(pin):
+                errors[CONF_UNLOCK_PIN] = "invalid_pin"
+            if not errors:
+                if pin:
+                    options[CONF_PIN_HASH] = await self.hass.async_add_executor_job(hash_pin, pin)
+                elif stored_hash and not clear:
+                    options[CONF_PIN_HASH] = stored_hash
                 return self.async_create_entry(data=options)
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}
+        suggested = {
+            key: value
+            for key, value in (user_input or current).items()
+            if key not in PIN_FORM_FIELDS and key != CONF_PIN_HASH
+        }
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input or current),
+            data_schema=self.add_suggested_values_to_schema(
+                _options_schema(pin_set=stored_hash is not None), suggested
+            ),
             errors=errors,
         )

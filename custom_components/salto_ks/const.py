@@ -43,3 +43,11 @@ MAX_EVENT_POLL_INTERVAL: Final = 86400
 
 # Config flow: longest accepted text in any field (URLs, ids, secrets, e-mail).
 MAX_INPUT_LENGTH: Final = 1024
+
+# Optional unlock PIN (options flow). The form field holds the PIN; entry.options keeps only its salted
+# hash (pin.py), never the PIN itself. An empty field keeps the current PIN; CONF_CLEAR_PIN removes it.
+CONF_UNLOCK_PIN: Final = "unlock_pin"  # form field only, never stored
+CONF_CLEAR_PIN: Final = "clear_pin"  # form field only, never stored
+CONF_PIN_HASH: Final = "pin_hash"  # entry.options: "pbkdf2_sha256$<iterations>$<salt>$<hash>"
+# The lock entity's code_format when a PIN is set: Home Assistant refuses codes of another shape itself.
+PIN_CODE_FORMAT: Final = "^[0-9]{4,12}$"

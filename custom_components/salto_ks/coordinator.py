@@ -73,6 +73,11 @@ UPDATE_FAILED_HAS_RETRY_AFTER: Final = (
 )
 
 
+# An identity-server refusal of the credentials within this many seconds after a transient failure
+# (token endpoint 5xx/timeout, unusable answer, API refusing a fresh token) is not trusted yet: see
+# SaltoRosterCoordinator.auth_refusal_is_trusted.
+AUTH_REFUSAL_GRACE: Final = 600.0
+
 # Per config entry: loop time before which Salto's Retry-After forbids another request.
 RATE_LIMIT_DEADLINES: HassKey[dict[str, float]] = HassKey(f"{DOMAIN}_rate_limit_deadlines")
 
@@ -144,7 +149,20 @@ def _raise_update_failed(
 
 
 class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
-    """Poll the site's roster: one locks listing and one IQ listing per interval, whatever the lock count."""
+    """Poll the site's roster: one locks listing and one IQ listing per interval, whatever the lock count.
+
+    Authentication: the client renews a token the API refuses (401) once by itself; only an
+    ``AuthenticationError`` (the identity server refusing the credentials themselves) can start a
+    reauth flow, and a token-endpoint 5xx, timeout or unusable answer is a transient
+    ``UpdateFailed`` like any other outage. A refusal is trusted at once - a revoked secret or
+    password starts reauth on the next poll - unless the identity server or the API failed
+    transiently less than ``AUTH_REFUSAL_GRACE`` (10 min, as tedee's grace for spurious auth errors)
+    ago with no good poll since: an identity server coming back from an outage may answer
+    ``invalid_client`` for a moment, and a reauth flow stops polling until the user acts. Within the
+    grace the refusal is a translated ``UpdateFailed`` (``auth_refused_retrying``) and the roster keeps
+    polling; once the grace has run out, a refusal that persists starts reauth. Lock commands and
+    actions ask ``auth_refusal_is_trusted`` before they start reauth, so they follow the same rule.
+    """
 
     config_entry: SaltoConfigEntry
 
@@ -172,6 +190,21 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         self._known_lock_ids: set[str] = set()
         self._known_iq_ids: set[str] = set()
         self._tracking_devices = False
+        # Loop time of the latest transient failure since the last good poll (None: none since).
+        self._last_transient_failure: float | None = None
+
+    # -- authentication ------------------------------------------------------------------------
+
+    @callback
+    def note_transient_failure(self) -> None:
+        """Remember that Salto failed transiently now (refusals right after it are not trusted yet)."""
+        self._last_transient_failure = self.hass.loop.time()
+
+    def auth_refusal_is_trusted(self) -> bool:
+        """Whether a credential refusal now should start reauth (False within the grace)."""
+        if self._last_transient_failure is None:
+            return True
+        return self.hass.loop.time() - self._last_transient_failure >= AUTH_REFUSAL_GRACE
 
     # -- rate limiting -------------------------------------------------------------------------
 
@@ -216,8 +249,12 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
                 if isinstance(result, BaseException):
                     raise result
         except TokenRejectedError as err:
+            self.note_transient_failure()
             _raise_update_failed("token_rejected", err)
         except AuthenticationError as err:
+            if not self.auth_refusal_is_trusted():
+                LOGGER.debug("Credentials refused right after a transient failure; not trusted yet")
+                _raise_update_failed("auth_refused_retrying", err)
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
@@ -230,9 +267,11 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
             self._create_issue(ISSUE_PERMISSION_DENIED)
             _raise_update_failed("permission_denied", err)
         except SaltoKSError as err:
+            self.note_transient_failure()
             _raise_update_failed("cannot_connect", err, {"error": type(err).__name__})
         assert not isinstance(locks, BaseException)
         assert not isinstance(iqs, BaseException)
+        self._last_transient_failure = None
         for kind in ROSTER_ISSUES:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry.entry_id))
         return RosterData(
@@ -545,6 +584,7 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
         except RateLimitedError as err:
             raise rate_limited_failure(self.roster.note_rate_limited(err), err) from err
         except TokenRejectedError as err:
+            self.roster.note_transient_failure()
             _raise_update_failed("token_rejected", err)
         except AuthenticationError as err:
             # The roster coordinator starts the reauth flow; the feed just waits for it.
@@ -554,6 +594,8 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
         except PermissionDeniedError as err:
             _raise_update_failed("audit_permission_denied", err)
         except SaltoKSError as err:
+            # A glitch seen by the feed counts for the roster's reauth grace too.
+            self.roster.note_transient_failure()
             _raise_update_failed("cannot_connect", err, {"error": type(err).__name__})
 
         if cursor is None:

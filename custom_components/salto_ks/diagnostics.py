@@ -7,7 +7,14 @@ from typing import Any, Final
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_PASSWORD, CONF_USERNAME
+from .const import (
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_PASSWORD,
+    CONF_PIN_HASH,
+    CONF_UNLOCK_PIN,
+    CONF_USERNAME,
+)
 from .coordinator import SaltoConfigEntry
 
 TO_REDACT: Final = {
@@ -20,6 +27,9 @@ TO_REDACT: Final = {
     "refresh_token",
     "token",
     "otp",
+    CONF_PIN_HASH,  # the unlock PIN's salted hash (a short PIN's hash is easy to brute-force)
+    CONF_UNLOCK_PIN,
+    "code",
     # personal data
     "email",
     "first_name",

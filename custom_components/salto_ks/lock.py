@@ -4,6 +4,12 @@ State: ``locked`` → locked; ``unlocked`` and ``office_mode`` → unlocked (off
 ``none``, ``uncertain`` and values Salto adds later → unknown. After a successful opening the lock shows
 unlocked (``lock.unlock``) or open (``lock.open``) for the ``released_state`` option, then falls back to the
 roster's state, and a roster refresh is requested.
+
+Unlock PIN: when the ``pin_hash`` option is set (options flow, see pin.py), the entity has a
+``code_format`` (4-12 digits), so Home Assistant itself refuses a missing code or one of another shape,
+and ``lock.unlock``, ``lock.open`` and ``lock.lock`` check the code against the hash before any request
+(``salto_ks.unlock`` calls ``async_check_code`` for every target first). A wrong code raises a translated
+``ServiceValidationError`` (``wrong_pin``) and logs a warning naming the entity, never the code.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from datetime import datetime
 from typing import Any, Final, NoReturn
 
 from homeassistant.components.lock import LockEntity, LockEntityFeature
+from homeassistant.const import ATTR_CODE
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 
@@ -30,9 +37,17 @@ from .api import (
     TokenRejectedError,
     UnsupportedOperationError,
 )
-from .const import CONF_RELEASED_STATE, DEFAULT_RELEASED_STATE, DOMAIN
+from .const import (
+    CONF_PIN_HASH,
+    CONF_RELEASED_STATE,
+    DEFAULT_RELEASED_STATE,
+    DOMAIN,
+    LOGGER,
+    PIN_CODE_FORMAT,
+)
 from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
 from .entity import SaltoLockEntity
+from .pin import is_valid_pin, verify_pin
 
 # Commands go to the cloud one at a time.
 PARALLEL_UPDATES = 1
@@ -52,11 +67,13 @@ async def async_setup_entry(
     """Add a lock entity for every lock, now and whenever new ones appear."""
     coordinator = entry.runtime_data.roster
     released_state = float(entry.options.get(CONF_RELEASED_STATE, DEFAULT_RELEASED_STATE))
+    pin_hash: str | None = entry.options.get(CONF_PIN_HASH) or None
 
     @callback
     def add_locks(lock_ids: set[str]) -> None:
         async_add_entities(
-            SaltoLock(coordinator, lock_id, released_state) for lock_id in sorted(lock_ids)
+            SaltoLock(coordinator, lock_id, released_state, pin_hash)
+            for lock_id in sorted(lock_ids)
         )
 
     coordinator.new_lock_callbacks.append(add_locks)
@@ -70,10 +87,17 @@ class SaltoLock(SaltoLockEntity, LockEntity):
     _attr_supported_features = LockEntityFeature.OPEN
 
     def __init__(
-        self, coordinator: SaltoRosterCoordinator, lock_id: str, released_state: float
+        self,
+        coordinator: SaltoRosterCoordinator,
+        lock_id: str,
+        released_state: float,
+        pin_hash: str | None = None,
     ) -> None:
-        """Initialise the lock entity."""
+        """Initialise the lock entity (``pin_hash``: the unlock PIN option, None when unset)."""
         super().__init__(coordinator, lock_id, None)
+        self._pin_hash = pin_hash
+        # The options flow reloads the entry when the PIN changes, so this never goes stale.
+        self._attr_code_format = PIN_CODE_FORMAT if pin_hash else None
         self._released_state = released_state
         self._released: str | None = None
         self._cancel_release: CALLBACK_TYPE | None = None
@@ -120,23 +144,53 @@ class SaltoLock(SaltoLockEntity, LockEntity):
 
     # -- actions -------------------------------------------------------------------------------
 
+    @property
+    def pin_hash(self) -> str | None:
+        """The stored hash of the unlock PIN (never a state attribute), None when no PIN is set."""
+        return self._pin_hash
+
+    async def async_check_code(self, code: str | None) -> None:
+        """Refuse a command unless no PIN is set or ``code`` is the PIN (translated, logged).
+
+        The warning names the entity only; neither the code nor anything derived from it is logged
+        or put into the exception.
+        """
+        if self._pin_hash is None:
+            return
+        if (
+            isinstance(code, str)
+            and is_valid_pin(code)
+            and await self.hass.async_add_executor_job(verify_pin, self._pin_hash, code)
+        ):
+            return
+        LOGGER.warning("Refused a command on %s: wrong or missing unlock PIN", self.entity_id)
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="wrong_pin",
+            translation_placeholders={"entity_id": self.entity_id},
+        )
+
     async def async_unlock(self, **kwargs: Any) -> None:
         """Open the lock remotely; HA shows it unlocked for the released time."""
+        await self.async_check_code(kwargs.get(ATTR_CODE))
         await self._async_open(RELEASED_UNLOCKED)
 
     async def async_open(self, **kwargs: Any) -> None:
         """Open the lock remotely; HA shows it open for the released time."""
+        await self.async_check_code(kwargs.get(ATTR_CODE))
         await self._async_open(RELEASED_OPEN)
 
     async def async_unlock_for(self, seconds: float) -> None:
         """Open the lock remotely (``salto_ks.unlock``); HA shows it unlocked for ``seconds``.
 
         The physical open time is the lock's own Salto KS setting; ``seconds`` only sets what HA shows.
+        The caller checks the PIN first (``async_check_code``), for every target before opening any.
         """
         await self._async_open(RELEASED_UNLOCKED, seconds)
 
     async def async_lock(self, **kwargs: Any) -> None:
         """Lock remotely (not every lock supports it), then refresh the roster."""
+        await self.async_check_code(kwargs.get(ATTR_CODE))
         self._check_can_command()
         coordinator = self.coordinator
         await self._async_call(coordinator.client.lock(coordinator.site_id, self.lock_id))
@@ -226,10 +280,15 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         except NotFoundError as err:
             self._raise("lock_not_found", err)
         except TokenRejectedError as err:
+            self.coordinator.note_transient_failure()
             self._raise("cannot_connect", err, error=type(err).__name__)
         except AuthenticationError as err:
+            if not self.coordinator.auth_refusal_is_trusted():
+                # Right after a transient failure: not trusted yet (the roster's reauth grace).
+                self._raise("cannot_connect", err, error=type(err).__name__)
             # The identity server refused the stored credentials: ask the user for new ones.
             self.coordinator.config_entry.async_start_reauth(self.hass)
             self._raise("action_invalid_auth", err)
         except SaltoKSError as err:
+            self.coordinator.note_transient_failure()
             self._raise("cannot_connect", err, error=type(err).__name__)

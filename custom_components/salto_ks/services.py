@@ -8,6 +8,7 @@ supported Home Assistant version (``service.async_register_platform_entity_servi
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from homeassistant.components.lock import DATA_COMPONENT as LOCK_DATA_COMPONENT
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_AREA_ID,
+    ATTR_CODE,
     ATTR_DEVICE_ID,
     ATTR_ENTITY_ID,
     ATTR_FLOOR_ID,
@@ -79,8 +81,22 @@ DEFAULT_EVENTS_LIMIT: Final = 50
 
 _CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 
+
+def _finite_float(value: object) -> float:
+    """A number (or numeric text) that is neither NaN nor infinite."""
+    number: float = vol.Coerce(float)(value)
+    if not math.isfinite(number):
+        raise vol.Invalid("expected a finite number")
+    return number
+
+
 UNLOCK_SCHEMA: Final = vol.Schema(
-    {**cv.ENTITY_SERVICE_FIELDS, vol.Optional(ATTR_SECONDS): vol.Coerce(float)}
+    {
+        **cv.ENTITY_SERVICE_FIELDS,
+        vol.Optional(ATTR_SECONDS): _finite_float,
+        # The unlock PIN when the entry has one (checked in the lock entity, never logged).
+        vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Length(max=64)),
+    }
 )
 GET_EVENTS_SCHEMA: Final = vol.Schema(
     {
@@ -251,8 +267,12 @@ async def _async_cloud[T](
     except RateLimitedError as err:
         _raise_cloud("rate_limited", err, seconds=str(round(roster.note_rate_limited(err))))
     except TokenRejectedError as err:
+        roster.note_transient_failure()
         _raise_cloud("cannot_connect", err, error=type(err).__name__)
     except AuthenticationError as err:
+        if not roster.auth_refusal_is_trusted():
+            # Right after a transient failure: not trusted yet (the roster's reauth grace).
+            _raise_cloud("cannot_connect", err, error=type(err).__name__)
         # The identity server refused the stored credentials: ask the user for new ones.
         entry.async_start_reauth(hass)
         _raise_cloud("action_invalid_auth", err)
@@ -261,6 +281,7 @@ async def _async_cloud[T](
     except PermissionDeniedError as err:
         _raise_cloud("action_not_permitted", err, title=entry.title)
     except SaltoKSError as err:
+        roster.note_transient_failure()
         _raise_cloud("cannot_connect", err, error=type(err).__name__)
 
 
@@ -293,6 +314,13 @@ async def _async_unlock(call: ServiceCall) -> None:
             ATTR_SECONDS, target.entry.options.get(CONF_UNLOCK_SECONDS, DEFAULT_UNLOCK_SECONDS)
         )
         entities.append((entity, min(max(float(seconds), MIN_UNLOCK_SECONDS), MAX_UNLOCK_SECONDS)))
+    # The unlock PIN of every target's entry, before any lock is opened: a wrong code opens nothing.
+    code: str | None = call.data.get(ATTR_CODE)
+    checked: set[str | None] = set()
+    for entity, _seconds in entities:
+        if entity.pin_hash not in checked:
+            await entity.async_check_code(code)
+            checked.add(entity.pin_hash)
     # One at a time (the lock platform's PARALLEL_UPDATES); every lock is tried, the first
     # failure is reported.
     failure: HomeAssistantError | None = None

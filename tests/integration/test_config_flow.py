@@ -1025,7 +1025,12 @@ def test_translations_cover_the_flow() -> None:
     assert set(config["error"]) == FLOW_ERRORS
     assert set(config["abort"]) == FLOW_ABORTS
     assert "{site}" in config["abort"]["wrong_site"]
-    assert set(options["error"]) == {"event_poll_interval_too_short"}
+    assert set(options["error"]) == {
+        "event_poll_interval_too_short",
+        "whole_seconds",
+        "invalid_pin",
+        "pin_and_clear",
+    }
     assert set(strings["selector"]["endpoint"]["options"]) == {
         ENDPOINT_PRODUCTION,
         ENDPOINT_ACCEPT,

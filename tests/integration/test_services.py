@@ -161,7 +161,9 @@ async def test_services_yaml_loads(hass: HomeAssistant, init_integration: MockCo
     """Home Assistant reads services.yaml: every action with its fields, targets and selectors."""
     descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
     assert set(descriptions) == set(ALL_SERVICES)
-    assert set(descriptions[SERVICE_UNLOCK]["fields"]) == {ATTR_SECONDS}
+    assert set(descriptions[SERVICE_UNLOCK]["fields"]) == {ATTR_SECONDS, "code"}
+    # Newer HA versions add the text selector's defaults (multiline, multiple).
+    assert descriptions[SERVICE_UNLOCK]["fields"]["code"]["selector"]["text"]["type"] == "password"
     assert descriptions[SERVICE_UNLOCK]["fields"][ATTR_SECONDS]["selector"]["number"]["max"] == 60
     assert set(descriptions[SERVICE_GET_EVENTS]["fields"]) == {
         ATTR_CONFIG_ENTRY_ID,
