@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -196,6 +197,16 @@ def _text(user_input: Mapping[str, Any], key: str) -> str:
     return str(value).strip() if value is not None else ""
 
 
+def _has_control_chars(value: str, *, format_chars: bool = False) -> bool:
+    """True when ``value`` holds a control character (NUL, newline, ...), or a format character
+    (bidi override, zero-width space, ...) when ``format_chars``.
+
+    Credentials may contain format characters (emoji sequences use the zero-width joiner); URLs not.
+    """
+    refused = ("Cc", "Cf") if format_chars else ("Cc",)
+    return any(unicodedata.category(char) in refused for char in value)
+
+
 def _is_loopback(host: str) -> bool:
     """Return True for a literal loopback address (127.0.0.0/8, ::1)."""
     try:
@@ -213,6 +224,8 @@ def _url_error(url: str) -> str | None:
     if len(url) > MAX_INPUT_LENGTH:
         return "too_long"
     if not url or any(char.isspace() for char in url):
+        return "invalid_url"
+    if _has_control_chars(url, format_chars=True):
         return "invalid_url"
     try:
         parsed = URL(url)
@@ -244,6 +257,9 @@ def _parse_credentials(
     keys = (CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_USERNAME, CONF_PASSWORD)
     values = {key: _text(user_input, key) for key in keys}
     errors = {key: "too_long" for key, value in values.items() if len(value) > MAX_INPUT_LENGTH}
+    for key, value in values.items():
+        if _has_control_chars(value):
+            errors.setdefault(key, "invalid_characters")
     if stored is not None:
         if not values[CONF_CLIENT_SECRET]:
             values[CONF_CLIENT_SECRET] = stored.get(CONF_CLIENT_SECRET) or ""

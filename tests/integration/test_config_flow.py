@@ -966,6 +966,7 @@ FLOW_ERRORS = {
     "token_rejected",
     "invalid_url",
     "too_long",
+    "invalid_characters",
     "value_required",
     "password_required",
     "username_required",

@@ -1,0 +1,477 @@
+"""Hostile and bad input: every flow and action answers with a form error or a validation error.
+
+Nothing is stored (entries, data and options stay as they were), nothing is sent when the input is
+refused locally, and nothing is logged at error level (no unhandled exception).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+import voluptuous as vol
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.salto_ks import config_flow
+from custom_components.salto_ks.const import (
+    CONF_API_BASE,
+    CONF_AUTH_URL,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_ENDPOINT,
+    CONF_EVENT_POLL_INTERVAL,
+    CONF_PASSWORD,
+    CONF_RELEASED_STATE,
+    CONF_STATUS_INTERVAL,
+    CONF_UNLOCK_SECONDS,
+    CONF_USERNAME,
+    DOMAIN,
+    ENDPOINT_CUSTOM,
+    ENDPOINT_PRODUCTION,
+)
+from simulator import Simulator
+
+from .conftest import lock_entity_id
+
+TEN_KB = "x" * 10_240
+
+# Refused locally: (value, error) for any credential field.
+LOCAL_CREDENTIAL_ERRORS = [
+    (TEN_KB, "too_long"),
+    ("ab\x00cd", "invalid_characters"),
+    ("ab\ncd", "invalid_characters"),
+    ("ab\rcd", "invalid_characters"),
+    ("\x1b[31mred", "invalid_characters"),
+    ("ab\x7fcd", "invalid_characters"),
+]
+# Accepted locally (a password may hold any printable character), refused by the identity server.
+REMOTE_REFUSED = ["🔑🚪", "Zürich-客户", "a\u200db", "' OR 1=1 --", "%00%0d%0a", "${jndi:x}"]
+
+# Refused URLs: (url, error).
+BAD_URLS = [
+    ("http://remote.example.com", "invalid_url"),
+    ("http://192.168.1.10:8787", "invalid_url"),
+    ("http://localhost:8787", "invalid_url"),
+    ("http://127.0.0.1.evil.com", "invalid_url"),
+    ("http://0x7f000001", "invalid_url"),
+    ("http://0.0.0.0", "invalid_url"),
+    ("https://user:secret@connect.my-clay.com", "invalid_url"),
+    ("https://user@connect.my-clay.com", "invalid_url"),
+    ("ftp://127.0.0.1/connect/token", "invalid_url"),
+    ("javascript:alert(1)", "invalid_url"),
+    ("file:///etc/passwd", "invalid_url"),
+    ("data:text/plain,hi", "invalid_url"),
+    ("connect.my-clay.com", "invalid_url"),
+    ("//connect.my-clay.com", "invalid_url"),
+    ("https://exa mple.com", "invalid_url"),
+    ("https://connect.my-clay.com\x00.evil.com", "invalid_url"),
+    ("https://connect.my-clay.com/\u202etxt", "invalid_url"),
+    ("https://a.com:99999", "invalid_url"),
+    ("https://[::1", "invalid_url"),
+    ("", "invalid_url"),
+    ("https://a.com/" + TEN_KB, "too_long"),
+]
+GOOD_URLS = [
+    "https://connect.my-clay.com",
+    "https://bücher.example/connect/token",  # IDN: https to any host
+    "http://127.0.0.1:8787",
+    "http://127.9.9.9/connect/token",
+    "http://[::1]:8787/connect/token",
+    "HTTPS://CONNECT.MY-CLAY.COM",
+]
+
+CREDENTIAL_FIELDS = (CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_USERNAME, CONF_PASSWORD)
+OPTION_FIELDS = (
+    CONF_STATUS_INTERVAL,
+    CONF_EVENT_POLL_INTERVAL,
+    CONF_UNLOCK_SECONDS,
+    CONF_RELEASED_STATE,
+)
+BAD_NUMBERS: list[Any] = [
+    -1,
+    -0.5,
+    30.5,
+    1e12,
+    10**30,
+    "nan",
+    "inf",
+    "-inf",
+    "abc",
+    "",
+    None,
+    [],
+    {},
+]
+
+
+@pytest.fixture
+def no_setup() -> Iterator[None]:
+    """Flows only: entries are created or updated, never set up."""
+    with patch("custom_components.salto_ks.async_setup_entry", return_value=True):
+        yield
+
+
+@pytest.fixture
+def presets_on_sim(salto_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
+    """The production preset points at the simulator."""
+    monkeypatch.setitem(
+        config_flow.PRESET_ENDPOINTS, ENDPOINT_PRODUCTION, (salto_sim.api_base, salto_sim.auth_url)
+    )
+    return salto_sim
+
+
+@pytest.fixture(autouse=True)
+def no_error_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail the test when anything logs an error (an unhandled exception in a flow or an action)."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage()[:200] for r in errors]
+
+
+def _credentials(sim: Simulator, **overrides: Any) -> dict[str, Any]:
+    return {
+        CONF_ENDPOINT: ENDPOINT_PRODUCTION,
+        CONF_CLIENT_ID: sim.client_id,
+        CONF_CLIENT_SECRET: sim.client_secret,
+        CONF_USERNAME: sim.username,
+        CONF_PASSWORD: sim.password,
+        **overrides,
+    }
+
+
+# --- URL rules ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "error"), BAD_URLS)
+def test_bad_urls(url: str, error: str) -> None:
+    """The flow's rules refuse them, and so does the client (one policy)."""
+    assert config_flow._url_error(url) == error
+
+
+@pytest.mark.parametrize("url", GOOD_URLS)
+def test_good_urls(url: str) -> None:
+    assert config_flow._url_error(url) is None
+
+
+# --- user step ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+@pytest.mark.parametrize(("value", "error"), LOCAL_CREDENTIAL_ERRORS)
+async def test_user_step_refuses_locally(
+    hass: HomeAssistant,
+    *,
+    presets_on_sim: Simulator,
+    no_setup: None,
+    field: str,
+    value: str,
+    error: str,
+) -> None:
+    """10 kB and control characters: a field error, no request, no entry."""
+    sim = presets_on_sim
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    sim.reset_counters()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _credentials(sim, **{field: value})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    assert sim.counters.get("token", 0) == 0
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+@pytest.mark.parametrize("value", REMOTE_REFUSED)
+async def test_user_step_unicode_goes_to_the_server(
+    hass: HomeAssistant, presets_on_sim: Simulator, no_setup: None, field: str, value: str
+) -> None:
+    """Unicode, emoji and injection-looking text are sent encoded; the refusal is invalid_auth."""
+    sim = presets_on_sim
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _credentials(sim, **{field: value})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+@pytest.mark.parametrize("value", [None, 42, ["a"], {"a": 1}, True])
+async def test_user_step_wrong_types(
+    hass: HomeAssistant, presets_on_sim: Simulator, no_setup: None, value: Any
+) -> None:
+    """Non-text values fail the form's schema; nothing is created."""
+    sim = presets_on_sim
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    for field in (CONF_ENDPOINT, *CREDENTIAL_FIELDS):
+        with pytest.raises(InvalidData):
+            await hass.config_entries.flow.async_configure(
+                result["flow_id"], _credentials(sim, **{field: value})
+            )
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], _credentials(sim, **{CONF_ENDPOINT: "javascript:alert(1)"})
+        )
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+@pytest.mark.parametrize("field", [CONF_API_BASE, CONF_AUTH_URL])
+@pytest.mark.parametrize(("url", "error"), BAD_URLS)
+async def test_custom_endpoint_refuses(
+    hass: HomeAssistant, *, salto_sim: Simulator, no_setup: None, field: str, url: str, error: str
+) -> None:
+    """A hostile URL in either field: a field error on the URL step, no request, no entry."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _credentials(salto_sim, **{CONF_ENDPOINT: ENDPOINT_CUSTOM})
+    )
+    assert result["step_id"] == "custom_endpoint"
+    salto_sim.reset_counters()
+    urls = {CONF_API_BASE: salto_sim.api_base, CONF_AUTH_URL: salto_sim.auth_url, field: url}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], urls)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    assert sum(salto_sim.counters.values()) == 0
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+# --- reauth and reconfigure --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+@pytest.mark.parametrize(
+    ("value", "error"), [*LOCAL_CREDENTIAL_ERRORS, *((v, "invalid_auth") for v in REMOTE_REFUSED)]
+)
+async def test_reauth_hostile(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    no_setup: None,
+    field: str,
+    value: str,
+    error: str,
+) -> None:
+    """Reauth with hostile values: an error on the form, the entry's data unchanged."""
+    mock_config_entry.add_to_hass(hass)
+    before = dict(mock_config_entry.data)
+    result = await mock_config_entry.start_reauth_flow(hass)
+    credentials = {key: before[key] for key in CREDENTIAL_FIELDS}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**credentials, field: value}
+    )
+    assert result["type"] is FlowResultType.FORM
+    expected = {"base": error} if error == "invalid_auth" else {field: error}
+    assert result["errors"] == expected
+    assert dict(mock_config_entry.data) == before
+    assert hass.config_entries.async_entries(DOMAIN) == [mock_config_entry]
+
+
+@pytest.mark.parametrize("field", CREDENTIAL_FIELDS)
+@pytest.mark.parametrize(("value", "error"), LOCAL_CREDENTIAL_ERRORS)
+async def test_reconfigure_hostile_credentials(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    no_setup: None,
+    field: str,
+    value: str,
+    error: str,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    before = dict(mock_config_entry.data)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _credentials(salto_sim, **{CONF_ENDPOINT: ENDPOINT_CUSTOM, field: value})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    assert dict(mock_config_entry.data) == before
+
+
+@pytest.mark.parametrize(("url", "error"), BAD_URLS)
+async def test_reconfigure_hostile_url(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    no_setup: None,
+    url: str,
+    error: str,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    before = dict(mock_config_entry.data)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _credentials(salto_sim, **{CONF_ENDPOINT: ENDPOINT_CUSTOM})
+    )
+    assert result["step_id"] == "custom_endpoint"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_BASE: url, CONF_AUTH_URL: salto_sim.auth_url}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_API_BASE: error}
+    assert dict(mock_config_entry.data) == before
+
+
+# --- options -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", OPTION_FIELDS)
+@pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
+async def test_options_bad_numbers(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, no_setup: None, field: str, value: Any
+) -> None:
+    """Negative, fractional, huge, NaN/infinite or non-numbers: a form error; options unchanged."""
+    mock_config_entry.add_to_hass(hass)
+    before = dict(mock_config_entry.options)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    schema_errors: set[str] = set()
+    try:
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**before, field: value}
+        )
+    except InvalidData as err:
+        schema_errors = set(err.schema_errors)
+    if schema_errors:
+        assert schema_errors == {field}
+    else:
+        assert result["type"] is FlowResultType.FORM
+        assert set(result["errors"]) == {field}
+    assert dict(mock_config_entry.options) == before
+    assert hass.config_entries.async_entries(DOMAIN) == [mock_config_entry]
+
+
+# --- service actions ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def first_lock(hass: HomeAssistant, salto_sim: Simulator) -> str:
+    return lock_entity_id(hass, salto_sim.state.locks_of(salto_sim.site_id)[0].id)
+
+
+async def _action(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
+    response = service.startswith("get_")
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=response
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [
+        ("unlock", {"seconds": "abc"}),
+        ("unlock", {"seconds": "nan"}),
+        ("unlock", {"seconds": "inf"}),
+        ("unlock", {"seconds": [1]}),
+        ("unlock", {"code": "1" * 65}),
+        ("unlock", {"entity_id": "not an entity id"}),
+        ("unlock", {"entity_id": "lock." + TEN_KB + "\x00"}),
+        ("get_events", {"limit": "x"}),
+        ("get_events", {"limit": "1e3"}),
+        ("get_events", {"limit": None}),
+        ("get_events", {"since": "not a date"}),
+        ("get_events", {"since": "2025-13-45 25:61:00"}),
+        ("get_events", {"since": TEN_KB}),
+        ("get_events", {"unknown_field": 1}),
+        ("get_sites", {"config_entry_id": None}),
+        ("get_sites", {"config_entry_id": ["a", "b"]}),
+    ],
+    ids=repr,
+)
+async def test_actions_schema_errors(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    first_lock: str,
+    service: str,
+    data: dict[str, Any],
+) -> None:
+    """Wrong types fail HA's schema validation (vol.Invalid); nothing is sent."""
+    salto_sim.reset_counters()
+    if service != "get_sites":
+        data = {ATTR_ENTITY_ID: first_lock, **data}
+    with pytest.raises(vol.Invalid):
+        await _action(hass, service, data)
+    assert sum(salto_sim.counters.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key"),
+    [
+        ("get_events", {"limit": 0}, "limit_out_of_range"),
+        ("get_events", {"limit": 201}, "limit_out_of_range"),
+        ("get_events", {"limit": -5}, "limit_out_of_range"),
+        ("get_events", {"limit": 1e9}, "limit_out_of_range"),
+        ("get_events", {"limit": "1000000000000000000000"}, "limit_out_of_range"),
+        ("unlock", {ATTR_ENTITY_ID: "lock.unknown"}, "not_salto_lock"),
+        ("unlock", {ATTR_ENTITY_ID: "lock.other_integration"}, "not_salto_lock"),
+        ("get_status", {ATTR_ENTITY_ID: "lock.other_integration"}, "not_salto_lock"),
+        ("get_sites", {"config_entry_id": "nope"}, "entry_not_found"),
+        ("get_sites", {"config_entry_id": TEN_KB}, "entry_not_found"),
+        ("get_sites", {"config_entry_id": 123}, "entry_not_found"),
+        ("get_sites", {"config_entry_id": "other_domain"}, "entry_wrong_integration"),
+        ("refresh_token", {"config_entry_id": "🔑\x00"}, "entry_not_found"),
+    ],
+    ids=repr,
+)
+async def test_actions_validation_errors(
+    hass: HomeAssistant,
+    *,
+    entity_registry: er.EntityRegistry,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    service: str,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    """Bad ranges and targets: a translated ServiceValidationError; nothing is sent."""
+    other_lock = entity_registry.async_get_or_create("lock", "demo", "other-lock")
+    other_entry = MockConfigEntry(domain="demo", title="Other")
+    other_entry.add_to_hass(hass)
+    data = {
+        name: (
+            other_lock.entity_id
+            if value == "lock.other_integration"
+            else other_entry.entry_id
+            if value == "other_domain"
+            else value
+        )
+        for name, value in data.items()
+    }
+    salto_sim.reset_counters()
+    with pytest.raises(ServiceValidationError) as err:
+        await _action(hass, service, data)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    assert str(err.value) != key  # translated
+    assert sum(salto_sim.counters.values()) == 0
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(-1, 1), (0, 1), (1e9, 60), ("30", 30)])
+async def test_unlock_seconds_out_of_range_are_clamped(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    first_lock: str,
+    seconds: Any,
+    shown: float,
+) -> None:
+    """Finite numbers outside 1-60 are clamped (documented in services.yaml), never a crash."""
+    with patch("custom_components.salto_ks.lock.async_call_later") as call_later:
+        await _action(hass, "unlock", {ATTR_ENTITY_ID: first_lock, "seconds": seconds})
+    assert call_later.call_args.args[1] == shown
+    assert salto_sim.counters["locking"] == 1

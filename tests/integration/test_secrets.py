@@ -1,0 +1,231 @@
+"""No secret leaks: logs (every level), diagnostics, exceptions, states and what is written to .storage.
+
+One run sets the integration up against the simulator, sets an unlock PIN through the options flow,
+and goes through wrong PINs, 401 renewals, a token-endpoint outage, a forced token refresh and a
+reauth. Then none of the real strings - client secret, password, PIN, and every access and refresh
+token the simulator issued - may appear anywhere a user or a bug report could see them. The one place
+the client secret and the password must be is the config entry's data in ``core.config_entries``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
+from homeassistant.components.lock import SERVICE_LOCK, SERVICE_OPEN, SERVICE_UNLOCK
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.const import ATTR_CODE, ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.salto_ks.const import (
+    CONF_CLIENT_SECRET,
+    CONF_PASSWORD,
+    CONF_PIN_HASH,
+    CONF_UNLOCK_PIN,
+    DOMAIN,
+)
+from simulator import Simulator
+
+from .conftest import async_refresh_roster, lock_entity_id
+
+PIN = "80417362"
+WRONG_PIN = "59036171"
+NEW_SECRET = "rotated-client-secret-7f3a"
+
+
+def _exception_texts(err: BaseException | None) -> list[str]:
+    """str and repr of an exception and of every exception it was raised from, with placeholders."""
+    texts: list[str] = []
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        texts += [str(err), repr(err), repr(err.args), repr(vars(err))]
+        err = err.__cause__ or err.__context__
+    return texts
+
+
+async def _flush_storage(hass: HomeAssistant) -> None:
+    """Let every delayed Store write happen (config entries, the audit cursor)."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=30))
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_no_secret_anywhere(
+    hass: HomeAssistant,
+    *,
+    hass_client: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Secrets reach the cloud and the entry's data, nothing else."""
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("custom_components.salto_ks").setLevel(logging.DEBUG)
+    entry = init_integration
+    lock_ids = [lock.id for lock in salto_sim.state.locks_of(salto_sim.site_id)]
+    entity_id = lock_entity_id(hass, lock_ids[0])
+    raised: list[BaseException] = []
+
+    async def expect_error(coro: Any) -> None:
+        with pytest.raises(HomeAssistantError) as err:
+            await coro
+        raised.append(err.value)
+
+    # The PIN through the options flow (the flow's user input passes through HA).
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    options = {k: v for k, v in entry.options.items() if k != CONF_PIN_HASH}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**options, CONF_UNLOCK_PIN: PIN}
+    )
+    await hass.async_block_till_done()
+    assert CONF_PIN_HASH in entry.options
+    # A refused PIN change (bad shape) echoes nothing back.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**options, CONF_UNLOCK_PIN: PIN + "x"}
+    )
+    assert result["errors"] == {CONF_UNLOCK_PIN: "invalid_pin"}
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+    # Wrong and right PINs on every command, and on salto_ks.unlock.
+    for service in (SERVICE_UNLOCK, SERVICE_OPEN, SERVICE_LOCK):
+        await expect_error(
+            hass.services.async_call(
+                LOCK_DOMAIN,
+                service,
+                {ATTR_ENTITY_ID: entity_id, ATTR_CODE: WRONG_PIN},
+                blocking=True,
+            )
+        )
+        await hass.services.async_call(
+            LOCK_DOMAIN, service, {ATTR_ENTITY_ID: entity_id, ATTR_CODE: PIN}, blocking=True
+        )
+    await expect_error(
+        hass.services.async_call(
+            DOMAIN, "unlock", {ATTR_ENTITY_ID: entity_id, "code": WRONG_PIN}, blocking=True
+        )
+    )
+    await hass.services.async_call(
+        DOMAIN, "unlock", {ATTR_ENTITY_ID: entity_id, "code": PIN}, blocking=True
+    )
+
+    # 401 renewals (refresh grant), a forced refresh, a token-endpoint outage.
+    roster = entry.runtime_data.roster
+    for _ in range(2):
+        salto_sim.expire_tokens()
+        await async_refresh_roster(hass, entry)
+        assert roster.last_update_success
+    await hass.services.async_call(DOMAIN, "refresh_token", {}, blocking=True)
+    salto_sim.expire_tokens(refresh=True)
+    salto_sim.inject_fault("token", "503", times=10)
+    await async_refresh_roster(hass, entry)
+    raised.append(roster.last_exception)  # type: ignore[arg-type]
+    salto_sim.clear_faults()
+    await async_refresh_roster(hass, entry)
+    assert roster.last_update_success
+
+    # The secret is rotated in the portal: reauth starts; the user enters the new one.
+    salto_sim.set_credentials(client_secret=NEW_SECRET)
+    salto_sim.expire_tokens()
+    await async_refresh_roster(hass, entry)
+    raised.append(roster.last_exception)  # type: ignore[arg-type]
+    await expect_error(
+        hass.services.async_call(DOMAIN, "get_sites", {}, blocking=True, return_response=True)
+    )
+    flows = [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
+    ]
+    assert len(flows) == 1
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"],
+        {
+            "client_id": salto_sim.client_id,
+            "client_secret": "still-the-wrong-secret",
+            "username": salto_sim.username,
+            "password": salto_sim.password,
+        },
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"],
+        {
+            "client_id": salto_sim.client_id,
+            "client_secret": NEW_SECRET,
+            "username": salto_sim.username,
+            "password": salto_sim.password,
+        },
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    await async_refresh_roster(hass, entry)
+    assert entry.runtime_data.roster.last_update_success
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    await _flush_storage(hass)
+
+    tokens = list(salto_sim.tokens.issued)
+    assert len(tokens) >= 6  # access + refresh tokens of several logins and renewals
+    secrets = {
+        "client secret": salto_sim.client_secret,
+        "old client secret": "salto-sim-secret",
+        "password": salto_sim.password,
+        "PIN": PIN,
+        "wrong PIN": WRONG_PIN,
+        "PIN hash": entry.options[CONF_PIN_HASH].split("$")[-1],
+        "PIN salt": entry.options[CONF_PIN_HASH].split("$")[-2],
+        **{f"token {index}": token for index, token in enumerate(tokens)},
+    }
+
+    # Logs: every record at every level, formatted with arguments and tracebacks.
+    log_text = caplog.text + "\n".join(
+        f"{record.getMessage()} {record.exc_text or ''} {record.args!r}"
+        for record in caplog.records
+    )
+    assert "Refused a command on" in log_text  # the wrong PINs were logged ...
+    places: dict[str, str] = {
+        "log": log_text,
+        "diagnostics": json.dumps(diagnostics, default=str),
+        "exceptions": "\n".join(text for err in raised for text in _exception_texts(err)),
+        "states": json.dumps([state.as_dict() for state in hass.states.async_all()], default=str),
+    }
+    for place, text in places.items():
+        for name, secret in secrets.items():
+            assert secret not in text, f"{name} in {place}"
+
+    # Storage: the audit cursor and every other file hold no secret; core.config_entries holds the
+    # client secret and password in the entry's data only, and never the PIN or a token.
+    assert f"{DOMAIN}.{entry.entry_id}" in hass_storage
+    for key, stored in hass_storage.items():
+        text = json.dumps(stored, default=str)
+        if key == "core.config_entries":
+            ours = [e for e in stored["data"]["entries"] if e["entry_id"] == entry.entry_id]
+            assert ours
+            assert ours[0]["data"][CONF_CLIENT_SECRET] == NEW_SECRET
+            assert ours[0]["data"][CONF_PASSWORD] == salto_sim.password
+            without_data = json.dumps(
+                [{k: v for k, v in e.items() if k != "data"} for e in stored["data"]["entries"]],
+                default=str,
+            )
+            for name, secret in secrets.items():
+                if name.startswith("PIN "):
+                    continue  # the PIN's salted hash is the stored option, by design
+                assert secret not in without_data, f"{name} in {key} outside the entry's data"
+            for name in ("PIN", "wrong PIN", *(n for n in secrets if n.startswith("token"))):
+                assert secrets[name] not in text, f"{name} in {key}"
+            continue
+        for name, secret in secrets.items():
+            assert secret not in text, f"{name} in .storage/{key}"
