@@ -168,6 +168,9 @@ def token_guard(
             answer = await apply_fault(sim, request, action)
             if answer is not None:
                 return answer
+            if request.transport is None or request.transport.is_closing():
+                # The caller gave up during a timeout fault: its form body can no longer be read.
+                return web.Response(status=499)
         return await token_endpoint(sim, request, legacy=legacy)
 
     return _monitored(sim, "token", CHANNEL_TOKEN, basic_client_id, wrapped)

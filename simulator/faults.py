@@ -77,6 +77,8 @@ class FaultInjector:
 
     rng: random.Random
     faults: list[Fault] = field(default_factory=list)
+    # Measuring hook: how many requests each fault kind was applied to (never reset by clear()).
+    applied: dict[str, int] = field(default_factory=dict)
 
     def add(
         self,
@@ -119,7 +121,7 @@ class FaultInjector:
                 kind = fault.sequence.pop(0)
                 if not fault.sequence:
                     self.faults.remove(fault)
-                return None if kind is None else fault.action(kind)
+                return None if kind is None else self._applied(fault.action(kind))
             if fault.probability is not None and self.rng.random() >= fault.probability:
                 continue
             if fault.times is not None:
@@ -127,5 +129,9 @@ class FaultInjector:
                 if fault.times <= 0:
                     self.faults.remove(fault)
             assert fault.kind is not None
-            return fault.action(fault.kind)
+            return self._applied(fault.action(fault.kind))
         return None
+
+    def _applied(self, action: FaultAction) -> FaultAction:
+        self.applied[action.kind] = self.applied.get(action.kind, 0) + 1
+        return action

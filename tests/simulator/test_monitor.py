@@ -86,3 +86,13 @@ async def test_issued_tokens_and_parked_requests(api: Api, salto_sim: Simulator)
     assert len(salto_sim.monitor.parked) == 1
     assert (await task).status == 200
     assert salto_sim.monitor.parked == {}
+
+
+async def test_applied_faults_are_counted(api: Api, salto_sim: Simulator) -> None:
+    await api.login()
+    salto_sim.inject_fault("sites", "503", times=2)
+    salto_sim.inject_fault("sites", sequence=[None, "malformed"])
+    for _ in range(4):
+        await api.get("/v1.2/sites")
+    salto_sim.clear_faults()
+    assert salto_sim.faults.applied == {"503": 2, "malformed": 1}

@@ -1,0 +1,1 @@
+"""Fault-injection soak of the integration against the simulator."""
