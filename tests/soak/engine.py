@@ -80,9 +80,10 @@ IDLE_SPINS = 50
 RETRY_AFTERS = (5.0, 30.0, 61.0, 125.0)
 OUTAGE_MARKER_BATTERY = ("critical", "5")  # lock 0's battery during the outage, and its % state
 
+# Messages of Home Assistant / asyncio / the integration that mean an exception nobody handled.
 _UNHANDLED = re.compile(
     r"Unexpected error|Error doing job|Task exception was never retrieved|Exception in callback|"
-    r"Uncaught|Traceback|Error (delivering|setting up|unloading)"
+    r"Uncaught|Error (delivering|setting up|unloading)"
 )
 # The simulator runs in the same process; its server-side complaints are not the integration's.
 _SIMULATOR_LOGGERS = ("aiohttp.server", "aiohttp.access", "aiohttp.web", "simulator")
@@ -133,6 +134,7 @@ class _Capture(logging.Handler):
         self.records: list[tuple[float, str, str]] = []  # (created, logger, message), in order
         self.unhandled: list[str] = []
         self.simulator_side = 0
+        self.debug_tracebacks = 0
         self.levels: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -140,7 +142,13 @@ class _Capture(logging.Handler):
         self.lines.append(text)
         self.records.append((record.created, record.name, record.getMessage()))
         self.levels[record.levelname] += 1
-        unhandled = record.exc_info is not None or bool(_UNHANDLED.search(text))
+        # A traceback at WARNING or above, or a message that says so. HA >= 2025.x also logs each
+        # handled UpdateFailed's traceback at DEBUG ("Full error:"): handled, counted apart.
+        unhandled = (record.exc_info is not None and record.levelno >= logging.WARNING) or bool(
+            _UNHANDLED.search(record.getMessage())
+        )
+        if record.exc_info is not None and not unhandled:
+            self.debug_tracebacks += 1
         if record.name.startswith(_SIMULATOR_LOGGERS):
             self.simulator_side += unhandled
             return
@@ -745,6 +753,7 @@ class Soak:
                 "log_records": dict(self.log.levels),
                 "unhandled": self.log.unhandled[:20] + self.loop_exceptions[:20],
                 "simulator_side_exceptions": self.log.simulator_side,
+                "handled_errors_with_debug_traceback": self.log.debug_tracebacks,
                 "secrets_checked": {k: len(v) for k, v in secrets.items()},
                 "secrets_found_by_kind": found,
                 "secret_lines_redacted": secret_lines,
