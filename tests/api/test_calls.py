@@ -198,6 +198,26 @@ async def test_entries_order_limit_and_since(salto_sim: Simulator, client: Salto
     assert [e.id for e in later] == ids[:3:-1]
 
 
+async def test_entries_until(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    """until bounds the rows from above; rounded up to its second, so its own second's rows stay."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    ids = await _add_entries(salto_sim, client, 6, start)
+    site = salto_sim.site_id
+    until = start + timedelta(minutes=2)
+    older = await client.get_entries(site, since=start, until=until)
+    assert [e.id for e in older] == ids[2::-1]
+    # A sub-second part rounds up (the filter has whole seconds), never down past the row.
+    for offset in (timedelta(milliseconds=-500), timedelta(milliseconds=500)):
+        rows = await client.get_entries(site, since=start, until=until + offset)
+        assert [e.id for e in rows] == ids[2::-1]
+    window = await client.get_entries(
+        site, since=start + timedelta(minutes=1), until=until, newest_first=False
+    )
+    assert [e.id for e in window] == ids[1:3]
+    naive = await client.get_entries(site, until=until.replace(tzinfo=None), limit=2)
+    assert [e.id for e in naive] == [ids[2], ids[1]]
+
+
 async def test_entries_continuation_paging(salto_sim: Simulator, client: SaltoKSClient) -> None:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     ids = await _add_entries(salto_sim, client, 7, start)

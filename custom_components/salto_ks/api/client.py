@@ -6,7 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -52,6 +52,13 @@ def _normalise_api_base(api_base: str) -> str:
 def _seg(value: str) -> str:
     """Quote one path segment (ids never contain '/', but never let one change the path)."""
     return quote(value, safe="")
+
+
+def _filter_stamp(when: datetime) -> str:
+    """``when`` (naive = UTC) as the entries filter's literal, in whole seconds (rounded down)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _origin(url: URL) -> tuple[str, str | None, int | None]:
@@ -346,11 +353,15 @@ class SaltoKSClient:
         limit: int = 50,
         newest_first: bool = True,
         page_size: int | None = None,
+        *,
+        until: datetime | None = None,
     ) -> list[Entry]:
-        """Entries (audit trail) of a site, at most ``limit`` (1-200), optionally since a time.
+        """Entries (audit trail) of a site, at most ``limit`` (1-200), optionally since / until a time.
 
-        A naive ``since`` is taken as UTC. Falls back to the legacy ``audit-trails`` and ``audit/log`` paths
-        when ``entries`` answers 404 or 405, and remembers the path that works.
+        A naive ``since`` or ``until`` is taken as UTC. The filter has whole seconds: ``since`` is
+        rounded down and ``until`` up, so rows up to a second outside either bound may come back.
+        Falls back to the legacy ``audit-trails`` and ``audit/log`` paths when ``entries`` answers
+        404 or 405, and remembers the path that works.
         """
         if not 1 <= limit <= MAX_ENTRIES_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_ENTRIES_LIMIT}")
@@ -361,11 +372,16 @@ class SaltoKSClient:
             "$orderby": f"utc_date_time {'desc' if newest_first else 'asc'}",
             "$top": str(top),
         }
+        clauses: list[str] = []
         if since is not None:
-            if since.tzinfo is None:
-                since = since.replace(tzinfo=UTC)
-            stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            params["$filter"] = f"utc_date_time ge DateTime'{stamp}'"
+            clauses.append(f"utc_date_time ge DateTime'{_filter_stamp(since)}'")
+        if until is not None:
+            # Rounded up: rounding down would drop the rows of until's own second.
+            if until.microsecond:
+                until = until.replace(microsecond=0) + timedelta(seconds=1)
+            clauses.append(f"utc_date_time le DateTime'{_filter_stamp(until)}'")
+        if clauses:
+            params["$filter"] = " and ".join(clauses)
         paths = (self._entries_path,) if self._entries_path else ENTRIES_PATHS
         first_error: SaltoKSError | None = None
         for path in paths:
