@@ -151,6 +151,12 @@ def test_api_error_mapping(
     assert type(err) is cls
     assert err.status == status
     assert err.error_code == code
+    # The server's own words, verbatim, when the body has any.
+    if err.server_message is None:
+        assert b"Message" not in body
+        assert b"title" not in body
+    else:
+        assert err.server_message.encode() in body
 
 
 def test_api_error_429_and_messages() -> None:
@@ -159,6 +165,39 @@ def test_api_error_429_and_messages() -> None:
     assert err.retry_after == 30.0
     err = _api(422, b'{"ErrorCode":2203,"Message":"The lock is offline"}')
     assert err.message == "Salto KS API answered 422: The lock is offline (ErrorCode 2203)"
+    assert err.server_message == "The lock is offline"
+    assert _api(503, b"<html>busy</html>").server_message is None
+    assert _api(404, b"").server_message is None
+
+
+def test_token_error_server_message() -> None:
+    body = b'{"error":"invalid_grant","error_description":"invalid_username_or_password"}'
+    err = token_error(400, body, {}, Scrubber())
+    assert err.server_message == "invalid_username_or_password"
+    assert "invalid_username_or_password" in err.message
+    assert token_error(400, b'{"error":"invalid_grant"}', {}, Scrubber()).server_message is None
+    limited = token_error(429, b'{"error":"slow_down","error_description":"wait"}', {}, Scrubber())
+    assert isinstance(limited, RateLimitedError)
+    assert limited.server_message == "wait"
+
+
+def test_server_message_is_bounded_and_scrubbed() -> None:
+    secret = "s3cr3t-" + "x" * 40
+    scrub = Scrubber()
+    scrub.add(secret)
+    # The secret straddles the length limit: cutting first would leave a bare prefix of it.
+    text = "a" * 280 + secret + " tail"
+    body = ('{"ErrorCode":1100,"Message":"' + text + '"}').encode()
+    err = api_error(400, body, {}, scrub)
+    assert err.server_message is not None
+    assert len(err.server_message) <= 300
+    assert "s3cr3t" not in err.server_message
+    assert err.server_message.startswith("a" * 280 + "***")
+    token_body = ('{"error":"invalid_client","error_description":"' + text + '"}').encode()
+    token_err = token_error(401, token_body, {}, scrub)
+    assert token_err.server_message is not None
+    assert "s3cr3t" not in token_err.server_message
+    assert len(token_err.server_message) <= 300
 
 
 @pytest.mark.parametrize(

@@ -103,17 +103,24 @@ def _safe_json(raw: bytes) -> object:
         return None
 
 
+def _server_message(message: str | None, scrub: Scrubber) -> str | None:
+    """The server's own message, safe to show: scrubbed before it is cut, so no prefix of a secret survives."""
+    if not message:
+        return None
+    return scrub(message)[:_MAX_MESSAGE] or None
+
+
 def api_error(status: int, raw: bytes, headers: Mapping[str, str], scrub: Scrubber) -> SaltoKSError:
     """Map an error answer of the Connect API to an exception."""
     body = _safe_json(raw)
     code, message = _error_fields(
         body, (("ErrorCode", "Message"), ("errorCode", "message"), ("status", "title"))
     )
-    detail = scrub(message[:_MAX_MESSAGE]) if message else None
+    detail = _server_message(message, scrub)
     text = f"Salto KS API answered {status}" + (f": {detail}" if detail else "")
     if code is not None:
         text += f" (ErrorCode {code})"
-    kwargs: dict[str, Any] = {"status": status, "error_code": code}
+    kwargs: dict[str, Any] = {"status": status, "error_code": code, "server_message": detail}
     if status in (400, 403) and code == _OTP_CODE:
         return OtpRequiredError(text, **kwargs)
     if status == 404 and code == _OTP_INVALID_CODE:
@@ -141,11 +148,11 @@ def token_error(
     """Map an error answer of the identity server's token endpoint to an exception."""
     body = _safe_json(raw)
     code, message = _error_fields(body, (("error", "error_description"), ("ErrorCode", "Message")))
-    detail = scrub(message[:_MAX_MESSAGE]) if message else None
+    detail = _server_message(message, scrub)
     reason = code or "no error code"
     if detail:
         reason += f": {detail}"
-    kwargs: dict[str, Any] = {"status": status, "error_code": code}
+    kwargs: dict[str, Any] = {"status": status, "error_code": code, "server_message": detail}
     if status == 429:
         return RateLimitedError(
             f"Token request rate limited ({reason})",

@@ -1,7 +1,9 @@
 """Exceptions raised by the Salto KS client.
 
 Every exception carries ``status`` (HTTP status or None), ``error_code`` (the server's ``ErrorCode`` or OAuth
-``error``, as a string, or None) and ``message``. None of them ever holds a credential or a token.
+``error``, as a string, or None), ``message`` (the client's sentence) and ``server_message`` (the server's own
+``Message`` / ``error_description``, scrubbed and cut to 300 characters, or None). None of them ever holds a
+credential or a token.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ class SaltoKSError(Exception):
         *,
         status: int | None = None,
         error_code: str | None = None,
+        server_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.error_code = error_code
+        self.server_message = server_message
 
     def __repr__(self) -> str:
         return (
@@ -74,9 +78,12 @@ class RateLimitedError(SaltoKSError):
         *,
         status: int | None = None,
         error_code: str | None = None,
+        server_message: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, status=status, error_code=error_code)
+        super().__init__(
+            message, status=status, error_code=error_code, server_message=server_message
+        )
         self.retry_after = retry_after
 
 
