@@ -54,6 +54,8 @@ async def apply_fault(
     if kind == "429":
         return web.Response(status=429, headers={"Retry-After": _seconds(action.retry_after)})
     status = int(kind)
+    if status == 401:
+        return unauthorized(expired=False)
     if status == 403:
         return web.json_response(
             {"ErrorCode": 2203, "Message": "User does not have permission to do this"}, status=403

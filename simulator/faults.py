@@ -1,6 +1,9 @@
 """Injected faults per endpoint name: by probability (seeded RNG), by count, or scripted.
 
-Kinds: ``403`` (``{"ErrorCode": 2203, …}``: the credential lacks a permission), ``500`` (``{"ErrorCode": 2201, …}``), ``502``/``503`` (HTML body, as a proxy answers),
+Kinds: ``401`` (empty body and ``WWW-Authenticate``, as for a rejected bearer token, whatever the
+token: ``times=2`` makes the API refuse a call and its retry with a freshly renewed token; on ``token``
+a refusal without a body), ``403`` (``{"ErrorCode": 2203, …}``: the credential lacks a permission),
+``500`` (``{"ErrorCode": 2201, …}``), ``502``/``503`` (HTML body, as a proxy answers),
 ``timeout`` (wait ``delay`` s, default 30, then answer normally; ``stop()`` cuts the wait short),
 ``malformed`` (200 with truncated JSON), ``drop`` (connection closed without an answer),
 ``429`` (empty body, ``Retry-After: retry_after``, default 1).
@@ -16,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = frozenset({"403", "500", "502", "503", "timeout", "malformed", "drop", "429"})
+FAULT_KINDS = frozenset({"401", "403", "500", "502", "503", "timeout", "malformed", "drop", "429"})
 DEFAULT_TIMEOUT_DELAY = 30.0
 DEFAULT_RETRY_AFTER = 1.0
 

@@ -8,6 +8,7 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 
 from custom_components.salto_ks.api import (
+    AuthenticationError,
     CommunicationError,
     InvalidResponseError,
     LockUnavailableError,
@@ -17,6 +18,7 @@ from custom_components.salto_ks.api import (
     RateLimitedError,
     SaltoKSClient,
     SaltoKSError,
+    TokenRejectedError,
     UnsupportedOperationError,
 )
 from simulator import Simulator
@@ -36,6 +38,7 @@ async def test_offline_lock(salto_sim: Simulator, client: SaltoKSClient) -> None
     assert err.value.status == 422
     assert err.value.error_code == "2203"
     assert "offline" in err.value.message.lower()
+    assert err.value.server_message == "The lock is offline"
 
 
 async def test_offline_iq(salto_sim: Simulator, client: SaltoKSClient) -> None:
@@ -72,6 +75,41 @@ async def test_otp_required_and_invalid(salto_sim: Simulator, client: SaltoKSCli
         await client.unlock(salto_sim.site_id, lock.id, otp="00000")
     assert err.value.status in (400, 403)
     assert err.value.error_code == "3102"
+
+
+async def test_otp_blocked_after_eight_wrong(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    lock = (await client.get_locks(salto_sim.site_id))[0]
+    assert lock.iq is not None
+    salto_sim.set_iq(lock.iq.id, otp_enabled=True)
+    for _ in range(8):
+        with pytest.raises(OtpRequiredError) as err:
+            await client.unlock(salto_sim.site_id, lock.id, otp="00000")
+        assert (err.value.status, err.value.server_message) == (400, "otp_invalid")
+    # Blocked now: even the right OTP is refused, with the other 3102 answer.
+    with pytest.raises(OtpRequiredError) as err:
+        await client.unlock(salto_sim.site_id, lock.id, otp=salto_sim.valid_otp(lock.iq.id))
+    assert (err.value.status, err.value.error_code) == (403, "3102")
+    assert err.value.server_message == "otp_blocked"
+    assert salto_sim.counters["locking"] == 9
+
+
+async def test_second_401_after_renewal(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    await client.get_sites()
+    tokens_before = salto_sim.counters["token"]
+    salto_sim.inject_fault("locks", "401", times=2)
+    with pytest.raises(TokenRejectedError) as err:
+        await client.get_locks(salto_sim.site_id)
+    assert err.value.status == 401
+    assert salto_sim.counters["token"] == tokens_before + 1  # renewed once, not in a loop
+    assert salto_sim.counters["locks"] == 2
+    assert len(await client.get_locks(salto_sim.site_id)) == 3
+
+
+async def test_token_refusal_carries_server_message(make_client: MakeClient) -> None:
+    with pytest.raises(AuthenticationError) as err:
+        await make_client(password="wrong-password").get_sites()
+    assert (err.value.status, err.value.error_code) == (400, "invalid_grant")
+    assert err.value.server_message == "invalid_username_or_password"
 
 
 async def test_no_remote_access(salto_sim: Simulator, client: SaltoKSClient) -> None:

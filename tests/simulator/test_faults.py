@@ -93,6 +93,18 @@ async def test_429_fault_has_retry_after(api: Api, salto_sim: Simulator) -> None
     assert await status_of(api, api.site("/users")) == 200
 
 
+async def test_401_fault_refuses_a_valid_token(api: Api, salto_sim: Simulator) -> None:
+    token = await api.login()
+    salto_sim.inject_fault("locks", "401", times=2)
+    for _ in range(2):
+        reply = await api.get(api.site("/locks"))
+        assert (reply.status, reply.text) == (401, "")
+        assert reply.headers["WWW-Authenticate"] == "Bearer"
+    assert salto_sim.tokens.valid(token, salto_sim.now()) is not None  # the token itself stays good
+    assert await status_of(api, api.site("/locks")) == 200
+    assert salto_sim.faults.applied["401"] == 2
+
+
 async def test_sequence_is_scripted(api: Api, salto_sim: Simulator) -> None:
     await api.login()
     salto_sim.inject_fault("sites", sequence=["503", None, 500])
