@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from custom_components.salto_ks.api import (
     SiteUser,
     TokenResponse,
 )
+from custom_components.salto_ks.api.pages import list_page
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -87,26 +89,73 @@ def test_iq_example() -> None:
     )
 
 
-def test_entry_example() -> None:
-    entry = Entry.from_dict(load("entry"))
-    assert entry == Entry(
-        id="5fb49f42-5eb1-4e32-b841-a7954d6be11e",
-        event_category=EventCategory.EASY_OFFICE_MODE,
-        event_detail="end",
-        utc_date_time=datetime(2026, 8, 19, 12, 50, 38, tzinfo=UTC),
-        lock_id="4d77312f-4a87-41db-a97b-f9d948dcc908",
-        lock_name="Tür 01",
-        user_id="c6f84b4f-34b8-4d5e-abae-43f359d12c1c",
-        user_first_name="M***",
-        user_last_name="A***",
-        user_alias="",
-        access_by="tag",
-        access_detail="02309289",
-        iq_id="5dfdc54e-8335-11f0-a2ed-6045bd92d38f",
-        exit_requested=False,
-    )
+ENTRY_EXAMPLE = Entry(
+    id="5fb49f42-5eb1-4e32-b841-a7954d6be11e",
+    event_category=EventCategory.EASY_OFFICE_MODE,
+    event_detail="end",
+    utc_date_time=datetime(2026, 8, 19, 12, 50, 38, tzinfo=UTC),
+    lock_id="4d77312f-4a87-41db-a97b-f9d948dcc908",
+    lock_name="Tür 01",
+    user_id="c6f84b4f-34b8-4d5e-abae-43f359d12c1c",
+    user_first_name="M***",
+    user_last_name="A***",
+    user_alias="",
+    access_by="tag",
+    access_detail="02309289",
+    iq_id="5dfdc54e-8335-11f0-a2ed-6045bd92d38f",
+    exit_requested=False,
+)
+# The record's "Also seen" rows name only the fields below; the rest is the §6 example. It gives no
+# value for the unknown-PIN sentinel user_id, so an all-zero id stands in. inside_handle is an
+# access_by value in the record's observed values (§3), so it goes there.
+SENTINEL_USER = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {
+            "event_category": "lock_opened",
+            "event_detail": None,
+            "access_by": "inside_handle",
+            "exit_requested": True,
+            "user_id": None,
+        },
+        {
+            "event_category": "lock_rejected",
+            "event_detail": "no_access",
+            "access_by": "pin_code",
+            "user_id": SENTINEL_USER,
+        },
+    ],
+    ids=["example", "lock_opened-inside_handle", "lock_rejected-no_access-pin_code"],
+)
+def test_entry_example(overrides: dict[str, Any]) -> None:
+    entry = Entry.from_dict(load("entry") | overrides)
+    expected = overrides | {
+        "event_category": EventCategory(overrides.get("event_category", "easy_office_mode"))
+    }
+    assert entry == replace(ENTRY_EXAMPLE, **expected)
     assert entry.utc_date_time.utcoffset() is not None
     assert entry.utc_date_time.tzinfo is UTC
+
+
+# §6 "List envelope", verbatim, with the record's own examples as items.
+LIST_ENVELOPE = '{"items":[%s],"next_page_link":null,"count":null}'
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("site", Site), ("lock", Lock), ("iq", Iq), ("site_user", SiteUser)],
+)
+def test_list_envelope_example(name: str, model: Any) -> None:
+    item = (FIXTURES / f"{name}.json").read_text(encoding="utf-8")
+    body = json.loads(LIST_ENVELOPE % item)
+    items, next_link = list_page(body, model.from_dict, name)
+    assert items == [model.from_dict(load(name))]
+    assert items[0].id == load(name)["id"]
+    assert next_link is None
 
 
 def test_site_user_example() -> None:
