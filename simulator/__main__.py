@@ -23,7 +23,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--life-interval", type=float, default=4.0, help="demo: seconds between events"
     )
     parser.add_argument("--access-log", action="store_true", help="log each request line")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # Only 'large' is sized by a count; taking the option silently elsewhere would mislead.
+    if args.locks is not None and args.scenario != "large":
+        parser.error(f"--locks only applies to --scenario large, not {args.scenario!r}")
+    if args.locks is not None and args.locks < 0:
+        parser.error("--locks must be >= 0")
+    return args
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -28,7 +28,9 @@ PEOPLE = (
 
 
 def build(sim: Simulator, name: str, *, locks: int | None = None) -> None:
-    """Fill an empty simulator with scenario ``name``."""
+    """Fill an empty simulator with scenario ``name`` (``locks`` sizes ``large`` only)."""
+    if locks is not None and name != "large":
+        raise ValueError(f"locks only applies to scenario 'large', not {name!r}")
     if name == "small":
         _small(sim)
     elif name == "large":

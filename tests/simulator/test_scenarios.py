@@ -12,7 +12,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from custom_components.salto_ks.api import Lock, SaltoKSClient
 from simulator import Simulator
+from simulator.__main__ import parse_args
 from simulator.life import life_step
 
 from .conftest import Api, basic_header
@@ -108,7 +110,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_python_m_simulator(session: aiohttp.ClientSession) -> None:
+def _banner_values(banner: str) -> dict[str, str]:
+    """``key value`` pairs of the banner's indented lines (first word after the key)."""
+    values = {}
+    for line in banner.splitlines():
+        if line.startswith("  ") and len(parts := line.split()) >= 2:
+            values[parts[0]] = parts[1]
+    return values
+
+
+@pytest.mark.parametrize(
+    ("flags", "scenario", "lock_count"),
+    [(["--scenario", "small"], "small", 3), ([], "demo", 6)],
+    ids=["small", "default"],
+)
+async def test_python_m_simulator(
+    session: aiohttp.ClientSession, flags: list[str], scenario: str, lock_count: int
+) -> None:
+    """The issue's "done when": the module answers a token request and a locks listing the client parses."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -116,8 +135,7 @@ async def test_python_m_simulator(session: aiohttp.ClientSession) -> None:
         "simulator",
         "--port",
         str(port),
-        "--scenario",
-        "small",
+        *flags,
         "--seed",
         "1",
         cwd=REPO,
@@ -129,7 +147,8 @@ async def test_python_m_simulator(session: aiohttp.ClientSession) -> None:
         banner = (await asyncio.wait_for(proc.stdout.readuntil(b"control API"), 20)).decode()
         url = f"http://127.0.0.1:{port}"
         assert url in banner
-        expected = Simulator.from_scenario("small", seed=1)
+        assert f"({scenario}, seed 1)" in banner
+        expected = Simulator.from_scenario(scenario, seed=1)
         assert expected.client_secret in banner
         async with session.post(
             url + "/connect/token",
@@ -147,8 +166,48 @@ async def test_python_m_simulator(session: aiohttp.ClientSession) -> None:
             headers={"Authorization": f"Bearer {token}"},
         ) as resp:
             assert resp.status == 200
-            assert len((await resp.json())["items"]) == 3
+            assert len((await resp.json())["items"]) == lock_count
+
+        creds = _banner_values(banner)
+        client = SaltoKSClient(
+            session,
+            api_base=creds["api_base"],
+            auth_url=creds["auth_url"],
+            client_id=creds["client_id"],
+            client_secret=creds["client_secret"],
+            username=creds["username"],
+            password=creds["password"],
+        )
+        locks = await client.get_locks(creds["site_id"])
+        assert all(isinstance(lock, Lock) for lock in locks)
+        assert sorted(lock.name for lock in locks) == sorted(
+            lock.name for lock in expected.state.locks.values()
+        )
+        assert all(lock.iq is not None and lock.locked_state is not None for lock in locks)
     finally:
         with contextlib.suppress(ProcessLookupError):
             proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+@pytest.mark.parametrize("scenario", ["small", "demo"])
+def test_locks_option_refused_outside_large(
+    scenario: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--scenario", scenario, "--locks", "5"])
+    assert exit_info.value.code == 2
+    assert f"--locks only applies to --scenario large, not '{scenario}'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="only applies to scenario 'large'"):
+        Simulator.from_scenario(scenario, locks=5)
+
+
+def test_locks_option_default_scenario_and_large(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--locks", "5"])  # the default scenario is demo
+    assert "not 'demo'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(["--scenario", "large", "--locks", "-1"])
+    assert "--locks must be >= 0" in capsys.readouterr().err
+    assert parse_args(["--scenario", "large", "--locks", "5"]).locks == 5
+    assert parse_args([]).locks is None
