@@ -400,14 +400,14 @@ async def _async_last_events(
 ) -> dict[str, Entry | None]:
     """The newest audit row per lock.
 
-    From the audit feed when it runs; locks it has no row for yet (it does not replay the log from
-    before its first start), or every lock when the feed is off, are looked up in the cloud's
-    newest MAX_EVENTS_LIMIT rows with one request.
+    From the audit feed; locks it has no row for yet (it does not replay the log from before its
+    first start) are looked up in the cloud's newest MAX_EVENTS_LIMIT rows with one request.
     """
     audit = entry.runtime_data.audit
-    last: dict[str, Entry | None] = {
-        lock_id: audit.last_entry(lock_id) if audit is not None else None for lock_id in lock_ids
-    }
+    if audit is None:
+        # An access log interval of 0 promises that no entries request is ever made.
+        return dict.fromkeys(lock_ids)
+    last: dict[str, Entry | None] = {lock_id: audit.last_entry(lock_id) for lock_id in lock_ids}
     if all(row is not None for row in last.values()):
         return last
     for row in _newest_first(await _async_get_entries(hass, entry, MAX_EVENTS_LIMIT)):

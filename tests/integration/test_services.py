@@ -725,17 +725,6 @@ async def test_read_actions_cloud_errors(
 # --- get_status -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "entry_options",
-    [
-        {
-            CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
-            CONF_EVENT_POLL_INTERVAL: 0,  # no audit feed: the last event is read from the cloud
-            CONF_UNLOCK_SECONDS: 5,
-            CONF_RELEASED_STATE: 5,
-        }
-    ],
-)
 async def test_get_status(
     hass: HomeAssistant,
     *,
@@ -745,12 +734,17 @@ async def test_get_status(
     lock_ids: list[str],
     iq_id: str,
 ) -> None:
-    """Per lock: fresh online/battery/state from a roster poll, and its newest audit row."""
+    """Per lock: fresh online/battery/state from a roster poll, and its newest audit row.
+
+    The rows are older than the audit feed's first start, so the feed has none of them: one
+    entries read finds them.
+    """
     front, back, storage = lock_ids
     salto_sim.set_lock(storage, online=False, battery_level="critical")
     salto_sim.reset_counters()
     response = await _call(hass, SERVICE_GET_STATUS)
     assert salto_sim.counters.get("locks") == 1
+    assert salto_sim.counters.get("entries") == 1
     rows = {row["lock_id"]: row for row in response["locks"]}
     assert list(rows) == sorted(lock_ids)
     newest = {}
@@ -804,6 +798,38 @@ async def test_get_status_uses_audit_feed(
     assert status["last_event"]["user_id"] == users[0].user.id
     assert salto_sim.counters.get("entries", 0) == 0
     assert salto_sim.counters.get("locks") == 1
+
+
+@pytest.mark.parametrize(
+    "entry_options",
+    [
+        {
+            CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
+            CONF_EVENT_POLL_INTERVAL: 0,
+            CONF_UNLOCK_SECONDS: 5,
+            CONF_RELEASED_STATE: 5,
+        }
+    ],
+)
+async def test_get_status_audit_off_reads_no_entries(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    recent_rows: list[dict[str, Any]],
+    lock_ids: list[str],
+) -> None:
+    """Access log interval 0: no entries request ever, so last_event is None (rows exist)."""
+    assert init_integration.runtime_data.audit is None
+    response = await _call(hass, SERVICE_GET_STATUS)
+    assert [row["lock_id"] for row in response["locks"]] == sorted(lock_ids)
+    assert all(row["last_event"] is None for row in response["locks"])
+    response = await _call(
+        hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: lock_entity_id(hass, recent_rows[0]["lock_id"])}
+    )
+    assert response["locks"][0]["last_event"] is None
+    assert salto_sim.counters.get("locks", 0) >= 2
+    for endpoint in ("entries", "audit_trails", "audit_log"):
+        assert salto_sim.counters.get(endpoint, 0) == 0
 
 
 async def test_get_status_shows_release(
