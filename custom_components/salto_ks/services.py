@@ -78,6 +78,10 @@ ATTR_SINCE: Final = "since"
 MIN_EVENTS_LIMIT: Final = 1
 MAX_EVENTS_LIMIT: Final = 200  # the client's (and seed 000's) limit per call
 DEFAULT_EVENTS_LIMIT: Final = 50
+# The API cannot filter by lock: for lock targets get_events reads older pages of the site's log
+# until enough rows match, at most this many requests (about 1,000 rows) per site, so one call
+# cannot spend a large share of the account's request budget.
+MAX_EVENTS_SCAN_PAGES: Final = 5
 
 _CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 
@@ -334,15 +338,58 @@ async def _async_unlock(call: ServiceCall) -> None:
 
 
 async def _async_get_entries(
-    hass: HomeAssistant, entry: SaltoConfigEntry, limit: int, since: datetime | None = None
+    hass: HomeAssistant,
+    entry: SaltoConfigEntry,
+    limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Entry]:
-    """The newest ``limit`` audit rows of the entry's site (since ``since``), newest first."""
+    """The newest ``limit`` audit rows of the entry's site (since / until), newest first."""
     client = entry.runtime_data.client
     return await _async_cloud(
         hass,
         entry,
-        lambda: client.get_entries(_site_id(entry), since=since, limit=limit, newest_first=True),
+        lambda: client.get_entries(
+            _site_id(entry), since=since, limit=limit, newest_first=True, until=until
+        ),
     )
+
+
+def _at_or_after(row: Entry, since: datetime | None) -> bool:
+    # The API's filter has whole seconds: rows up to 999 ms before since come back.
+    return since is None or row.utc_date_time >= since
+
+
+async def _async_lock_entries(
+    hass: HomeAssistant,
+    entry: SaltoConfigEntry,
+    lock_ids: set[str],
+    limit: int,
+    since: datetime | None,
+) -> tuple[list[Entry], bool]:
+    """Rows of ``lock_ids`` since ``since``, and whether the scan cap stopped the search early.
+
+    Reads the site's log page by page, newest first, until ``limit`` rows match or the log
+    (since ``since``) ends.
+    """
+    seen: set[str] = set()
+    matched: list[Entry] = []
+    until: datetime | None = None
+    for _ in range(MAX_EVENTS_SCAN_PAGES):
+        page = await _async_get_entries(hass, entry, MAX_EVENTS_LIMIT, since, until)
+        new = [row for row in page if row.id not in seen]
+        seen.update(row.id for row in new)
+        matched.extend(row for row in new if row.lock_id in lock_ids and _at_or_after(row, since))
+        if len(matched) >= limit or len(page) < MAX_EVENTS_LIMIT:
+            return matched, False
+        if not new:
+            # More than a page of rows within one second: an upper bound in whole seconds
+            # cannot step past them.
+            break
+        # Inclusive (and rounded up by the client): rows sharing the oldest row's time that
+        # did not fit on this page come on the next one; the ones already seen are skipped.
+        until = min(row.utc_date_time for row in page)
+    return matched, True
 
 
 async def _async_get_events(call: ServiceCall) -> ServiceResponse:
@@ -361,15 +408,19 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
         # A datetime without time zone (the UI's selector) is Home Assistant's local time.
         since = dt_util.as_utc(since)
     rows: list[Entry] = []
+    truncated = False
     for scope in _resolve_scopes(hass, call):
-        entry = scope.entry
-        # The API cannot filter by lock: look at the newest MAX_EVENTS_LIMIT rows instead.
-        fetch = limit if scope.lock_ids is None else MAX_EVENTS_LIMIT
-        entries = await _async_get_entries(hass, entry, fetch, since)
-        rows.extend(
-            row for row in entries if scope.lock_ids is None or row.lock_id in scope.lock_ids
-        )
-    return {"events": [row.as_dict() for row in _newest_first(rows)[:limit]]}
+        if scope.lock_ids is None:
+            entries = await _async_get_entries(hass, scope.entry, limit, since)
+            rows.extend(row for row in entries if _at_or_after(row, since))
+            continue
+        matched, capped = await _async_lock_entries(hass, scope.entry, scope.lock_ids, limit, since)
+        rows.extend(matched)
+        truncated = truncated or capped
+    return {
+        "events": [row.as_dict() for row in _newest_first(rows)[:limit]],
+        "truncated": truncated,
+    }
 
 
 async def _async_get_sites(call: ServiceCall) -> ServiceResponse:

@@ -575,7 +575,7 @@ async def test_get_events_limit_and_since(
 
     future = datetime.now(UTC) + timedelta(hours=1)
     response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: future.isoformat()})
-    assert response == {"events": []}
+    assert response == {"events": [], "truncated": False}
 
 
 async def test_get_events_filtered_by_lock(
@@ -607,6 +607,120 @@ async def test_get_events_filtered_by_lock(
     assert [event["id"] for event in response["events"]] == [
         row["id"] for row in _sim_rows(salto_sim) if row["lock_id"] in lock_ids[:2]
     ]
+
+
+def _add_rows(
+    sim: Simulator, lock_id: str, times: list[datetime], category: str = "lock_opened"
+) -> list[str]:
+    """One audit row of ``lock_id`` at each time; their ids."""
+    return [
+        sim.add_entry(lock_id=lock_id, event_category=category, access_by="tag", utc=when)["id"]
+        for when in times
+    ]
+
+
+async def test_get_events_lock_rows_older_than_200_site_rows(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_ids: list[str],
+) -> None:
+    """A lock's rows behind 250 newer rows of another lock are found by reading older pages.
+
+    Five rows share each second, so a page ends inside a second: its other rows come on the next
+    page, none lost or repeated.
+    """
+    # The scenario has no rows of the storage room.
+    front, back = lock_ids[0], lock_ids[2]
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    back_ids = _add_rows(salto_sim, back, [start + timedelta(seconds=n) for n in range(3)])
+    _add_rows(salto_sim, front, [start + timedelta(minutes=1, seconds=n // 5) for n in range(250)])
+    back_entity = lock_entity_id(hass, back)
+
+    salto_sim.reset_counters()
+    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: back_entity})
+    expected = [row["id"] for row in _sim_rows(salto_sim) if row["lock_id"] == back]
+    assert expected == back_ids[::-1]
+    assert [event["id"] for event in response["events"]] == expected
+    assert response["truncated"] is False
+    # Two reads of up to 200 rows (the simulator's pages hold 50).
+    assert salto_sim.counters["entries"] == 4 + 2
+
+    response = await _call(
+        hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: back_entity, ATTR_SINCE: start.isoformat()}
+    )
+    assert [event["id"] for event in response["events"]] == back_ids[::-1]
+
+    # Every row of the other lock, across the page break, exactly once.
+    response = await _call(
+        hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, front), ATTR_LIMIT: 200}
+    )
+    ids = [event["id"] for event in response["events"]]
+    assert ids == [row["id"] for row in _sim_rows(salto_sim) if row["lock_id"] == front][:200]
+    assert len(set(ids)) == 200
+    assert response["truncated"] is False
+
+
+async def test_get_events_lock_scan_cap(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_ids: list[str],
+) -> None:
+    """The search reads about 1,000 rows at most and says so with truncated: true."""
+    # The scenario has no rows of the storage room.
+    front, back = lock_ids[0], lock_ids[2]
+    salto_sim.tenant.entries_page_size = 200
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    _add_rows(salto_sim, back, [start])
+    _add_rows(salto_sim, front, [start + timedelta(seconds=1 + n) for n in range(1100)])
+    back_entity = lock_entity_id(hass, back)
+
+    salto_sim.reset_counters()
+    response = await _call(
+        hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: back_entity, ATTR_SINCE: start.isoformat()}
+    )
+    assert response == {"events": [], "truncated": True}
+    assert salto_sim.counters["entries"] == 5
+
+    # Rows matching before the cap: no flag.
+    response = await _call(
+        hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, front), ATTR_LIMIT: 5}
+    )
+    assert len(response["events"]) == 5
+    assert response["truncated"] is False
+
+    # More than a page of rows in one second: an upper bound in whole seconds cannot pass them.
+    crowded = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    _add_rows(salto_sim, front, [crowded] * 201)
+    salto_sim.reset_counters()
+    response = await _call(
+        hass,
+        SERVICE_GET_EVENTS,
+        {ATTR_ENTITY_ID: back_entity, ATTR_SINCE: (crowded - timedelta(minutes=1)).isoformat()},
+    )
+    assert response == {"events": [], "truncated": True}
+    assert salto_sim.counters["entries"] == 2
+
+
+async def test_get_events_since_with_milliseconds(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_ids: list[str],
+) -> None:
+    """The API filters since in whole seconds; a row before a sub-second since is dropped."""
+    front = lock_ids[0]
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    before, after = _add_rows(salto_sim, front, [start, start + timedelta(seconds=1)])
+    since = (start + timedelta(milliseconds=500)).isoformat()
+    assert "." in since
+    for target in ({}, {ATTR_ENTITY_ID: lock_entity_id(hass, front)}):
+        response = await _call(hass, SERVICE_GET_EVENTS, {**target, ATTR_SINCE: since})
+        assert [event["id"] for event in response["events"]] == [after]
+    # A since on the row's own time keeps it.
+    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: start.isoformat()})
+    assert [event["id"] for event in response["events"]] == [after, before]
 
 
 @pytest.mark.parametrize("limit", [0, -1, 201, 1000])
