@@ -54,10 +54,16 @@ from .cursor import (
 type SaltoConfigEntry = ConfigEntry[SaltoRuntimeData]
 
 MANUFACTURER: Final = "Salto"
+# The API has no IQ model field.
+IQ_MODEL: Final = "IQ"
 
 # Since HA 2026.8 a device belongs to exactly one config entry and is removed with
 # async_remove_device; before, a stale device is detached with remove_config_entry_id.
 DEVICE_PER_ENTRY: Final = hasattr(dr.DeviceRegistry, "async_get_device_by_identifier")
+
+# Successful polls a lock or IQ must be missing from before its device (and the user's names,
+# areas and disabled flags with it) is removed.
+DEVICE_MISSING_POLLS: Final = 2
 
 # Used when a 429 carries no (usable) Retry-After.
 DEFAULT_RETRY_AFTER: Final = 60.0
@@ -190,6 +196,11 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         self._known_lock_ids: set[str] = set()
         self._known_iq_ids: set[str] = set()
         self._tracking_devices = False
+        # Device registry id -> consecutive successful polls its lock/IQ was missing from. A device
+        # goes at DEVICE_MISSING_POLLS, so one partial listing cannot delete the user's names/areas.
+        self._missing_polls: dict[str, int] = {}
+        # Whether the previous successful poll listed any lock / IQ (None: no poll yet this run).
+        self._listed_before: tuple[bool, bool] | None = None
         # Loop time of the latest transient failure since the last good poll (None: none since).
         self._last_transient_failure: float | None = None
 
@@ -274,6 +285,8 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         self._last_transient_failure = None
         for kind in ROSTER_ISSUES:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry.entry_id))
+        # Here rather than in the listener: an unchanged second poll notifies no listener.
+        self._prune_devices({lock.id for lock in locks}, {iq.id for iq in iqs})
         return RosterData(
             locks={lock.id: lock for lock in locks},
             iqs={iq.id: iq for iq in iqs},
@@ -332,25 +345,60 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
             if device.via_device_id != via_device_id:
                 device_registry.async_update_device(device.id, via_device_id=via_device_id)
 
+        # Known ids keep their entities while missing from a listing (they only turn unavailable);
+        # _prune_devices forgets them with their device, so a lock that comes back is added again.
         if new_iqs := iq_ids - self._known_iq_ids:
             for add_iq in self.new_iq_callbacks:
                 add_iq(new_iqs)
+            self._known_iq_ids |= new_iqs
         if new_locks := lock_ids - self._known_lock_ids:
             for add_lock in self.new_lock_callbacks:
                 add_lock(new_locks)
+            self._known_lock_ids |= new_locks
 
-        # Devices of this entry whose lock or IQ left the site.
-        current = {(DOMAIN, device_id) for device_id in lock_ids | iq_ids}
-        for device in dr.async_entries_for_config_entry(device_registry, entry_id):
-            if not device.identifiers & current:
-                LOGGER.debug("Removing device %s: gone from the site", device.name)
-                if DEVICE_PER_ENTRY:
-                    device_registry.async_remove_device(device.id)
-                else:
-                    device_registry.async_update_device(device.id, remove_config_entry_id=entry_id)
+    @callback
+    def _prune_devices(self, lock_ids: set[str], iq_ids: set[str]) -> None:
+        """Remove devices whose lock or IQ is missing from DEVICE_MISSING_POLLS successful polls.
 
-        self._known_lock_ids = lock_ids
-        self._known_iq_ids = iq_ids
+        A listing that comes back empty right after one that was not is a server glitch far more
+        often than a site stripped bare: it counts for nothing (one warning), so a site that really
+        lost everything is cleaned up one poll later.
+        """
+        device_registry = dr.async_get(self.hass)
+        entry_id = self.config_entry.entry_id
+        devices = dr.async_entries_for_config_entry(device_registry, entry_id)
+        # After a restart the registry stands in for the previous listing.
+        had_locks, had_iqs = self._listed_before or (
+            any(device.model != IQ_MODEL for device in devices),
+            any(device.model == IQ_MODEL for device in devices),
+        )
+        self._listed_before = (bool(lock_ids), bool(iq_ids))
+        if (had_locks and not lock_ids) or (had_iqs and not iq_ids):
+            LOGGER.warning(
+                "Salto KS listed no %s for %s, though it did before; keeping their devices "
+                "until a later poll confirms it",
+                "locks" if had_locks and not lock_ids else "IQs",
+                self.config_entry.title,
+            )
+            return
+        current = {(DOMAIN, salto_id) for salto_id in lock_ids | iq_ids}
+        for device in devices:
+            if device.identifiers & current:
+                self._missing_polls.pop(device.id, None)
+                continue
+            missing = self._missing_polls.get(device.id, 0) + 1
+            if missing < DEVICE_MISSING_POLLS:
+                self._missing_polls[device.id] = missing
+                continue
+            del self._missing_polls[device.id]
+            LOGGER.debug("Removing device %s: gone from the site", device.name)
+            for _domain, salto_id in device.identifiers:
+                self._known_lock_ids.discard(salto_id)
+                self._known_iq_ids.discard(salto_id)
+            if DEVICE_PER_ENTRY:
+                device_registry.async_remove_device(device.id)
+            else:
+                device_registry.async_update_device(device.id, remove_config_entry_id=entry_id)
 
 
 def iq_device_info(iq: Iq) -> DeviceInfo:
@@ -359,9 +407,11 @@ def iq_device_info(iq: Iq) -> DeviceInfo:
         identifiers={(DOMAIN, iq.id)},
         name=iq.name or f"IQ {iq.id[:8]}",
         manufacturer=MANUFACTURER,
-        model="IQ",
+        model=IQ_MODEL,
+        # "2.0" is the IQ generation (Salto's support pages tell IQ1 and IQ2.0 hardware apart), not
+        # firmware. None clears the copy in sw_version that earlier versions wrote.
         hw_version=iq.revision,
-        sw_version=iq.revision,
+        sw_version=None,
         serial_number=iq.mac,
     )
 
