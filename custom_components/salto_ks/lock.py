@@ -14,6 +14,7 @@ and ``lock.unlock``, ``lock.open`` and ``lock.lock`` check the code against the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, Final, NoReturn
@@ -54,9 +55,17 @@ PARALLEL_UPDATES = 1
 
 OTP_DOCS_URL: Final = "https://github.com/salto-ks-ha/salto_ks#one-time-passwords-otp"
 
+# Salto's 422 wording is undocumented; a whole word keeps "unique" or "IQ-less" text from matching.
+_IQ_WORD: Final = re.compile(r"\biq\b", re.IGNORECASE)
+
 # What HA shows after a successful remote opening, until released_state runs out.
 RELEASED_UNLOCKED: Final = "unlocked"
 RELEASED_OPEN: Final = "open"
+
+
+def mentions_iq(message: str) -> bool:
+    """Whether a 422 "offline" message names the IQ (as a word) rather than the lock."""
+    return _IQ_WORD.search(message) is not None
 
 
 async def async_setup_entry(
@@ -251,19 +260,30 @@ class SaltoLock(SaltoLockEntity, LockEntity):
             self._raise("lock_not_found")
         if lock.online is False:
             self._raise("lock_offline")
-        if lock.iq is not None:
-            iq = coordinator.data.iqs.get(lock.iq.id)
-            iq_online = iq.online if iq is not None else lock.iq.online
-            if iq_online is False:
-                iq_name = (iq.name if iq else lock.iq.name) or lock.iq.id
-                self._raise("iq_offline", iq=iq_name)
+        if (iq_name := self._offline_iq_name()) is not None:
+            self._raise("iq_offline", iq=iq_name)
+
+    def _offline_iq_name(self) -> str | None:
+        """The name of the lock's IQ when the roster says it is offline, else None."""
+        if (lock := self.salto_lock) is None or lock.iq is None:
+            return None
+        # The IQ listing is fresher than the copy embedded in the lock.
+        iq = self.coordinator.data.iqs.get(lock.iq.id)
+        if (iq.online if iq is not None else lock.iq.online) is not False:
+            return None
+        return (iq.name if iq else lock.iq.name) or lock.iq.id
 
     async def _async_call(self, request: Awaitable[None]) -> None:
         """Send a command and turn the client's errors into translated HomeAssistantErrors."""
         try:
             await request
         except LockUnavailableError as err:
-            if "iq" in err.message.lower():
+            # An offline IQ takes its locks offline with it, so the cloud may blame the lock; a
+            # roster that has caught up with the IQ (e.g. polled while the request ran) is the
+            # better witness than the undocumented wording.
+            if (iq_name := self._offline_iq_name()) is not None:
+                self._raise("iq_offline", err, iq=iq_name)
+            if mentions_iq(err.server_message or err.message):
                 lock = self.salto_lock
                 iq_name = (lock.iq.name or lock.iq.id) if lock and lock.iq else "IQ"
                 self._raise("iq_offline", err, iq=iq_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -15,20 +16,29 @@ from homeassistant.components.lock import (
     SERVICE_UNLOCK,
     LockEntityFeature,
 )
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from syrupy.assertion import SnapshotAssertion
 
+from custom_components.salto_ks.api import LockUnavailableError
 from custom_components.salto_ks.const import DEFAULT_RELEASED_STATE, DOMAIN
-from custom_components.salto_ks.lock import OTP_DOCS_URL
+from custom_components.salto_ks.lock import OTP_DOCS_URL, mentions_iq
 from simulator import Simulator
 
-from .conftest import async_refresh_roster, caller_site_user_id, lock_entity_id
+from .conftest import (
+    async_refresh_roster,
+    caller_site_user_id,
+    lock_entity_id,
+    snapshot_platform,
+)
 
 LOCKED = "locked"
 UNLOCKED = "unlocked"
 OPEN = "open"
+SERVICES = [SERVICE_UNLOCK, SERVICE_OPEN, SERVICE_LOCK]
 
 
 @pytest.fixture
@@ -41,6 +51,22 @@ def lock_id(salto_sim: Simulator) -> str:
 def iq_id(salto_sim: Simulator) -> str:
     """The simulated site's IQ."""
     return salto_sim.state.iqs_of(salto_sim.site_id)[0].id
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """Only the lock platform (used by setup_integration; init_integration sets up all)."""
+    return [Platform.LOCK]
+
+
+async def test_locks_snapshot(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Registry entries and states of every lock entity."""
+    await snapshot_platform(hass, entity_registry, snapshot, setup_integration.entry_id)
 
 
 async def _call(hass: HomeAssistant, service: str, entity_id: str) -> None:
@@ -174,7 +200,7 @@ async def _assert_error(
     return err.value
 
 
-@pytest.mark.parametrize("service", [SERVICE_UNLOCK, SERVICE_OPEN, SERVICE_LOCK])
+@pytest.mark.parametrize("service", SERVICES)
 async def test_offline_lock_in_roster_fails_without_request(
     hass: HomeAssistant,
     salto_sim: Simulator,
@@ -192,57 +218,129 @@ async def test_offline_lock_in_roster_fails_without_request(
     assert salto_sim.state.locks[lock_id].name in str(err)
 
 
+@pytest.mark.parametrize("service", SERVICES)
 async def test_offline_lock_reported_by_cloud(
-    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
-) -> None:
-    """The roster is stale; the cloud's 422 'lock is offline' gives the same message."""
-    salto_sim.set_lock(lock_id, online=False)
-    await _assert_error(
-        hass, salto_sim, SERVICE_UNLOCK, lock_entity_id(hass, lock_id), "lock_offline", requests=1
-    )
-
-
-async def test_offline_iq_in_roster_fails_without_request(
     hass: HomeAssistant,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
     lock_id: str,
+    service: str,
+) -> None:
+    """The roster is stale; the cloud's 422 'lock is offline' gives the same message."""
+    salto_sim.set_lock(lock_id, online=False)
+    await _assert_error(
+        hass, salto_sim, service, lock_entity_id(hass, lock_id), "lock_offline", requests=1
+    )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_offline_iq_in_roster_fails_without_request(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
     iq_id: str,
+    service: str,
 ) -> None:
     """The roster says the IQ is offline: iq_offline naming the IQ, no request."""
     salto_sim.set_iq(iq_id, online=False)
     await async_refresh_roster(hass, init_integration)
     err = await _assert_error(
-        hass, salto_sim, SERVICE_UNLOCK, lock_entity_id(hass, lock_id), "iq_offline", requests=0
+        hass, salto_sim, service, lock_entity_id(hass, lock_id), "iq_offline", requests=0
     )
     assert err.translation_placeholders["iq"] == salto_sim.state.iqs[iq_id].name
 
 
+@pytest.mark.parametrize("service", SERVICES)
 async def test_offline_iq_reported_by_cloud(
     hass: HomeAssistant,
+    *,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
     lock_id: str,
     iq_id: str,
+    service: str,
 ) -> None:
     """The cloud's 422 'IQ is offline' maps to iq_offline."""
     salto_sim.set_iq(iq_id, online=False)
-    await _assert_error(
-        hass, salto_sim, SERVICE_UNLOCK, lock_entity_id(hass, lock_id), "iq_offline", requests=1
+    err = await _assert_error(
+        hass, salto_sim, service, lock_entity_id(hass, lock_id), "iq_offline", requests=1
     )
+    assert err.translation_placeholders["iq"] == salto_sim.state.iqs[iq_id].name
 
 
-async def test_otp_protected_iq(
+@pytest.mark.parametrize("service", SERVICES)
+async def test_lock_offline_answer_with_iq_offline_in_roster(
     hass: HomeAssistant,
+    *,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
     lock_id: str,
     iq_id: str,
+    service: str,
 ) -> None:
-    """An OTP-protected IQ refuses the opening; the message points to the README's OTP section."""
+    """The cloud blames the lock, but the roster polled meanwhile shows its IQ offline: iq_offline.
+
+    The command is held in the simulator while the roster sees the IQ go offline; by the time the
+    cloud answers, the IQ is back and the lock is offline, so the answer says "The lock is offline".
+    """
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.inject_fault("locking", "timeout", delay=3, times=1)
+    salto_sim.reset_counters()
+    command = hass.async_create_task(_call(hass, service, entity_id))
+    for _ in range(1000):
+        if salto_sim.counters.get("locking"):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("the command never reached the simulator")
+    salto_sim.set_iq(iq_id, online=False)
+    # Not async_refresh_roster: waiting for HA to settle would wait for the held command.
+    await init_integration.runtime_data.roster.async_refresh()
+    salto_sim.set_iq(iq_id, online=True)
+    salto_sim.set_lock(lock_id, online=False)
+    assert not command.done(), "the simulator answered before the roster caught up"
+    with pytest.raises(HomeAssistantError) as err:
+        await command
+    assert err.value.translation_key == "iq_offline"
+    assert err.value.translation_placeholders["iq"] == salto_sim.state.iqs[iq_id].name
+    assert isinstance(err.value.__cause__, LockUnavailableError)
+    assert "lock is offline" in str(err.value.__cause__)
+
+
+@pytest.mark.parametrize(
+    ("message", "names_iq"),
+    [
+        ("The IQ is offline", True),
+        ("IQ offline", True),
+        ("The lock's iq is offline", True),
+        ("IQ-link lost, device offline", True),
+        ("The lock is offline", False),
+        ("Unique lock reference is offline", False),
+        ("Lock offline (liquid damage)", False),
+        ("", False),
+    ],
+)
+def test_mentions_iq_matches_a_whole_word(message: str, names_iq: bool) -> None:
+    """Only "IQ" as a word names the IQ; "unique" or "liquid" do not."""
+    assert mentions_iq(message) is names_iq
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_otp_protected_iq(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    iq_id: str,
+    service: str,
+) -> None:
+    """An OTP-protected IQ refuses the command; the message points to the README's OTP section."""
     salto_sim.set_iq(iq_id, otp_enabled=True)
     err = await _assert_error(
-        hass, salto_sim, SERVICE_OPEN, lock_entity_id(hass, lock_id), "otp_required", requests=1
+        hass, salto_sim, service, lock_entity_id(hass, lock_id), "otp_required", requests=1
     )
     assert OTP_DOCS_URL in str(err)
 
@@ -250,7 +348,7 @@ async def test_otp_protected_iq(
 async def test_lock_not_supported(
     hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
 ) -> None:
-    """A lock that cannot lock remotely (422): unsupported."""
+    """A lock that cannot lock remotely (422): unsupported (opening is not affected)."""
     salto_sim.state.locks[lock_id].supports_remote_lock = False
     err = await _assert_error(
         hass, salto_sim, SERVICE_LOCK, lock_entity_id(hass, lock_id), "unsupported", requests=1
@@ -258,59 +356,74 @@ async def test_lock_not_supported(
     assert "XS4" in str(err)
 
 
+@pytest.mark.parametrize("service", SERVICES)
 async def test_no_remote_access(
-    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    service: str,
 ) -> None:
     """The KS user lacks remote access (403): action_permission_denied."""
     salto_sim.set_user(caller_site_user_id(salto_sim), remote_access=False)
     await _assert_error(
         hass,
         salto_sim,
-        SERVICE_UNLOCK,
+        service,
         lock_entity_id(hass, lock_id),
         "action_permission_denied",
         requests=1,
     )
 
 
+@pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize("fault", ["500", "503", "drop"])
 async def test_cloud_down(
     hass: HomeAssistant,
+    *,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
     lock_id: str,
     fault: str,
+    service: str,
 ) -> None:
     """A failing cloud: cannot_connect, and the lock keeps its state."""
     entity_id = lock_entity_id(hass, lock_id)
     salto_sim.inject_fault("locking", fault)
-    await _assert_error(hass, salto_sim, SERVICE_UNLOCK, entity_id, "cannot_connect", requests=1)
+    await _assert_error(hass, salto_sim, service, entity_id, "cannot_connect", requests=1)
     assert hass.states.get(entity_id).state == LOCKED
 
 
+@pytest.mark.parametrize("service", SERVICES)
 async def test_rate_limited_action(
     hass: HomeAssistant,
+    *,
     freezer: FrozenDateTimeFactory,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
     lock_id: str,
+    service: str,
 ) -> None:
     """A 429 on a command: rate_limited; the next command waits for Retry-After without a request."""
     entity_id = lock_entity_id(hass, lock_id)
     salto_sim.inject_fault("locking", "429", retry_after=30, times=1)
-    err = await _assert_error(
-        hass, salto_sim, SERVICE_UNLOCK, entity_id, "rate_limited", requests=1
-    )
+    err = await _assert_error(hass, salto_sim, service, entity_id, "rate_limited", requests=1)
     assert err.translation_placeholders["seconds"] == "30"
-    await _assert_error(hass, salto_sim, SERVICE_UNLOCK, entity_id, "rate_limited", requests=0)
+    await _assert_error(hass, salto_sim, service, entity_id, "rate_limited", requests=0)
 
     freezer.tick(timedelta(seconds=31))
-    await _call(hass, SERVICE_UNLOCK, entity_id)
-    assert hass.states.get(entity_id).state == UNLOCKED
+    salto_sim.reset_counters()
+    await _call(hass, service, entity_id)
+    assert salto_sim.counters.get("locking") == 1
 
 
+@pytest.mark.parametrize("service", SERVICES)
 async def test_revoked_credentials_on_action_start_reauth(
-    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    service: str,
 ) -> None:
     """Credentials refused during a command: translated error and a reauth flow."""
     salto_sim.set_credentials(password="changed")
@@ -319,7 +432,7 @@ async def test_revoked_credentials_on_action_start_reauth(
     await _assert_error(
         hass,
         salto_sim,
-        SERVICE_UNLOCK,
+        service,
         lock_entity_id(hass, lock_id),
         "action_invalid_auth",
         requests=0,
@@ -331,14 +444,17 @@ async def test_revoked_credentials_on_action_start_reauth(
     )
 
 
+@pytest.mark.parametrize("service", SERVICES)
 async def test_lock_removed_from_cloud(
-    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    service: str,
 ) -> None:
     """The roster is stale and the cloud no longer knows the lock (404): lock_not_found."""
     entity_id = lock_entity_id(hass, lock_id)
     name = salto_sim.state.locks[lock_id].name
     salto_sim.remove_lock(lock_id)
-    err = await _assert_error(
-        hass, salto_sim, SERVICE_UNLOCK, entity_id, "lock_not_found", requests=1
-    )
+    err = await _assert_error(hass, salto_sim, service, entity_id, "lock_not_found", requests=1)
     assert name in str(err)
