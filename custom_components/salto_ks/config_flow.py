@@ -42,6 +42,7 @@ from .api import (
     ApiNotEnabledError,
     AuthenticationError,
     PermissionDeniedError,
+    RateLimitedError,
     SaltoKSError,
     Site,
     TokenRejectedError,
@@ -82,6 +83,7 @@ from .const import (
     MIN_STATUS_INTERVAL,
     MIN_UNLOCK_SECONDS,
 )
+from .coordinator import DEFAULT_RETRY_AFTER
 from .pin import hash_pin, is_valid_pin
 
 STEP_USER = "user"
@@ -302,6 +304,24 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data: dict[str, Any] = {}
         self._sites: dict[str, Site] = {}
         self._custom_urls: dict[str, str] = {}  # last custom URLs entered in this flow
+        # Loop time before which Salto's Retry-After forbids another attempt. Each attempt builds a
+        # new client, which knows nothing of an earlier 429, so the flow has to remember it.
+        self._retry_at: float | None = None
+
+    def _rate_limit_remaining(self) -> float | None:
+        """Seconds left of the last 429's Retry-After, None when a request may be sent."""
+        if self._retry_at is None:
+            return None
+        if (remaining := self._retry_at - self.hass.loop.time()) <= 0:
+            self._retry_at = None
+            return None
+        return remaining
+
+    def _error_placeholders(self, errors: Mapping[str, str]) -> dict[str, str] | None:
+        """The rate_limited error's wait; form errors take the step's description placeholders."""
+        if "rate_limited" not in errors.values():
+            return None
+        return {"seconds": str(math.ceil(self._rate_limit_remaining() or 0))}
 
     @staticmethod
     @callback
@@ -350,6 +370,7 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, _suggestions(suggested)),
             errors=errors,
+            description_placeholders=self._error_placeholders(errors),
         )
 
     @property
@@ -389,12 +410,15 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
                 CUSTOM_ENDPOINT_SCHEMA, _suggestions(suggested)
             ),
             errors=errors,
+            description_placeholders=self._error_placeholders(errors),
         )
 
     # ---- connection test and site --------------------------------------------------------
 
     async def _async_fetch_sites(self, data: Mapping[str, Any]) -> str | None:
         """Request a token and list the sites; return an error key, or None on success."""
+        if self._rate_limit_remaining() is not None:
+            return "rate_limited"
         client = create_client(self.hass, data)
         try:
             await client.authenticate()
@@ -411,6 +435,13 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
         except PermissionDeniedError as err:
             LOGGER.debug("Permission denied listing sites: %r", err)
             return "missing_permission"
+        except RateLimitedError as err:
+            LOGGER.debug("Rate limited: %r", err)
+            wait = (
+                err.retry_after if err.retry_after and err.retry_after > 0 else DEFAULT_RETRY_AFTER
+            )
+            self._retry_at = self.hass.loop.time() + wait
+            return "rate_limited"
         except SaltoKSError as err:
             LOGGER.debug("Cannot reach Salto KS: %r", err)
             return "cannot_connect"
@@ -512,6 +543,7 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Schema(fields), _suggestions(user_input or entry.data)
             ),
             errors=errors,
+            description_placeholders=self._error_placeholders(errors),
         )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
@@ -437,15 +438,14 @@ async def test_missing_permission(hass: HomeAssistant, salto_sim: Simulator) -> 
         ("sites", "503"),
         ("sites", "drop"),
         ("sites", "malformed"),
-        ("sites", "429"),
     ],
 )
 async def test_cannot_connect_faults(
     hass: HomeAssistant, presets_on_sim: Simulator, endpoint: str, kind: str
 ) -> None:
-    """Server errors, dropped connections, bad JSON and rate limiting: cannot_connect, then retry."""
+    """Server errors, dropped connections and bad JSON: cannot_connect, then retry."""
     sim = presets_on_sim
-    sim.inject_fault(endpoint, kind, retry_after=1 if kind == "429" else None)
+    sim.inject_fault(endpoint, kind)
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], credentials(sim))
     assert result["type"] is FlowResultType.FORM
@@ -453,6 +453,94 @@ async def test_cannot_connect_faults(
     sim.clear_faults()
     result = await hass.config_entries.flow.async_configure(result["flow_id"], credentials(sim))
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize("endpoint", ["token", "sites"])
+async def test_rate_limited_waits_for_retry_after(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    presets_on_sim: Simulator,
+    endpoint: str,
+) -> None:
+    """A 429: rate_limited with the wait; a retry before Retry-After sends nothing; after it, success."""
+    sim = presets_on_sim
+    sim.inject_fault(endpoint, "429", retry_after=30, times=1)
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], credentials(sim))
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "rate_limited"}
+    assert result["description_placeholders"] == {"seconds": "30"}
+
+    sim.reset_counters()
+    freezer.tick(20)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], credentials(sim))
+    assert result["errors"] == {"base": "rate_limited"}
+    assert result["description_placeholders"] == {"seconds": "10"}
+    assert sim.counters == {}, "a request was sent before Retry-After"
+
+    freezer.tick(11)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], credentials(sim))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert sim.counters.get("sites") == 1
+
+
+async def test_rate_limited_on_custom_endpoint(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, salto_sim: Simulator
+) -> None:
+    """On the custom endpoint step the wait is shown there, and the URLs are kept."""
+    salto_sim.inject_fault("sites", "429", retry_after=5, times=1)
+    urls = {CONF_API_BASE: salto_sim.api_base, CONF_AUTH_URL: salto_sim.auth_url}
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(salto_sim, ENDPOINT_CUSTOM)
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], urls)
+    assert result["step_id"] == "custom_endpoint"
+    assert result["errors"] == {"base": "rate_limited"}
+    assert result["description_placeholders"] == {"seconds": "5"}
+    assert suggested(result) == urls
+
+    salto_sim.reset_counters()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], urls)
+    assert result["errors"] == {"base": "rate_limited"}
+    assert salto_sim.counters == {}
+    freezer.tick(6)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], urls)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_reauth_rate_limited(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """Reauth honours Retry-After too, and keeps the entry's name among the placeholders."""
+    mock_config_entry.add_to_hass(hass)
+    salto_sim.inject_fault("token", "429", retry_after=12, times=1)
+    user_input = {
+        CONF_CLIENT_ID: salto_sim.client_id,
+        CONF_CLIENT_SECRET: salto_sim.client_secret,
+        CONF_USERNAME: salto_sim.username,
+        CONF_PASSWORD: salto_sim.password,
+    }
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["errors"] == {"base": "rate_limited"}
+    assert result["description_placeholders"] == {
+        "seconds": "12",
+        "name": mock_config_entry.title,
+    }
+    salto_sim.reset_counters()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["errors"] == {"base": "rate_limited"}
+    assert salto_sim.counters == {}
+    freezer.tick(13)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
 
 
 async def test_unreachable_custom_endpoint_then_fix(
@@ -971,6 +1059,7 @@ FLOW_ERRORS = {
     "password_required",
     "username_required",
     "unknown",
+    "rate_limited",
 }
 FLOW_ABORTS = {
     "already_configured",
@@ -1024,6 +1113,8 @@ def test_translations_cover_the_flow() -> None:
     assert set(site["data"]) == set(site["data_description"]) == {CONF_SITE_ID}
     assert "{count}" in site["description"]
     assert set(config["error"]) == FLOW_ERRORS
+    # Filled from the form's description placeholders (_error_placeholders).
+    assert "{seconds}" in config["error"]["rate_limited"]
     assert set(config["abort"]) == FLOW_ABORTS
     assert "{site}" in config["abort"]["wrong_site"]
     assert set(options["error"]) == {
