@@ -20,6 +20,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .api import (
@@ -434,7 +435,8 @@ EVENT_SALTO_KS: Final = f"{DOMAIN}_event"
 # Unique-id suffix of a lock's event entity (event.py).
 AUDIT_EVENT_KEY: Final = "access"
 
-# After an outage at most this many rows are delivered: the newest ones, oldest first.
+# After an outage at most this many rows are delivered: the newest ones, oldest first. Any value
+# of 1 or more works; above AUDIT_CHUNK it only applies while the scan sees the whole backlog.
 AUDIT_BACKLOG_LIMIT: Final = 200
 # Rows per get_entries call (the client's maximum); a poll reads the feed in such chunks.
 AUDIT_CHUNK: Final = 200
@@ -442,8 +444,9 @@ AUDIT_CHUNK: Final = 200
 AUDIT_MAX_SCAN_REQUESTS: Final = 10
 # Rows read at first start to place the cursor after the newest one (none of them is delivered).
 AUDIT_FIRST_START_ROWS: Final = 10
-# A row whose lock has no event entity yet is held for this many audit polls (the roster is asked
-# for a refresh meanwhile); after that it is fired on the bus only.
+# A row whose lock has no event entity yet is held (the roster is asked for a refresh meanwhile)
+# for this many audit polls, or, while the roster does not list the lock, this many successful roster
+# refreshes (a failing or rate-limited roster proves nothing); after that it is fired on the bus only.
 AUDIT_HOLD_POLLS: Final = 5
 # At most this many rows are held; beyond it the oldest go to the bus only.
 AUDIT_MAX_HELD: Final = 200
@@ -466,6 +469,8 @@ class _Held:
 
     entry: Entry
     polls: int = 0
+    # The roster data at the last count: a roster that has not polled since proves nothing.
+    roster: RosterData | None = None
 
 
 class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
@@ -477,12 +482,16 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
     poll delivers nothing and keeps the cursor, so the next good poll picks up where it stopped.
 
     - First start (no Store): the cursor is placed after the newest existing row; history is not
-      delivered.
+      delivered. Until that read succeeds the cursor sits at the setup time, so a feed failing at
+      first start loses nothing.
     - Backlog (after an outage or a restart): all new rows are read (up to AUDIT_MAX_SCAN_REQUESTS
       calls); the newest AUDIT_BACKLOG_LIMIT are delivered and the number left out is logged once.
     - A row for a lock without event entity is held (and the roster asked for a refresh when it
-      does not know the lock) until the entity subscribes; after AUDIT_HOLD_POLLS polls it is fired
-      on the bus only. A disabled event entity never subscribes: its lock's rows go to the bus at once.
+      does not know the lock) until the entity subscribes; after AUDIT_HOLD_POLLS polls (successful
+      roster refreshes while the roster does not list the lock) it is fired on the bus only. A
+      disabled event entity never subscribes: its lock's rows go to the bus at once.
+    - A failure is logged (HA's one error line, one recovery line) only once the roster has answered
+      since it began: while the roster fails too, its own line tells the user the cloud is lost.
     - The bus event's ``entity_id`` is the lock's event entity (also when it is disabled; None when the
       lock has none, e.g. it never appeared in the roster). ``lock_id`` names the lock.
     - Entities never turn unavailable because of this coordinator: they follow the roster.
@@ -518,6 +527,13 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
         self._last_openings: dict[str, Entry] = {}
         self._held: list[_Held] = []
         self._subscribers: dict[str, Callable[[Entry], None]] = {}
+        # Where the feed starts until a first read places the cursor (the API filters whole seconds).
+        self._started = dt_util.utcnow().replace(microsecond=0)
+        # The roster's (data, last_exception) when the current failure began (None: not failing);
+        # a new object in either means the roster has polled since.
+        self._roster_mark: tuple[object, object] | None = None
+        # The current failure was not logged (last_update_success set to False by hand).
+        self._failure_unlogged = False
 
     # -- public --------------------------------------------------------------------------------
 
@@ -620,15 +636,55 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
     # -- polling -------------------------------------------------------------------------------
 
     async def _async_update_data(self) -> Cursor | None:
+        """One poll; a failure is left unlogged while the roster has not answered since it began."""
+        try:
+            cursor = await self._async_poll()
+        except UpdateFailed as err:
+            self._note_failure(err)
+            raise
+        if self._failure_unlogged:
+            # HA's "recovered" line would follow an error line nobody saw.
+            self.last_update_success = True
+            self._failure_unlogged = False
+        self._roster_mark = None
+        return cursor
+
+    @callback
+    def _note_failure(self, err: UpdateFailed) -> None:
+        """Let HA log the failure only when the feed alone fails: the roster answers.
+
+        In a full outage the roster logs the one error line (and later the one recovery line); two
+        pairs for one lost cloud would be noise. A failure of the feed alone is thus logged one roster
+        interval late at most. HA logs a failure only while last_update_success is True, so setting
+        it by hand decides (the same on every supported HA version).
+        """
+        mark = (self.roster.data, self.roster.last_exception)
+        if self._roster_mark is None:
+            self._roster_mark = mark
+        polled = any(new is not old for new, old in zip(mark, self._roster_mark, strict=True))
+        if polled and self.roster.last_update_success:
+            if self._failure_unlogged:
+                self.last_update_success = True
+                self._failure_unlogged = False
+        elif self.last_update_success:
+            LOGGER.debug("Audit poll failed; logged once the roster has answered: %s", err)
+            self.last_update_success = False
+            self._failure_unlogged = True
+
+    async def _async_poll(self) -> Cursor | None:
         """Read the rows past the cursor and deliver them; nothing moves when a request fails."""
+        first_start = self.cursor is None
+        if first_start:
+            # Provisional: if the first read fails, the next good poll delivers rows from setup on.
+            self.cursor = Cursor(self._started)
+            self._async_schedule_save()
         if (remaining := self.roster.rate_limit_remaining()) is not None:
             raise rate_limited_failure(remaining)
         cursor = self.cursor
+        assert cursor is not None
         try:
-            if cursor is None:
-                rows = await self.client.get_entries(
-                    self.site_id, limit=AUDIT_FIRST_START_ROWS, newest_first=True
-                )
+            if first_start:
+                placed = await self._async_read_first()
             else:
                 new, skipped, exact = await self._async_read_new(cursor)
         except RateLimitedError as err:
@@ -648,40 +704,66 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
             self.roster.note_transient_failure()
             _raise_update_failed("cannot_connect", err, {"error": type(err).__name__})
 
-        if cursor is None:
-            self.cursor = Cursor.after(rows)
-            LOGGER.debug("Audit feed starts after %s", self.cursor.timestamp.isoformat())
+        if first_start:
+            self.cursor = placed
+            LOGGER.debug("Audit feed starts after %s", placed.timestamp.isoformat())
             self._async_schedule_save()
-            return self.cursor
+            return placed
 
-        if skipped:
-            LOGGER.warning(
-                "The access log of %s had %s%s entries more than the %s delivered after the "
-                "interruption; the oldest were skipped",
-                self.config_entry.title,
-                "" if exact else "at least ",
-                skipped,
-                AUDIT_BACKLOG_LIMIT,
-            )
-        changed = self._age_held()
+        changed, released = self._age_held()
         if new:
             self.cursor = cursor.advance(new)
-            self._dispatch(new[skipped:])
+            delivered = new[skipped:]
+            if skipped:
+                LOGGER.warning(
+                    "The access log of %s had %s%s entries more than the %s delivered after the "
+                    "interruption; the oldest were skipped",
+                    self.config_entry.title,
+                    "" if exact else "at least ",
+                    skipped,
+                    len(delivered),
+                )
+            self._dispatch(delivered)
             changed = True
+        elif released:
+            # The cursor did not move, so HA would not tell the listeners (the lock's changed_by).
+            self.async_update_listeners()
         if changed:
             self._async_schedule_save()
         return self.cursor
+
+    async def _async_read_first(self) -> Cursor:
+        """The cursor just past the newest existing row, knowing every row at its instant."""
+        rows = await self.client.get_entries(
+            self.site_id, limit=AUDIT_FIRST_START_ROWS, newest_first=True
+        )
+        cursor = Cursor.after(rows)
+        if len(rows) == AUDIT_FIRST_START_ROWS and all(
+            row.utc_date_time == cursor.timestamp for row in rows
+        ):
+            # More rows may share that instant; unknown ones would be delivered as new.
+            same = await self.client.get_entries(
+                self.site_id, since=cursor.timestamp, limit=AUDIT_CHUNK, newest_first=False
+            )
+            # Only that instant: a row written since must stay new.
+            cursor = cursor.advance(row for row in same if row.utc_date_time == cursor.timestamp)
+        return cursor
 
     async def _async_read_new(self, cursor: Cursor) -> tuple[list[Entry], int, bool]:
         """Every row past the cursor (oldest first), how many of the oldest to skip, and whether
         that count is exact.
 
-        Reads upwards from the cursor in chunks. When the backlog is longer than
-        AUDIT_MAX_SCAN_REQUESTS chunks, or more than a chunk shares one second (the time filter
-        cannot page past it), it reads the newest rows instead: the skipped count is then a minimum.
+        Reads upwards from the cursor in chunks. The time filter has whole seconds, so a chunk within
+        one second cannot be paged past: the scan goes on at the next second, and the rest of that
+        second can only be seen among the newest rows. So when the scan was cut there, or took
+        AUDIT_MAX_SCAN_REQUESTS chunks, the newest AUDIT_CHUNK rows are read too. If they do not
+        reach back to the cut, rows between may be unseen: only the newest are delivered and the
+        skipped count is a minimum.
         """
         found: dict[str, Entry] = {}
         since = cursor.timestamp
+        # The newest row up to which the scan has seen every row; None: the scan saw all.
+        cut: Entry | None = None
         for _ in range(AUDIT_MAX_SCAN_REQUESTS):
             rows = await self.client.get_entries(
                 self.site_id, since=since, limit=AUDIT_CHUNK, newest_first=False
@@ -689,23 +771,31 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
             for row in rows:
                 found.setdefault(row.id, row)
             if len(rows) < AUDIT_CHUNK:
-                new = select_new(cursor, found.values())
-                return new, max(0, len(new) - AUDIT_BACKLOG_LIMIT), True
-            last = max(row.utc_date_time for row in rows)
-            if last.replace(microsecond=0) <= since.replace(microsecond=0):
                 break
-            since = last
-        rows = await self.client.get_entries(
-            self.site_id, since=cursor.timestamp, limit=AUDIT_BACKLOG_LIMIT, newest_first=True
-        )
-        for row in reversed(rows):  # oldest first, like the chunks
-            found.setdefault(row.id, row)
+            last = max(row.utc_date_time for row in rows)
+            second = since.replace(microsecond=0)
+            if last.replace(microsecond=0) <= second:
+                cut = cut or rows[-1]
+                since = second + timedelta(seconds=1)
+            else:
+                since = last
+        else:
+            cut = cut or rows[-1]
+        if cut is not None:
+            rows = await self.client.get_entries(
+                self.site_id, since=cursor.timestamp, limit=AUDIT_CHUNK, newest_first=True
+            )
+            for row in reversed(rows):  # oldest first, like the chunks
+                found.setdefault(row.id, row)
+            newest_ids = {row.id for row in rows}
+            if cut.id not in newest_ids:
+                new = select_new(cursor, found.values())
+                keep = [row for row in new if row.id in newest_ids][-AUDIT_BACKLOG_LIMIT:]
+                kept_ids = {row.id for row in keep}
+                older = [row for row in new if row.id not in kept_ids]
+                return older + keep, len(older), False
         new = select_new(cursor, found.values())
-        newest_ids = {row.id for row in rows}
-        keep = [row for row in new if row.id in newest_ids][-AUDIT_BACKLOG_LIMIT:]
-        kept_ids = {row.id for row in keep}
-        older = [row for row in new if row.id not in kept_ids]
-        return older + keep, len(older), False
+        return new, max(0, len(new) - AUDIT_BACKLOG_LIMIT), True
 
     # -- delivery ------------------------------------------------------------------------------
 
@@ -732,20 +822,27 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
                 continue
             if len(self._held) >= AUDIT_MAX_HELD:
                 self._deliver(self._held.pop(0).entry)
-            self._held.append(_Held(entry))
+            self._held.append(_Held(entry, roster=self.roster.data))
             unknown_lock = unknown_lock or lock_id not in self.roster.data.locks
         if unknown_lock:
             self._async_request_roster_refresh()
 
     @callback
-    def _age_held(self) -> bool:
-        """Count a poll for every held row; fire the rows that waited too long on the bus only."""
+    def _age_held(self) -> tuple[bool, bool]:
+        """Count a poll for every held row; fire the rows that waited too long on the bus only.
+
+        Returns whether the held rows changed and whether any was delivered.
+        """
         if not self._held:
-            return False
+            return False, False
+        roster = self.roster.data
         waiting: list[_Held] = []
         unknown_lock = False
         for held in self._held:
-            held.polls += 1
+            listed = held.entry.lock_id in roster.locks
+            if listed or held.roster is not roster:
+                held.polls += 1
+                held.roster = roster
             if held.polls >= AUDIT_HOLD_POLLS:
                 LOGGER.debug(
                     "Lock %s of entry %s has no event entity after %s polls; bus event only",
@@ -756,11 +853,12 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
                 self._deliver(held.entry)
                 continue
             waiting.append(held)
-            unknown_lock = unknown_lock or held.entry.lock_id not in self.roster.data.locks
+            unknown_lock = unknown_lock or not listed
+        released = len(waiting) < len(self._held)
         self._held = waiting
         if unknown_lock:
             self._async_request_roster_refresh()
-        return True
+        return True, released
 
     @callback
     def _async_request_roster_refresh(self) -> None:

@@ -740,6 +740,40 @@ async def test_more_rows_in_one_second_than_a_chunk(
     assert len(events) == AUDIT_BACKLOG_LIMIT + 1
 
 
+async def test_backlog_behind_a_full_second_is_counted(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A handled second with more rows than a chunk, then 300 newer rows: the scan pages past that
+    second, the newest 200 arrive and the 100 before them are logged as skipped (at least)."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[0]
+    instant = _now() - timedelta(seconds=400)
+    for _ in range(250):
+        salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", utc=instant)
+    await _tick(hass, freezer)
+    assert len(events) == AUDIT_BACKLOG_LIMIT
+    events.clear()
+    caplog.clear()
+
+    rows = [
+        salto_sim.add_entry(
+            lock_id=lock_id, event_category="tamper", utc=instant + timedelta(seconds=i)
+        )
+        for i in range(1, 301)
+    ]
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"] for row in rows[100:]]
+    skipped = [r for r in caplog.records if "the oldest were skipped" in r.getMessage()]
+    assert len(skipped) == 1
+    assert "had at least 100 entries more than the 200 delivered" in skipped[0].getMessage()
+    await _tick(hass, freezer)
+    assert len(events) == AUDIT_BACKLOG_LIMIT
+
+
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
@@ -757,20 +791,30 @@ async def test_feed_errors_are_translated(
     kind: str,
     message: str,
 ) -> None:
-    """A refused or broken feed is a translated UpdateFailed; the roster and entities carry on."""
+    """A refused or broken feed is a translated UpdateFailed; the roster and entities carry on.
+
+    The failure is logged (once) when it outlasts a roster poll: then the roster answering shows that
+    the feed alone fails.
+    """
     lock_id = _lock_ids(salto_sim)[0]
-    salto_sim.inject_fault("entries", kind, times=2)
+    salto_sim.inject_fault("entries", kind, times=4)
     row = salto_sim.reject(lock_id)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     await _tick(hass, freezer)
     audit = _audit(init_integration)
     assert audit.last_update_success is False
-    assert f"Error fetching salto_ks audit data: {message}" in caplog.text
+    assert "Error fetching salto_ks audit data" not in caplog.text
+    for _ in range(2):  # the roster polls within these
+        await _tick(hass, freezer)
+    assert audit.last_update_success is False
+    assert caplog.text.count(f"Error fetching salto_ks audit data: {message}") == 1
     assert init_integration.runtime_data.roster.last_update_success is True
     assert hass.states.get(event_entity_id(hass, lock_id)).state != STATE_UNAVAILABLE
-    await _tick(hass, freezer)
-    await _tick(hass, freezer)
+    for _ in range(2):
+        await _tick(hass, freezer)
     assert _ids(events) == [row["id"]]
+    assert caplog.text.count(f"Error fetching salto_ks audit data: {message}") == 1
+    assert "Fetching salto_ks audit data recovered" in caplog.text
 
 
 async def test_held_rows_are_bounded(
