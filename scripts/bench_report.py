@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,22 +80,9 @@ def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
                 and r["idle_state_changed"] + r["idle_state_reported"] == 0,
             }
         )
-        ratio4 = r["setup_wall"] / r["bare_setup_wall"]
-        out["p4"].append(
-            {
-                "locks": r["size"],
-                "entities": r["entities"],
-                "setup_ms": _ms(r["setup_wall"]),
-                "setup_cpu_ms": _ms(r["setup_cpu"]),
-                "restart_setup_ms": _ms(r["restart_wall"]),
-                "bare_fetch_ms": _ms(r["bare_setup_wall"]),
-                "ratio": round(ratio4, 1),
-                "restart_ratio": round(r["restart_wall"] / r["bare_setup_wall"], 1),
-                "ms_per_entity": round(1000 * r["setup_wall"] / r["entities"], 3),
-                "target": P4_TARGET,
-                "holds": ratio4 <= P4_TARGET,
-            }
-        )
+    out["p4"], out["p4_restart"] = _p4(raw)
+    if profiles := _by(raw, "p4_profile"):
+        out["p4_profile"] = {k: v for k, v in profiles[-1].items() if k != "kind"}
     for r in _by(raw, "p4_whatif"):
         out["p4_whatif"].append(
             {
@@ -124,6 +112,54 @@ def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
         )
         out["memory_marginal_per_lock_kib"] = round(slope / 1024, 1)
     return out
+
+
+def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """P4 per size: medians over the alternating integration / HA-floor repetitions."""
+    first: list[dict[str, Any]] = []
+    restart: list[dict[str, Any]] = []
+    sizes = sorted({r["size"] for r in _by(raw, "p4")})
+    for size in sizes:
+        runs = [r for r in _by(raw, "p4") if r["size"] == size]
+        floors = [r for r in _by(raw, "p4_floor") if r["size"] == size]
+        if not floors:
+            continue
+        bare = statistics.median(r["bare_setup_wall"] for r in runs)
+        for phase, out in (("setup_wall", first), ("restart_wall", restart)):
+            setup = statistics.median(r[phase] for r in runs)
+            ha_floor = statistics.median(r[phase] for r in floors)
+            floor = bare + ha_floor
+            share = setup - floor
+            row = {
+                "locks": size,
+                "entities": runs[0]["entities"],
+                "registry_entities": runs[0]["registry_entities"],
+                "devices": runs[0]["devices"],
+                "floor_entities": floors[0]["entities"],
+                "floor_devices": floors[0]["devices"],
+                "repetitions": [len(runs), len(floors)],
+                "setup_ms": _ms(setup),
+                "setup_range_ms": [
+                    _ms(min(r[phase] for r in runs)),
+                    _ms(max(r[phase] for r in runs)),
+                ],
+                "bare_fetch_ms": _ms(bare),
+                "ha_floor_ms": _ms(ha_floor),
+                "ha_floor_range_ms": [
+                    _ms(min(r[phase] for r in floors)),
+                    _ms(max(r[phase] for r in floors)),
+                ],
+                "floor_ms": _ms(floor),
+                "ratio_vs_bare": round(setup / bare, 1),
+                "ratio_vs_floor": round(setup / floor, 2),
+                "integration_share_ms": _ms(share),
+                "integration_share_ms_per_lock": round(1000 * share / size, 3),
+            }
+            if phase == "setup_wall":
+                row["target"] = P4_TARGET
+                row["holds"] = setup / bare <= P4_TARGET
+            out.append(row)
+    return first, restart
 
 
 def _r(value: float | None) -> float | None:
@@ -171,22 +207,50 @@ def table(s: dict[str, Any]) -> str:
             f"| {r['locks']} | {r['state_writes']} | {r['poll_cpu_ms']} | {r['bare_cpu_ms']} | "
             f"{r['cpu_ratio']} | {r['poll_wall_ms']} | {r['bare_wall_ms']} | {yes[r['holds']]} |"
         )
-    lines += ["", "### P4 entry setup until every entity is available (wall time)", ""]
+    lines += ["", "### P4 entry setup until every entity is available (wall time, medians)", ""]
     lines += [
-        "| locks | entities | first setup ms | restart setup ms | bare token+roster ms | ratio (≤ 3) | restart ratio | ms / entity | holds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| locks | entities (registry) | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare (≤ 3) | setup / floor | integration share ms | share ms / lock | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in s["p4"]:
         lines.append(
-            f"| {r['locks']} | {r['entities']} | {r['setup_ms']} | {r['restart_setup_ms']} | "
-            f"{r['bare_fetch_ms']} | {r['ratio']} | {r['restart_ratio']} | {r['ms_per_entity']} | "
-            f"{yes[r['holds']]} |"
+            f"| {r['locks']} | {r['entities']} ({r['registry_entities']}) | {r['devices']} | "
+            f"{r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | {r['floor_ms']} | "
+            f"{r['ratio_vs_bare']} | {r['ratio_vs_floor']} | {r['integration_share_ms']} | "
+            f"{r['integration_share_ms_per_lock']} | {yes[r['holds']]} |"
         )
+    lines += ["", "Restart (the same setup after an unload, registries filled):", ""]
+    lines += [
+        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor | integration share ms | share ms / lock |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in s["p4_restart"]:
+        lines.append(
+            f"| {r['locks']} | {r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | "
+            f"{r['floor_ms']} | {r['ratio_vs_bare']} | {r['ratio_vs_floor']} | "
+            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} |"
+        )
+    if s["p4"]:
+        lines += ["", "Spread of the repetitions (min to max ms, integration / HA floor):"]
+        for r, rr in zip(s["p4"], s["p4_restart"], strict=True):
+            lines.append(
+                f"{r['locks']} locks: setup {_span(r['setup_range_ms'])} / "
+                f"{_span(r['ha_floor_range_ms'])}; restart {_span(rr['setup_range_ms'])} / "
+                f"{_span(rr['ha_floor_range_ms'])} ({r['repetitions'][0]} + {r['repetitions'][1]} runs)."
+            )
+    if s["p4_whatif"]:
+        lines += ["", "What-if (single run, against its own bare fetch):", ""]
+        lines += [
+            "| locks | change | entities | first setup ms | restart ms | bare ms | setup / bare |",
+            "|---:|---|---:|---:|---:|---:|---:|",
+        ]
     for r in s["p4_whatif"]:
         lines.append(
-            f"| {r['locks']} (what-if: {r['change']}) | {r['entities']} | {r['setup_ms']} | "
-            f"{r['restart_setup_ms']} | {r['bare_fetch_ms']} | {r['ratio']} | | | |"
+            f"| {r['locks']} | {r['change']} | {r['entities']} | {r['setup_ms']} | "
+            f"{r['restart_setup_ms']} | {r['bare_fetch_ms']} | {r['ratio']} |"
         )
+    if prof := s.get("p4_profile"):
+        lines += _profile_lines(prof)
     lines += ["", "### Memory (tracemalloc: Python heap allocated by setup + one poll)", ""]
     lines += [
         "| locks | current KiB | peak KiB | peak / lock KiB | RSS delta KiB |",
@@ -200,6 +264,41 @@ def table(s: dict[str, Any]) -> str:
     if "memory_marginal_per_lock_kib" in s:
         lines += ["", f"Marginal peak per added lock: {s['memory_marginal_per_lock_kib']} KiB."]
     return "\n".join(lines)
+
+
+def _span(pair: list[float]) -> str:
+    return f"{pair[0]} to {pair[1]}"
+
+
+def _profile_lines(prof: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for phase, title in (("first_setup", "first setup"), ("restart", "restart")):
+        p = prof[phase]
+        lines += [
+            "",
+            f"### P4 profile, {title} at {prof['size']} locks (cProfile, GC off; profiled ms)",
+            "",
+            f"Profiled wall {p['profiled_wall_ms']} ms; own time of the integration's functions "
+            f"{p['own_self_ms']} ms. Cumulative time includes what Home Assistant does inside "
+            "the call (async_add_entities adds entities eagerly).",
+            "",
+            "| integration function (top by cumulative) | calls | own ms | cumulative ms |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| `{t['function']}` | {t['calls']} | {t['self_ms']} | {t['cumulative_ms']} |"
+            for t in p["top"]
+        ]
+        lines += [
+            "",
+            "| Home Assistant, for scale | calls | own ms | cumulative ms |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| `{t['function']}` | {t['calls']} | {t['self_ms']} | {t['cumulative_ms']} |"
+            for t in p["home_assistant"]
+        ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

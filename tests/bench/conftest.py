@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,12 +100,18 @@ class SimProcess:
 async def sim_process(
     socket_enabled: None, request: pytest.FixtureRequest
 ) -> AsyncIterator[SimProcess]:
-    """``python -m simulator --scenario large --locks N`` on a free loopback port.
+    """``python -m simulator --scenario large --locks N`` on a free loopback port (N = param)."""
+    async with start_sim(request.param) as sim:
+        yield sim
+
+
+@asynccontextmanager
+async def start_sim(size: int) -> AsyncIterator[SimProcess]:
+    """``python -m simulator --scenario large --locks size`` on a free loopback port.
 
     A separate process, so that the CPU time and memory measured in this one are Home Assistant's
     and the client's only (the simulator's JSON rendering runs on the other core).
     """
-    size = request.param
     port = _free_port()
     argv = [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--scenario", "large", "--locks", str(size), "--seed", "1"]

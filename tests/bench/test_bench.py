@@ -13,9 +13,12 @@ writes them to ``SALTO_BENCH_OUT`` and ``scripts/bench_report.py`` turns them in
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import gc
 import json
 import math
+import os
+import pstats
 import random
 import statistics
 import time
@@ -27,15 +30,35 @@ from typing import Any
 import aiohttp
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.components.event import EventEntity
+from homeassistant.components.lock import LockEntity
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.config_entries import ConfigEntry, ConfigFlow
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    PERCENTAGE,
+    STATE_UNAVAILABLE,
+    EntityCategory,
+    Platform,
+)
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    MockModule,
+    MockPlatform,
     async_fire_time_changed_exact,
     get_scheduled_timer_handles,
+    mock_config_flow,
+    mock_integration,
+    mock_platform,
 )
 
 from custom_components.salto_ks.const import (
@@ -62,7 +85,7 @@ from custom_components.salto_ks.const import (
 )
 from simulator import Simulator
 
-from .conftest import SIZES, SimProcess
+from .conftest import SIZES, SimProcess, start_sim
 
 pytestmark = [pytest.mark.bench]
 
@@ -455,6 +478,8 @@ async def test_p3_p4_setup_and_idle_poll(
     setup_wall, setup_cpu = await measure(do_setup)
     enabled, available = entity_availability(hass, entry.entry_id)
     assert available == enabled > 0
+    registry_entities = len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id))
+    devices = len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id))
 
     roster = entry.runtime_data.roster
     writes = StateWriteCounter(hass)
@@ -494,6 +519,8 @@ async def test_p3_p4_setup_and_idle_poll(
         "p3p4",
         size=size,
         entities=enabled,
+        registry_entities=registry_entities,
+        devices=devices,
         setup_wall=setup_wall,
         setup_cpu=setup_cpu,
         restart_wall=restart_wall,
@@ -518,6 +545,319 @@ async def _state(sim: SimProcess) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session:
         state: dict[str, Any] = await sim.control(session, "GET", "state")
         return state
+
+
+# --- P4: Home Assistant's own floor for the same entity set -------------------------------------
+
+FLOOR_DOMAIN = "salto_bench_floor"
+FLOOR_PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.LOCK, Platform.SENSOR]
+# Per lock device: lock (the device's main entity, name None), battery, access event, five binary
+# sensors; per IQ device: online, signal strength (disabled by default) - the integration's shape.
+FLOOR_LOCK_BINARY = ("Online", "Left open", "Intrusion", "Privacy mode", "Office mode")
+
+
+class _FloorFlow(ConfigFlow):
+    """No steps: the floor's entry is added directly (a handler must exist for its domain)."""
+
+    VERSION = 1
+
+
+class _FloorEntity(Entity):
+    """A constant, always available entity: no coordinator, no network, no translations."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, unique_id: str, name: str | None, device_info: DeviceInfo) -> None:
+        self._attr_unique_id = unique_id
+        self._attr_name = name
+        self._attr_device_info = device_info
+
+
+class _FloorLock(_FloorEntity, LockEntity):
+    _attr_is_locked = True
+
+
+class _FloorSensor(_FloorEntity, SensorEntity):
+    _attr_native_value = 100
+
+
+class _FloorBinarySensor(_FloorEntity, BinarySensorEntity):
+    _attr_is_on = False
+
+
+class _FloorEvent(_FloorEntity, EventEntity):
+    _attr_event_types = ["lock_opened", "lock_rejected"]
+
+
+def floor_entities(sim: Simulator, platform: str) -> list[Entity]:
+    """One platform's share of the integration's entity set for the simulator's site, as constant
+    entities (built by that platform only, like the integration's platforms do). Like the
+    integration's, they link to their device by identifier only (devices are registered once, in
+    the entry's setup)."""
+    out: list[Entity] = []
+    for iq in sim.state.iqs.values():
+        info = DeviceInfo(identifiers={(FLOOR_DOMAIN, iq.id)})
+        if platform == Platform.BINARY_SENSOR:
+            out.append(_FloorBinarySensor(f"{iq.id}_online", "Online", info))
+        elif platform == Platform.SENSOR:
+            signal = _FloorSensor(f"{iq.id}_signal_strength", "Signal strength", info)
+            signal._attr_entity_registry_enabled_default = False
+            signal._attr_entity_category = EntityCategory.DIAGNOSTIC
+            out.append(signal)
+    for lock in sim.state.locks.values():
+        info = DeviceInfo(identifiers={(FLOOR_DOMAIN, lock.id)})
+        if platform == Platform.LOCK:
+            out.append(_FloorLock(lock.id, None, info))
+        elif platform == Platform.SENSOR:
+            battery = _FloorSensor(f"{lock.id}_battery", "Battery", info)
+            battery._attr_device_class = SensorDeviceClass.BATTERY
+            battery._attr_native_unit_of_measurement = PERCENTAGE
+            battery._attr_state_class = SensorStateClass.MEASUREMENT
+            out.append(battery)
+        elif platform == Platform.EVENT:
+            out.append(_FloorEvent(f"{lock.id}_access", "Access", info))
+        elif platform == Platform.BINARY_SENSOR:
+            for name in FLOOR_LOCK_BINARY:
+                key = name.lower().replace(" ", "_")
+                out.append(_FloorBinarySensor(f"{lock.id}_{key}", name, info))
+    return out
+
+
+def mock_floor_integration(hass: HomeAssistant, sim: Simulator) -> None:
+    """A bench-only integration (mocked in the loader, nothing under custom_components/) whose
+    platforms add the same entity set as the integration: same devices (registered with their
+    details in the entry's setup, IQs first), entities per device, unique ids, names, device info
+    (identifiers), a constant state."""
+
+    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        # Every device once, with its details (IQs first: a lock's device hangs off its IQ).
+        registry = dr.async_get(hass)
+        for iq in sim.state.iqs.values():
+            registry.async_get_or_create(
+                config_entry_id=entry.entry_id,
+                identifiers={(FLOOR_DOMAIN, iq.id)},
+                name=iq.name,
+                manufacturer="Salto",
+                model="IQ",
+                hw_version=iq.revision,
+                serial_number=iq.mac,
+            )
+        for lock in sim.state.locks.values():
+            registry.async_get_or_create(
+                config_entry_id=entry.entry_id,
+                identifiers={(FLOOR_DOMAIN, lock.id)},
+                name=lock.name,
+                manufacturer="Salto",
+                model=lock.lock_type,
+                serial_number=lock.mac,
+                via_device=(FLOOR_DOMAIN, lock.iq_id) if lock.iq_id is not None else None,
+            )
+        await hass.config_entries.async_forward_entry_setups(entry, FLOOR_PLATFORMS)
+        return True
+
+    async def unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        return await hass.config_entries.async_unload_platforms(entry, FLOOR_PLATFORMS)
+
+    mock_integration(
+        hass,
+        MockModule(FLOOR_DOMAIN, async_setup_entry=setup_entry, async_unload_entry=unload_entry),
+    )
+    mock_platform(hass, f"{FLOOR_DOMAIN}.config_flow")  # no flow: the entry is added directly
+    for platform in FLOOR_PLATFORMS:
+
+        async def setup_platform(
+            hass: HomeAssistant,
+            entry: ConfigEntry,
+            async_add_entities: Callable[[list[Entity]], None],
+            platform: str = str(platform),
+        ) -> None:
+            # Built anew for every setup (a restart creates new entity objects too).
+            async_add_entities(floor_entities(sim, platform))
+
+        module = MockPlatform(async_setup_entry=setup_platform)
+        module.PARALLEL_UPDATES = 0  # type: ignore[attr-defined]
+        mock_platform(hass, f"{FLOOR_DOMAIN}.{platform}", module)
+
+
+P4_REPS = 3
+P4_CASES = [
+    (size, rep, side)
+    for size in SIZES
+    for rep in range(P4_REPS)
+    for side in ("integration", "floor")
+]
+
+
+@pytest.mark.parametrize("case", P4_CASES, ids=[f"locks{n}-{r}-{side}" for n, r, side in P4_CASES])
+async def test_p4_setup_vs_floor(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    case: tuple[int, int, str],
+    bench_results: list[dict[str, Any]],
+) -> None:
+    """P4, alternating in the same run, each in a fresh ``hass`` (empty registries, entity
+    platforms not yet set up): ``integration`` = the real entry against the simulator subprocess,
+    with the bare token + roster fetch measured just before (median of 3, fresh aiohttp session
+    each); ``floor`` = Home Assistant's own cost for the same entity set, from a bench-only
+    integration whose platforms add the same entities with a constant state and no network.
+    Both: first setup until every enabled entity is available, then again after an unload
+    (registries filled: what every restart does)."""
+    size, rep, side = case
+    if side == "floor":
+        sim = Simulator.from_scenario("large", seed=1, locks=size)
+        mock_floor_integration(hass, sim)
+        entry = MockConfigEntry(domain=FLOOR_DOMAIN, title="Bench floor", unique_id="floor")
+        entry.add_to_hass(hass)
+        with mock_config_flow(FLOOR_DOMAIN, _FloorFlow):
+            figures = await _setup_twice(hass, entry)
+        record(bench_results, "p4_floor", size=size, rep=rep, **figures)
+        return
+    async with start_sim(size) as sim_process:
+        creds = sim_process.credentials
+        bare: list[tuple[float, float]] = []
+        for _ in range(3):
+            fresh = aiohttp.ClientSession()
+            try:
+                bare.append(await measure(lambda s=fresh: _token_and_roster(s, creds)))  # type: ignore[misc]
+            finally:
+                await fresh.close()
+        entry = make_entry(
+            creds,
+            **{
+                CONF_STATUS_INTERVAL: MAX_STATUS_INTERVAL,
+                CONF_EVENT_POLL_INTERVAL: MAX_EVENT_POLL_INTERVAL,
+            },
+        )
+        entry.add_to_hass(hass)
+        figures = await _setup_twice(hass, entry)
+    record(
+        bench_results,
+        "p4",
+        size=size,
+        rep=rep,
+        bare_setup_wall=statistics.median(w for w, _ in bare),
+        bare_setup_cpu=statistics.median(c for _, c in bare),
+        **figures,
+    )
+
+
+async def _setup_twice(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    """First setup (empty registries) and a restart (same setup after an unload), wall and CPU,
+    each until every enabled entity of the entry has a state that is not unavailable."""
+
+    async def do_setup() -> None:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+
+    gc.collect()
+    setup_wall, setup_cpu = await measure(do_setup)
+    enabled, available = entity_availability(hass, entry.entry_id)
+    assert available == enabled > 0
+    registry_entities = len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id))
+    devices = len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id))
+    await unload_entry(hass, entry)
+    gc.collect()
+    restart_wall, restart_cpu = await measure(do_setup)
+    assert entity_availability(hass, entry.entry_id)[1] == enabled
+    await unload_entry(hass, entry)
+    return {
+        "entities": enabled,
+        "registry_entities": registry_entities,
+        "devices": devices,
+        "setup_wall": setup_wall,
+        "setup_cpu": setup_cpu,
+        "restart_wall": restart_wall,
+        "restart_cpu": restart_cpu,
+    }
+
+
+# --- P4: where the integration's own setup time goes (cProfile) ---------------------------------
+
+PROFILE_TOP = 15
+_OWN_CODE = "custom_components/salto_ks/"
+
+
+_PROFILED_HA = {
+    "_async_add_entity",
+    "async_get_or_create",
+    "async_update_device",
+    "_async_write_ha_state",
+    "async_generate_entity_id",
+}
+
+
+@pytest.mark.parametrize("sim_process", SIZES[-1:], indirect=True, ids=lambda n: f"locks{n}")
+async def test_p4_profile(
+    hass: HomeAssistant, sim_process: SimProcess, bench_results: list[dict[str, Any]]
+) -> None:
+    """cProfile of the first setup (empty registries) and of a restart at the largest size: the
+    integration's functions by cumulative and by own time, and HA's per-entity work for scale.
+
+    The garbage collector is off while profiling (collected before and after), so that its pauses
+    are not charged to whichever function happened to allocate. Profiled times are inflated by the
+    profiler (~2x): compare them with each other, not with the P4 table. With
+    ``SALTO_BENCH_PROFILE_DIR`` set, the raw stats are also written there (``pstats`` files)."""
+    creds = sim_process.credentials
+    size = len((await _state(sim_process))["locks"])
+    entry = make_entry(
+        creds,
+        **{
+            CONF_STATUS_INTERVAL: MAX_STATUS_INTERVAL,
+            CONF_EVENT_POLL_INTERVAL: MAX_EVENT_POLL_INTERVAL,
+        },
+    )
+    entry.add_to_hass(hass)
+    profiles: dict[str, Any] = {}
+    for phase in ("first_setup", "restart"):
+        gc.collect()
+        gc.disable()
+        profiler = cProfile.Profile()
+        wall = time.perf_counter()
+        try:
+            profiler.enable()
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            profiler.disable()
+        finally:
+            gc.enable()
+        wall = time.perf_counter() - wall
+        await unload_entry(hass, entry)
+        if out_dir := os.environ.get("SALTO_BENCH_PROFILE_DIR"):
+            profiler.dump_stats(os.path.join(out_dir, f"p4_{phase}_{size}.pstats"))
+        profiles[phase] = _profile_summary(pstats.Stats(profiler), wall)
+    record(bench_results, "p4_profile", size=size, **profiles)
+
+
+def _profile_summary(stats: pstats.Stats, wall: float) -> dict[str, Any]:
+    rows = [
+        (path.replace("\\", "/"), line, name, ncalls, tottime, cumtime)
+        for (path, line, name), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items()  # type: ignore[attr-defined]
+    ]
+    own = [r for r in rows if _OWN_CODE in r[0]]
+    ha = [r for r in rows if r[2] in _PROFILED_HA and "homeassistant/helpers/" in r[0]]
+
+    def fmt(r: tuple[str, int, str, int, float, float]) -> dict[str, Any]:
+        path = r[0]
+        if _OWN_CODE in path:
+            path = path[path.find(_OWN_CODE) + len(_OWN_CODE) :]
+        elif "site-packages/" in path:
+            path = path.split("site-packages/", 1)[1]
+        return {
+            "function": f"{path}:{r[1]}({r[2]})",
+            "calls": r[3],
+            "self_ms": round(r[4] * 1000, 1),
+            "cumulative_ms": round(r[5] * 1000, 1),
+        }
+
+    return {
+        "profiled_wall_ms": round(wall * 1000, 1),
+        "profiled_total_ms": round(stats.total_tt * 1000, 1),  # type: ignore[attr-defined]
+        "own_self_ms": round(sum(r[4] for r in own) * 1000, 1),
+        "top": [fmt(r) for r in sorted(own, key=lambda r: -r[5])[:PROFILE_TOP]],
+        "top_self": [fmt(r) for r in sorted(own, key=lambda r: -r[4])[:PROFILE_TOP]],
+        "home_assistant": [fmt(r) for r in sorted(ha, key=lambda r: -r[5])],
+    }
 
 
 # --- memory -------------------------------------------------------------------------------------
