@@ -395,6 +395,7 @@ async def test_token_without_expiry_uses_default_lifetime(server: Any, run: Any)
     [
         {"items": {"id": "e1"}},
         {"items": [], "continuation_token": 17},
+        {"items": [], "continuation_token": "abc\r\nX-Injected: 1"},
         "text",
     ],
 )

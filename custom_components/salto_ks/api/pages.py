@@ -69,10 +69,8 @@ def entries_page(body: object) -> tuple[list[Entry], str | None]:
     if token is None or token == "":
         return entries, None
     if isinstance(token, Mapping | list):
-        try:
-            token = json.dumps(token, separators=(",", ":"))
-        except (TypeError, ValueError):
-            raise InvalidResponseError("entries.continuation_token: not JSON") from None
+        # Parsed JSON always serialises again.
+        token = json.dumps(token, separators=(",", ":"))
     if not isinstance(token, str):
         raise InvalidResponseError("entries.continuation_token: expected a string")
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in token):
