@@ -180,9 +180,10 @@ async def test_token_endpoint_failures(
 async def test_token_endpoint_malformed(salto_sim: Simulator, client: SaltoKSClient) -> None:
     """A broken token answer is a communication problem, not a credential one."""
     salto_sim.inject_fault("token", "malformed", times=1)
-    with pytest.raises(CommunicationError, match="unusable token response") as err:
+    with pytest.raises(InvalidResponseError, match="unusable token response") as err:
         await client.authenticate()
-    assert not isinstance(err.value, AuthenticationError | InvalidResponseError)
+    assert isinstance(err.value, CommunicationError)
+    assert not isinstance(err.value, AuthenticationError)
 
 
 async def test_token_endpoint_rate_limited(salto_sim: Simulator, client: SaltoKSClient) -> None:

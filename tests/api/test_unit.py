@@ -100,10 +100,10 @@ def test_exception_tree() -> None:
         UnsupportedOperationError,
         RateLimitedError,
         CommunicationError,
-        InvalidResponseError,
     ):
         assert cls.__bases__ == (SaltoKSError,)
     assert TokenRejectedError.__bases__ == (AuthenticationError,)
+    assert InvalidResponseError.__bases__ == (CommunicationError,)
     err = RateLimitedError("x", status=429, error_code="1", retry_after=3.0)
     assert (err.status, err.error_code, err.message, err.retry_after) == (429, "1", "x", 3.0)
     assert str(err) == "x"

@@ -40,7 +40,8 @@ class TokenManager:
     ``auth_url`` must be https, or plain http to a loopback address (ValueError otherwise). Redirects are
     not followed. After a 429 no token request is sent before its Retry-After has passed (a cached
     token keeps being handed out). Only a refusal of the credentials raises ``AuthenticationError``; an
-    unusable answer (5xx, HTML, bad JSON, timeout, dropped connection) raises ``CommunicationError``.
+    unusable answer (5xx, HTML, bad JSON, timeout, dropped connection) raises ``CommunicationError``
+    (``InvalidResponseError``, a subclass, for a 200 whose body is not a token).
     """
 
     def __init__(
@@ -195,7 +196,7 @@ class TokenManager:
             token = TokenResponse.from_dict(decode_json(raw, "token response"))
         except InvalidResponseError as err:
             # A proxy's HTML page or a broken answer says nothing about the credentials.
-            raise CommunicationError(
+            raise InvalidResponseError(
                 f"The identity server sent an unusable token response ({err.message})",
                 status=status,
             ) from None

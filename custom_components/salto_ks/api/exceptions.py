@@ -91,5 +91,9 @@ class CommunicationError(SaltoKSError):
     """Timeouts, connection errors, 5xx and unexpected statuses."""
 
 
-class InvalidResponseError(SaltoKSError):
-    """The server answered with something that is not the expected JSON."""
+class InvalidResponseError(CommunicationError):
+    """The server answered with something that is not the expected JSON.
+
+    A kind of CommunicationError: a broken answer (a proxy's HTML page, truncated JSON) says nothing
+    about the credentials or the request, so callers retry it like a 5xx.
+    """
