@@ -220,7 +220,7 @@ def _is_loopback(host: str) -> bool:
 def _url_error(url: str) -> str | None:
     """Check a URL entered by the user; return an error key or None when acceptable.
 
-    https is required, except plain http to a loopback address (a local simulator or proxy).
+    https is required, except plain http to a loopback address (a local test server or proxy).
     Credentials inside the URL are refused so they never end up in logs or diagnostics.
     """
     if len(url) > MAX_INPUT_LENGTH:

@@ -1,7 +1,7 @@
 """Where the client may send credentials: https anywhere, plain http only to a loopback address.
 
 Secrets (client secret, password, bearer and refresh tokens) only travel over TLS, except to a literal
-loopback address (127.0.0.0/8, ::1) where a local simulator or proxy runs. The name ``localhost`` is
+loopback address (127.0.0.0/8, ::1) where a local test server or proxy runs. The name ``localhost`` is
 not loopback here: it is resolved like any name and is refused, as the config flow does. A URL carrying
 a user name or password is refused so credentials never sit in a URL, a log line or diagnostics.
 """
