@@ -271,6 +271,13 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         iq = self.coordinator.data.iqs.get(lock.iq.id)
         if (iq.online if iq is not None else lock.iq.online) is not False:
             return None
+        return self._iq_name()
+
+    def _iq_name(self) -> str:
+        """The lock's IQ as the user knows it (its name, else its id); "IQ" when unknown."""
+        if (lock := self.salto_lock) is None or lock.iq is None:
+            return "IQ"
+        iq = self.coordinator.data.iqs.get(lock.iq.id)
         return (iq.name if iq else lock.iq.name) or lock.iq.id
 
     async def _async_call(self, request: Awaitable[None]) -> None:
@@ -284,9 +291,7 @@ class SaltoLock(SaltoLockEntity, LockEntity):
             if (iq_name := self._offline_iq_name()) is not None:
                 self._raise("iq_offline", err, iq=iq_name)
             if mentions_iq(err.server_message or err.message):
-                lock = self.salto_lock
-                iq_name = (lock.iq.name or lock.iq.id) if lock and lock.iq else "IQ"
-                self._raise("iq_offline", err, iq=iq_name)
+                self._raise("iq_offline", err, iq=self._iq_name())
             self._raise("lock_offline", err)
         except OtpRequiredError as err:
             self._raise("otp_required", err, url=OTP_DOCS_URL)
