@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from custom_components.salto_ks.api import (
     BatteryLevel,
     DataSyncState,
@@ -190,32 +192,39 @@ async def test_entries_order_limit_and_since(salto_sim: Simulator, client: Salto
     newest = await client.get_entries(salto_sim.site_id, since=start, limit=50)
     assert [e.id for e in newest] == ids[::-1]
     assert all(e.utc_date_time.tzinfo is not None for e in newest)
-    oldest = await client.get_entries(salto_sim.site_id, since=start, newest_first=False)
-    assert [e.id for e in oldest] == ids
     limited = await client.get_entries(salto_sim.site_id, since=start, limit=4)
     assert [e.id for e in limited] == ids[::-1][:4]
     later = await client.get_entries(salto_sim.site_id, since=start + timedelta(minutes=4))
     assert [e.id for e in later] == ids[:3:-1]
-
-
-async def test_entries_until(salto_sim: Simulator, client: SaltoKSClient) -> None:
-    """until bounds the rows from above; rounded up to its second, so its own second's rows stay."""
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    ids = await _add_entries(salto_sim, client, 6, start)
-    site = salto_sim.site_id
-    until = start + timedelta(minutes=2)
-    older = await client.get_entries(site, since=start, until=until)
-    assert [e.id for e in older] == ids[2::-1]
-    # A sub-second part rounds up (the filter has whole seconds), never down past the row.
-    for offset in (timedelta(milliseconds=-500), timedelta(milliseconds=500)):
-        rows = await client.get_entries(site, since=start, until=until + offset)
-        assert [e.id for e in rows] == ids[2::-1]
-    window = await client.get_entries(
-        site, since=start + timedelta(minutes=1), until=until, newest_first=False
+    # A sub-second since is rounded down: its own second's row stays.
+    rounded = await client.get_entries(
+        salto_sim.site_id,
+        since=(start + timedelta(minutes=4, milliseconds=500)).replace(tzinfo=None),
     )
-    assert [e.id for e in window] == ids[1:3]
-    naive = await client.get_entries(site, until=until.replace(tzinfo=None), limit=2)
-    assert [e.id for e in naive] == [ids[2], ids[1]]
+    assert [e.id for e in rounded] == ids[:3:-1]
+
+
+async def test_entry_pages_newest_first_until_break(
+    salto_sim: Simulator, client: SaltoKSClient
+) -> None:
+    """One list per page, newest first, continuation tokens followed; a break sends nothing more."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    ids = await _add_entries(salto_sim, client, 5, start)
+    salto_sim.reset_counters()
+    pages = [
+        [e.id for e in page]
+        async for page in client.entry_pages(salto_sim.site_id, since=start, page_size=2)
+    ]
+    assert pages == [ids[:2:-1], ids[2:0:-1], ids[:1]]
+    assert salto_sim.counters["entries"] == 3
+    salto_sim.reset_counters()
+    async for page in client.entry_pages(salto_sim.site_id, since=start, page_size=2):
+        assert [e.id for e in page] == ids[:2:-1]
+        break
+    assert salto_sim.counters["entries"] == 1
+    with pytest.raises(ValueError, match="page_size"):
+        async for _page in client.entry_pages(salto_sim.site_id, page_size=201):
+            pass
 
 
 async def test_entries_continuation_paging(salto_sim: Simulator, client: SaltoKSClient) -> None:

@@ -248,11 +248,11 @@ async def test_entries_wire_format(server: Any, run: Any) -> None:
     app.router.add_get("/v1.1/sites/S/entries", entries)
     client = await run()
     since = datetime(2026, 8, 19, 14, 50, 38, 999, tzinfo=timezone(timedelta(hours=2)))
-    await client.get_entries("S", since=since, limit=30, newest_first=False, page_size=10)
+    await client.get_entries("S", since=since, limit=30, page_size=10)
     assert queries == [
         {
             "$filter": "utc_date_time ge DateTime'2026-08-19T12:50:38Z'",
-            "$orderby": "utc_date_time asc",
+            "$orderby": "utc_date_time desc",
             "$top": "10",
         }
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -351,42 +351,69 @@ class SaltoKSClient:
         site_id: str,
         since: datetime | None = None,
         limit: int = 50,
-        newest_first: bool = True,
         page_size: int | None = None,
-        *,
-        until: datetime | None = None,
     ) -> list[Entry]:
-        """Entries (audit trail) of a site, at most ``limit`` (1-200), optionally since / until a time.
+        """The newest ``limit`` (1-200) entries (audit trail) of a site, newest first, optionally since a time.
 
-        A naive ``since`` or ``until`` is taken as UTC. The filter has whole seconds: ``since`` is
-        rounded down and ``until`` up, so rows up to a second outside either bound may come back.
-        Falls back to the legacy ``audit-trails`` and ``audit/log`` paths when ``entries`` answers
-        404 or 405, and remembers the path that works.
+        A naive ``since`` is taken as UTC; the filter has whole seconds, so ``since`` is rounded down and
+        rows up to a second before it may come back. ``page_size`` sets ``$top`` (default ``limit``).
         """
         if not 1 <= limit <= MAX_ENTRIES_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_ENTRIES_LIMIT}")
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
-        top = min(page_size or limit, MAX_ENTRIES_LIMIT)
-        params = {
-            "$orderby": f"utc_date_time {'desc' if newest_first else 'asc'}",
-            "$top": str(top),
-        }
-        clauses: list[str] = []
+        entries: list[Entry] = []
+        async for page in self.entry_pages(site_id, since, min(page_size or limit, limit)):
+            entries.extend(page)
+            if len(entries) >= limit:
+                break
+        return entries[:limit]
+
+    async def entry_pages(
+        self, site_id: str, since: datetime | None = None, page_size: int = MAX_ENTRIES_LIMIT
+    ) -> AsyncIterator[list[Entry]]:
+        """Pages of a site's entries, newest first (a page may be empty); stop reading with ``break``.
+
+        ``page_size`` (1-200) sets ``$top``; ``since`` as for ``get_entries``. Follows the continuation
+        token until there is none; a token that repeats itself (warning) or ``MAX_PAGES`` pages end it.
+        The first page falls back to the legacy ``audit-trails`` and ``audit/log`` paths when
+        ``entries`` answers 404 or 405, and the path that works is remembered.
+        """
+        if not 1 <= page_size <= MAX_ENTRIES_LIMIT:
+            raise ValueError(f"page_size must be between 1 and {MAX_ENTRIES_LIMIT}")
+        params = {"$orderby": "utc_date_time desc", "$top": str(page_size)}
         if since is not None:
-            clauses.append(f"utc_date_time ge DateTime'{_filter_stamp(since)}'")
-        if until is not None:
-            # Rounded up: rounding down would drop the rows of until's own second.
-            if until.microsecond:
-                until = until.replace(microsecond=0) + timedelta(seconds=1)
-            clauses.append(f"utc_date_time le DateTime'{_filter_stamp(until)}'")
-        if clauses:
-            params["$filter"] = " and ".join(clauses)
+            params["$filter"] = f"utc_date_time ge DateTime'{_filter_stamp(since)}'"
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            entries, token = entries_page(await self._entries_body(site_id, params, token))
+            yield entries
+            if token is None:
+                return
+            if token in seen:
+                _LOGGER.warning("The entries continuation token repeats itself; stopping")
+                return
+            seen.add(token)
+        _LOGGER.warning("Stopped reading entries after %s pages", MAX_PAGES)
+
+    def _entries_url(self, site_id: str, path: str) -> URL:
+        return self._url(f"/v1.1/sites/{_seg(site_id)}/{path}")
+
+    async def _entries_body(
+        self, site_id: str, params: Mapping[str, str], token: str | None
+    ) -> Any:
+        """One entries page: the next one of the path in use, or the first one of the path that answers."""
+        if token is not None and self._entries_path is not None:
+            url = self._entries_url(site_id, self._entries_path)
+            return await self._request(
+                "GET", url, params=params, headers={CONTINUATION_HEADER: token}
+            )
         paths = (self._entries_path,) if self._entries_path else ENTRIES_PATHS
         first_error: SaltoKSError | None = None
         for path in paths:
             try:
-                entries = await self._fetch_entries(site_id, path, params, limit)
+                body = await self._request("GET", self._entries_url(site_id, path), params=params)
             except SaltoKSError as err:
                 if err.status in (404, 405) and not isinstance(err, OtpRequiredError):
                     _LOGGER.debug("Entries path %s answered %s", path, err.status)
@@ -396,27 +423,6 @@ class SaltoKSClient:
             if path != self._entries_path:
                 _LOGGER.debug("Using entries path %s", path)
                 self._entries_path = path
-            return entries
+            return body
         assert first_error is not None
         raise first_error
-
-    async def _fetch_entries(
-        self, site_id: str, path: str, params: Mapping[str, str], limit: int
-    ) -> list[Entry]:
-        url = self._url(f"/v1.1/sites/{_seg(site_id)}/{path}")
-        headers: dict[str, str] = {}
-        entries: list[Entry] = []
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            body = await self._request("GET", url, params=params, headers=headers)
-            items, token = entries_page(body)
-            entries.extend(items)
-            if len(entries) >= limit or token is None:
-                return entries[:limit]
-            if token in seen:
-                _LOGGER.warning("The entries continuation token repeats itself; stopping")
-                return entries
-            seen.add(token)
-            headers = {CONTINUATION_HEADER: token}
-        _LOGGER.warning("Stopped reading entries after %s pages", MAX_PAGES)
-        return entries[:limit]
