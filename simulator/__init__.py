@@ -23,7 +23,8 @@ that makes a client fail loudly rather than rely on guesswork:
 - Incident ``event_category`` values ``door_left_open``, ``intrusion``, ``tamper``,
   ``low_battery`` are made up (the record does not know the real snake_case values); so are
   ``access_by: "app"`` for a mobile-app opening and ``lock_type: "cylinder"``.
-- Entries: default order ``utc_date_time desc``; ``$top`` is the page size (capped by
+- Entries: newest first only (``$orderby=utc_date_time desc`` or ``local_date_time desc``, also the
+  default); ``asc`` is refused with 400 1102 (the record shows only ``desc`` [inferred]); ``$top`` is the page size (capped by
   ``tenant.entries_page_size``), never a total; ``$skip`` and anything beyond the OData subset →
   400 1102. The continuation token is a JSON object serialised into a string; an unparsable token
   → 400 1100. ``/v1.2/…/entries`` (and the legacy and incidents paths) → 405 with no body.

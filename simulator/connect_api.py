@@ -275,13 +275,10 @@ async def get_entries(
         if all(c.matches(e) for c in query.conditions)
         and (kind != "incidents" or e.data["event_category"] in INCIDENT_CATEGORIES)
     ]
-    rows.sort(key=query.sort_key, reverse=query.descending)
+    rows.sort(key=query.sort_key, reverse=True)
     if token is not None and token.get("NextRowKey") is not None:
         after = _parse_row_key(token["NextRowKey"])
-        if query.descending:
-            rows = [e for e in rows if query.sort_key(e) < after]
-        else:
-            rows = [e for e in rows if query.sort_key(e) > after]
+        rows = [e for e in rows if query.sort_key(e) < after]
     size = min(query.top or sim.tenant.entries_page_size, sim.tenant.entries_page_size)
     next_token: dict[str, Any] | None = None
     if sim.tenant.entries_empty_pages and rows and not (token or {}).get("EmptyServed"):

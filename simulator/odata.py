@@ -1,5 +1,8 @@
 """The OData subset of the entries endpoint: ``$filter``, ``$orderby``, ``$top``.
 
+``$orderby``: ``utc_date_time desc`` or ``local_date_time desc`` (the only orders the record shows;
+``asc`` or no direction → 400 1102); without it the rows come newest first.
+
 ``$filter``: clauses joined by ``and``; ``utc_date_time``/``local_date_time`` compared with
 ``eq ne ge gt le lt`` against ``DateTime'2019-01-01T12:00:00Z'`` (OData v3), ``'…'`` or a bare ISO
 literal; string fields (``lock_id``, ``user_id``, ``iq_id``, ``event_category``, ``event_detail``,
@@ -65,8 +68,7 @@ class EntryQuery:
     """A parsed entries query."""
 
     conditions: list[Condition]
-    order_field: str
-    descending: bool
+    order_field: str  # always newest first
     top: int | None
 
     def sort_key(self, entry: Entry) -> tuple[str, int]:
@@ -122,17 +124,17 @@ def parse_query(params: Mapping[str, str], *, max_top: int, v3_allowed: bool = T
     if unknown:
         raise ODataError(f"Unsupported query option(s): {sorted(unknown)}")
     conditions = parse_filter(params["$filter"], v3_allowed) if params.get("$filter") else []
-    order_field, descending = "utc_date_time", True
+    order_field = "utc_date_time"
     if "$orderby" in params:
         parts = params["$orderby"].split()
         if not parts or len(parts) > 2 or parts[0] not in DATE_FIELDS:
             raise ODataError(f"Cannot order by {params['$orderby']}")
-        if len(parts) == 2 and parts[1].lower() not in {"asc", "desc"}:
-            raise ODataError(f"Invalid order direction: {parts[1]}")
+        # The record shows only ``desc``; ``asc`` (also OData's implicit default) is refused.
+        if len(parts) != 2 or parts[1].lower() != "desc":
+            raise ODataError(f"Only descending order is supported: {params['$orderby']}")
         order_field = parts[0]
-        descending = len(parts) == 2 and parts[1].lower() == "desc"
     top = parse_top(params.get("$top"), max_top)
-    return EntryQuery(conditions, order_field, descending, top)
+    return EntryQuery(conditions, order_field, top)
 
 
 def parse_top(raw: str | None, max_top: int) -> int | None:

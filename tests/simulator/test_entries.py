@@ -52,10 +52,10 @@ async def test_filter_literals(api: Api, salto_sim: Simulator, literal: str) -> 
     ids = seed_rows(salto_sim, 10)
     body = (
         await entries(
-            api, {"$filter": f"utc_date_time ge {literal}", "$orderby": "utc_date_time asc"}
+            api, {"$filter": f"utc_date_time ge {literal}", "$orderby": "utc_date_time desc"}
         )
     ).json()
-    assert [r["id"] for r in body["items"]] == ids[5:]
+    assert [r["id"] for r in body["items"]] == ids[:4:-1]
     assert body["continuation_token"] is None
 
 
@@ -64,8 +64,10 @@ async def test_filter_and_order_and_top(api: Api, salto_sim: Simulator) -> None:
     flt = "utc_date_time gt DateTime'2026-08-19T12:02:00Z' and utc_date_time lt DateTime'2026-08-19T12:08:00Z'"
     desc = (await entries(api, {"$filter": flt, "$orderby": "utc_date_time desc"})).json()
     assert [r["id"] for r in desc["items"]] == ids[3:8][::-1]
-    asc = (await entries(api, {"$filter": flt, "$orderby": "local_date_time asc"})).json()
-    assert [r["id"] for r in asc["items"]] == ids[3:8]
+    local = (await entries(api, {"$filter": flt, "$orderby": "local_date_time desc"})).json()
+    assert [r["id"] for r in local["items"]] == ids[3:8][::-1]
+    default = (await entries(api, {"$filter": flt})).json()
+    assert [r["id"] for r in default["items"]] == ids[3:8][::-1]
     le = (
         await entries(
             api,
@@ -86,6 +88,9 @@ async def test_filter_and_order_and_top(api: Api, salto_sim: Simulator) -> None:
     [
         {"$orderby": "date"},
         {"$orderby": "utc_date_time sideways"},
+        {"$orderby": "utc_date_time asc"},
+        {"$orderby": "local_date_time asc"},
+        {"$orderby": "utc_date_time"},
         {"$filter": "utc_date_time ge yesterday"},
         {"$filter": "customer_reference eq 'x'"},
         {
@@ -137,6 +142,33 @@ async def test_continuation_paging(api: Api, salto_sim: Simulator) -> None:
     assert pages == 3
 
 
+async def test_continuation_with_ge_filter_and_shared_seconds(
+    api: Api, salto_sim: Simulator
+) -> None:
+    """desc + ge + continuation: every matching row once, newest first, also inside one second."""
+    ids = seed_rows(salto_sim, 6)
+    lock = lock_by_name(salto_sim, "Front Door")
+    same = [
+        salto_sim.open_by(lock, None, "inside_handle", utc=BASE + timedelta(minutes=3))["id"]
+        for _ in range(3)
+    ]
+    params = {
+        "$orderby": "utc_date_time desc",
+        "$filter": "utc_date_time ge DateTime'2026-08-19T12:03:00Z'",
+        "$top": "2",
+    }
+    seen: list[str] = []
+    token = None
+    while True:
+        body = (await entries(api, params, token)).json()
+        seen += [r["id"] for r in body["items"]]
+        token = body["continuation_token"]
+        if token is None:
+            break
+    # Rows of one second come newest (last added) first, as a descending order by time would.
+    assert seen == [ids[5], ids[4], *same[::-1], ids[3]]
+
+
 async def test_paging_is_stable_when_rows_arrive(api: Api, salto_sim: Simulator) -> None:
     ids = seed_rows(salto_sim, 4)
     params = {"$orderby": "utc_date_time desc", "$top": "2"}
@@ -151,7 +183,7 @@ async def test_paging_is_stable_when_rows_arrive(api: Api, salto_sim: Simulator)
 async def test_zero_item_pages_still_carry_a_token(api: Api, salto_sim: Simulator) -> None:
     ids = seed_rows(salto_sim, 4)
     salto_sim.tenant.entries_empty_pages = True
-    params = {"$orderby": "utc_date_time asc", "$top": "2"}
+    params = {"$orderby": "utc_date_time desc", "$top": "2"}
     sizes: list[int] = []
     seen: list[str] = []
     token = None
@@ -163,7 +195,7 @@ async def test_zero_item_pages_still_carry_a_token(api: Api, salto_sim: Simulato
         if token is None:
             break
     assert sizes == [0, 2, 0, 2]
-    assert seen == ids
+    assert seen == ids[::-1]
 
 
 async def test_page_size_capped_by_tenant(api: Api, salto_sim: Simulator) -> None:
@@ -195,9 +227,9 @@ async def test_legacy_audit_paths(
     assert (await api.get(api.site(suffix, "v1.1"))).status == 404
     salto_sim.tenant.audit_path = audit_path
     assert (await api.get(api.site("/entries", "v1.1"))).status == 404
-    legacy = await api.get(api.site(suffix, "v1.1"), params={"$orderby": "utc_date_time asc"})
+    legacy = await api.get(api.site(suffix, "v1.1"), params={"$orderby": "utc_date_time desc"})
     assert legacy.status == 200
-    assert [r["id"] for r in legacy.json()["items"]] == ids
+    assert [r["id"] for r in legacy.json()["items"]] == ids[::-1]
     name = audit_path.replace("-", "_").replace("/", "_")
     assert salto_sim.counters[name] == 2
 
@@ -215,7 +247,7 @@ async def test_incidents_and_generated_events(api: Api, salto_sim: Simulator) ->
     salto_sim.office_mode(lock, start=True, utc=same)
     salto_sim.office_mode(lock, start=False, utc=same)
     salto_sim.privacy_mode(lock, on=True, utc=same)
-    rows = (await entries(api, {"$orderby": "utc_date_time asc"})).json()["items"]
+    rows = (await entries(api, {"$orderby": "utc_date_time desc"})).json()["items"][::-1]
     assert {r["utc_date_time"] for r in rows} == {"2026-08-19T12:30:00Z"}
     assert [(r["event_category"], r["event_detail"]) for r in rows] == [
         ("lock_rejected", "no_access"),
