@@ -71,6 +71,7 @@ from .const import (
     DOMAIN,
     ENDPOINT_ACCEPT,
     ENDPOINT_CUSTOM,
+    ENDPOINT_LEGACY,
     ENDPOINT_PRODUCTION,
     LOGGER,
     MAX_EVENT_POLL_INTERVAL,
@@ -96,13 +97,16 @@ STEP_RECONFIGURE = "reconfigure"
 PRESET_ENDPOINTS: dict[str, tuple[str, str]] = {
     ENDPOINT_PRODUCTION: (PRODUCTION_API, PRODUCTION_AUTH_URL),
     ENDPOINT_ACCEPT: (ACCEPT_API, ACCEPT_AUTH_URL),
+    ENDPOINT_LEGACY: (LEGACY_API_BASE, LEGACY_AUTH_URL),
 }
 
 # Fields never echoed back into a form as suggested values.
 SECRET_KEYS = frozenset({CONF_CLIENT_SECRET, CONF_PASSWORD})
 
 # Errors the user fixes on the credentials form (the others concern the endpoint).
-CREDENTIAL_ERRORS = frozenset({"invalid_auth", "api_not_enabled", "missing_permission"})
+CREDENTIAL_ERRORS = frozenset(
+    {"invalid_auth", "api_not_enabled", "missing_permission", "ks_user_required"}
+)
 
 DEFAULT_OPTIONS: dict[str, int] = {
     CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
@@ -120,7 +124,7 @@ _SECRET = TextSelector(
 _PIN = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off"))
 _ENDPOINT = SelectSelector(
     SelectSelectorConfig(
-        options=[ENDPOINT_PRODUCTION, ENDPOINT_ACCEPT, ENDPOINT_CUSTOM],
+        options=[ENDPOINT_PRODUCTION, ENDPOINT_ACCEPT, ENDPOINT_LEGACY, ENDPOINT_CUSTOM],
         translation_key=CONF_ENDPOINT,
         mode=SelectSelectorMode.DROPDOWN,
     )
@@ -383,8 +387,8 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the API base and token URL of a custom endpoint."""
         if user_input is None:
             suggested: dict[str, Any] = {
-                CONF_API_BASE: LEGACY_API_BASE,
-                CONF_AUTH_URL: LEGACY_AUTH_URL,
+                CONF_API_BASE: PRODUCTION_API,
+                CONF_AUTH_URL: PRODUCTION_AUTH_URL,
             }
             if self.source == SOURCE_RECONFIGURE:
                 entry = self._get_reconfigure_entry()
@@ -425,7 +429,9 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
             sites = await client.get_sites()
         except TokenRejectedError as err:
             LOGGER.debug("The API refused a fresh token: %r", err)
-            return "token_rejected"
+            # The Connect API acts for a KS user: it refuses a token issued to the client alone
+            # (client_credentials). With a user, a refusal means API and token URL do not match.
+            return "token_rejected" if data.get(CONF_USERNAME) else "ks_user_required"
         except AuthenticationError as err:
             LOGGER.debug("The identity server refused the credentials: %r", err)
             return "invalid_auth"
@@ -514,7 +520,7 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the secret (and the KS user's password when the entry uses one)."""
+        """Ask for the secret and the KS user's password (a user may be added to an entry without one)."""
         entry = self._get_reauth_entry()
         password_grant = bool(entry.data.get(CONF_USERNAME))
         errors: dict[str, str] = {}
@@ -534,9 +540,10 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
             vol.Required(CONF_CLIENT_ID): _TEXT,
             vol.Required(CONF_CLIENT_SECRET): _SECRET,
         }
-        if password_grant:
-            fields[vol.Required(CONF_USERNAME)] = _EMAIL
-            fields[vol.Required(CONF_PASSWORD)] = _SECRET
+        # Optional without a user: the API may refuse the client alone (ks_user_required).
+        user_marker = vol.Required if password_grant else vol.Optional
+        fields[user_marker(CONF_USERNAME)] = _EMAIL
+        fields[user_marker(CONF_PASSWORD)] = _SECRET
         return self.async_show_form(
             step_id=STEP_REAUTH_CONFIRM,
             data_schema=self.add_suggested_values_to_schema(

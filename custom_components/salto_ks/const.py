@@ -20,6 +20,8 @@ CONF_SITE_ID: Final = "site_id"  # the site UUID; also the entry's unique id
 
 ENDPOINT_PRODUCTION: Final = "production"
 ENDPOINT_ACCEPT: Final = "accept"
+# clp.my-clay.com, named only by the original integration spec; no public source confirms it answers.
+ENDPOINT_LEGACY: Final = "legacy"
 ENDPOINT_CUSTOM: Final = "custom"
 
 # entry.options: behaviour the user may tune.

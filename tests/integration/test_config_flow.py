@@ -19,7 +19,7 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.salto_ks import config_flow
-from custom_components.salto_ks.api import LEGACY_API_BASE, LEGACY_AUTH_URL
+from custom_components.salto_ks.api import PRODUCTION_API, PRODUCTION_AUTH_URL
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -40,6 +40,7 @@ from custom_components.salto_ks.const import (
     DOMAIN,
     ENDPOINT_ACCEPT,
     ENDPOINT_CUSTOM,
+    ENDPOINT_LEGACY,
     ENDPOINT_PRODUCTION,
     MAX_INPUT_LENGTH,
 )
@@ -62,13 +63,11 @@ def mock_setup_entry() -> Iterator[AsyncMock]:
 
 @pytest.fixture
 def presets_on_sim(salto_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
-    """Point both preset endpoints at the simulator (the real hosts are unreachable in tests)."""
-    monkeypatch.setitem(
-        config_flow.PRESET_ENDPOINTS, ENDPOINT_PRODUCTION, (salto_sim.api_base, salto_sim.auth_url)
-    )
-    monkeypatch.setitem(
-        config_flow.PRESET_ENDPOINTS, ENDPOINT_ACCEPT, (salto_sim.api_base, salto_sim.auth_url)
-    )
+    """Point every preset endpoint at the simulator (the real hosts are unreachable in tests)."""
+    for endpoint in (ENDPOINT_PRODUCTION, ENDPOINT_ACCEPT, ENDPOINT_LEGACY):
+        monkeypatch.setitem(
+            config_flow.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
+        )
     return salto_sim
 
 
@@ -154,6 +153,12 @@ def ks_user_without_site(sim: Simulator) -> dict[str, str]:
 CLIENT_CREDENTIALS = {CONF_USERNAME: None, CONF_PASSWORD: None}
 
 
+def refuse_client_tokens(sim: Simulator) -> None:
+    """The tenant issues client_credentials tokens, and the Connect API answers them with 401."""
+    sim.tenant.grants.add("client_credentials")
+    sim.inject_fault("sites", "401")
+
+
 def free_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as sock:
@@ -170,7 +175,7 @@ async def test_user_flow_custom_endpoint_password_grant(
     mock_setup_entry: AsyncMock,
     debug_log: pytest.LogCaptureFixture,
 ) -> None:
-    """Custom endpoint: the URL step is prefilled with seed 000's defaults; one site is auto-picked."""
+    """Custom endpoint: the URL step is prefilled with EU production's URLs; one site is auto-picked."""
     result = await start(hass)
     assert suggested(result) == {}  # nothing echoed on a fresh form
     result = await hass.config_entries.flow.async_configure(
@@ -178,7 +183,7 @@ async def test_user_flow_custom_endpoint_password_grant(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "custom_endpoint"
-    assert suggested(result) == {CONF_API_BASE: LEGACY_API_BASE, CONF_AUTH_URL: LEGACY_AUTH_URL}
+    assert suggested(result) == {CONF_API_BASE: PRODUCTION_API, CONF_AUTH_URL: PRODUCTION_AUTH_URL}
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -230,7 +235,7 @@ async def test_user_flow_preset_endpoint_client_credentials(
 
 
 def test_preset_endpoints_use_the_client_constants() -> None:
-    """Production and accept presets come from the API client's constants."""
+    """Production, accept and legacy presets come from the API client's constants."""
     from custom_components.salto_ks import api
 
     assert config_flow.PRESET_ENDPOINTS[ENDPOINT_PRODUCTION] == (
@@ -238,6 +243,10 @@ def test_preset_endpoints_use_the_client_constants() -> None:
         api.PRODUCTION_AUTH_URL,
     )
     assert config_flow.PRESET_ENDPOINTS[ENDPOINT_ACCEPT] == (api.ACCEPT_API, api.ACCEPT_AUTH_URL)
+    assert config_flow.PRESET_ENDPOINTS[ENDPOINT_LEGACY] == (
+        api.LEGACY_API_BASE,
+        api.LEGACY_AUTH_URL,
+    )
     assert all(
         url.startswith("https://") for pair in config_flow.PRESET_ENDPOINTS.values() for url in pair
     )
@@ -392,6 +401,62 @@ async def test_api_not_enabled(hass: HomeAssistant, presets_on_sim: Simulator) -
     sim.tenant.grants.add("password")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], credentials(sim))
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_legacy_preset_is_offered_and_stored(
+    hass: HomeAssistant, presets_on_sim: Simulator
+) -> None:
+    """The endpoint list offers the legacy endpoint as a preset, after production and accept."""
+    result = await start(hass)
+    selector = result["data_schema"].schema[CONF_ENDPOINT]
+    assert selector.config["options"] == [
+        ENDPOINT_PRODUCTION,
+        ENDPOINT_ACCEPT,
+        ENDPOINT_LEGACY,
+        ENDPOINT_CUSTOM,
+    ]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(presets_on_sim, ENDPOINT_LEGACY)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_ENDPOINT] == ENDPOINT_LEGACY
+    assert result["data"][CONF_API_BASE] == presets_on_sim.api_base
+
+
+async def test_client_token_refused_asks_for_a_ks_user(
+    hass: HomeAssistant, presets_on_sim: Simulator
+) -> None:
+    """No KS user and the API refuses the client's token: ks_user_required; a user then works."""
+    refuse_client_tokens(presets_on_sim)
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(presets_on_sim, **CLIENT_CREDENTIALS)
+    )
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "ks_user_required"}
+
+    presets_on_sim.clear_faults()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(presets_on_sim)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_USERNAME] == presets_on_sim.username
+
+
+async def test_client_token_refused_on_custom_endpoint_goes_back_to_credentials(
+    hass: HomeAssistant, salto_sim: Simulator
+) -> None:
+    """ks_user_required after the URL step is shown where the KS user is entered."""
+    refuse_client_tokens(salto_sim)
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(salto_sim, ENDPOINT_CUSTOM, **CLIENT_CREDENTIALS)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], custom_urls(salto_sim)
+    )
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "ks_user_required"}
 
 
 async def test_client_credentials_not_enabled(
@@ -817,7 +882,7 @@ async def test_reauth_field_errors(
 async def test_reauth_client_credentials_entry(
     hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
 ) -> None:
-    """An entry without KS user is asked only for client id and secret."""
+    """An entry without KS user needs only client id and secret; the user fields are optional."""
     salto_sim.tenant.grants.add("client_credentials")
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -828,7 +893,7 @@ async def test_reauth_client_credentials_entry(
     )
     entry.add_to_hass(hass)
     result = await entry.start_reauth_flow(hass)
-    assert fields(result) == [CONF_CLIENT_ID, CONF_CLIENT_SECRET]
+    assert fields(result) == [CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_USERNAME, CONF_PASSWORD]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_CLIENT_ID: salto_sim.client_id, CONF_CLIENT_SECRET: salto_sim.client_secret},
@@ -836,6 +901,36 @@ async def test_reauth_client_credentials_entry(
     await hass.async_block_till_done()
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_USERNAME] is None
+
+
+async def test_reauth_client_credentials_entry_adds_a_ks_user(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """The API refuses the client alone: reauth says a KS user is needed and stores the one given."""
+    refuse_client_tokens(salto_sim)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Simulated site",
+        unique_id=salto_sim.site_id,
+        data={**mock_config_entry.data, CONF_USERNAME: None, CONF_PASSWORD: None},
+        options=dict(DEFAULT_OPTIONS),
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    secrets = {CONF_CLIENT_ID: salto_sim.client_id, CONF_CLIENT_SECRET: salto_sim.client_secret}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], secrets)
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "ks_user_required"}
+
+    salto_sim.clear_faults()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**secrets, CONF_USERNAME: salto_sim.username, CONF_PASSWORD: salto_sim.password},
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_USERNAME] == salto_sim.username
+    assert entry.data[CONF_PASSWORD] == salto_sim.password
 
 
 async def test_reauth_wrong_site(
@@ -1052,6 +1147,7 @@ FLOW_ERRORS = {
     "missing_permission",
     "cannot_connect",
     "token_rejected",
+    "ks_user_required",
     "invalid_url",
     "too_long",
     "invalid_characters",
@@ -1126,6 +1222,7 @@ def test_translations_cover_the_flow() -> None:
     assert set(strings["selector"]["endpoint"]["options"]) == {
         ENDPOINT_PRODUCTION,
         ENDPOINT_ACCEPT,
+        ENDPOINT_LEGACY,
         ENDPOINT_CUSTOM,
     }
 
