@@ -7,7 +7,7 @@ import inspect
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -435,15 +435,20 @@ EVENT_SALTO_KS: Final = f"{DOMAIN}_event"
 # Unique-id suffix of a lock's event entity (event.py).
 AUDIT_EVENT_KEY: Final = "access"
 
-# After an outage at most this many rows are delivered: the newest ones, oldest first. Any value
-# of 1 or more works; above AUDIT_CHUNK it only applies while the scan sees the whole backlog.
-AUDIT_BACKLOG_LIMIT: Final = 200
-# Rows per get_entries call (the client's maximum); a poll reads the feed in such chunks.
-AUDIT_CHUNK: Final = 200
-# get_entries calls one poll may spend counting a backlog before it jumps to the newest rows.
-AUDIT_MAX_SCAN_REQUESTS: Final = 10
-# Rows read at first start to place the cursor after the newest one (none of them is delivered).
+# Rows per entries page the feed asks for (the client's maximum $top).
+AUDIT_PAGE_SIZE: Final = 200
+# At most this many new rows are delivered by one poll: the newest, oldest first. A door opened ten
+# times a second fills it in over three minutes, six default polls, so an ordinary poll delivers
+# every row even at a very busy site; only a long outage (or a very long interval) skips the oldest.
+AUDIT_BACKLOG_LIMIT: Final = 2_000
+# Pages one poll reads at most (requests, so a poll cannot spend the account's budget): at 200 rows
+# a page the newest AUDIT_BACKLOG_LIMIT rows and as many again to count the ones skipped beyond them.
+AUDIT_MAX_PAGES: Final = 20
+# Rows per page of the first-start read that places the cursor (none of them is delivered).
 AUDIT_FIRST_START_ROWS: Final = 10
+# A row dated further than this after Home Assistant's clock (a lock whose clock is wrong) does not
+# move the cursor: it would hide every row of the present until that date.
+AUDIT_CLOCK_TOLERANCE: Final = timedelta(minutes=5)
 # A row whose lock has no event entity yet is held (the roster is asked for a refresh meanwhile)
 # for this many audit polls, or, while the roster does not list the lock, this many successful roster
 # refreshes (a failing or rate-limited roster proves nothing); after that it is fired on the bus only.
@@ -481,11 +486,15 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
     as a ``salto_ks_event`` on the bus, then moves the cursor and saves it (Store, delayed). A failed
     poll delivers nothing and keeps the cursor, so the next good poll picks up where it stopped.
 
-    - First start (no Store): the cursor is placed after the newest existing row; history is not
-      delivered. Until that read succeeds the cursor sits at the setup time, so a feed failing at
-      first start loses nothing.
-    - Backlog (after an outage or a restart): all new rows are read (up to AUDIT_MAX_SCAN_REQUESTS
-      calls); the newest AUDIT_BACKLOG_LIMIT are delivered and the number left out is logged once.
+    - Reading: newest first from the cursor's second on, page by page (continuation tokens), the
+      only order and filter the record shows; delivered oldest first.
+    - First start (no Store): the cursor is placed after the newest existing row (at the setup time
+      when the log answers empty); history is not delivered. Until that read succeeds the cursor
+      sits at the setup time, so a feed failing at first start loses nothing.
+    - Every new row is delivered, up to AUDIT_BACKLOG_LIMIT per poll (the newest); a longer backlog
+      (an outage) skips the oldest and logs how many once.
+    - The cursor never moves beyond Home Assistant's clock plus AUDIT_CLOCK_TOLERANCE: a row dated
+      later is delivered once (its id is kept) and a warning names its lock.
     - A row for a lock without event entity is held (and the roster asked for a refresh when it
       does not know the lock) until the entity subscribes; after AUDIT_HOLD_POLLS polls (successful
       roster refreshes while the roster does not list the lock) it is fired on the bus only. A
@@ -534,6 +543,8 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
         self._roster_mark: tuple[object, object] | None = None
         # The current failure was not logged (last_update_success set to False by hand).
         self._failure_unlogged = False
+        # Locks already warned about for a row dated beyond Home Assistant's clock.
+        self._ahead_warned: set[str | None] = set()
 
     # -- public --------------------------------------------------------------------------------
 
@@ -682,11 +693,12 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
             raise rate_limited_failure(remaining)
         cursor = self.cursor
         assert cursor is not None
+        limit = dt_util.utcnow() + AUDIT_CLOCK_TOLERANCE
         try:
             if first_start:
-                placed = await self._async_read_first()
+                placed = await self._async_read_first(limit)
             else:
-                new, skipped, exact = await self._async_read_new(cursor)
+                new, reached = await self._async_read_new(cursor)
         except RateLimitedError as err:
             raise rate_limited_failure(self.roster.note_rate_limited(err), err) from err
         except TokenRejectedError as err:
@@ -712,17 +724,10 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
 
         changed, released = self._age_held()
         if new:
-            self.cursor = cursor.advance(new)
-            delivered = new[skipped:]
-            if skipped:
-                LOGGER.warning(
-                    "The access log of %s had %s%s entries more than the %s delivered after the "
-                    "interruption; the oldest were skipped",
-                    self.config_entry.title,
-                    "" if exact else "at least ",
-                    skipped,
-                    len(delivered),
-                )
+            self.cursor = cursor.advance(new, limit)
+            delivered = new[-AUDIT_BACKLOG_LIMIT:]
+            self._warn_skipped(len(new) - len(delivered), len(delivered), exact=reached)
+            self._warn_ahead(delivered, limit)
             self._dispatch(delivered)
             changed = True
         elif released:
@@ -732,70 +737,84 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
             self._async_schedule_save()
         return self.cursor
 
-    async def _async_read_first(self) -> Cursor:
-        """The cursor just past the newest existing row, knowing every row at its instant."""
-        rows = await self.client.get_entries(
-            self.site_id, limit=AUDIT_FIRST_START_ROWS, newest_first=True
-        )
-        cursor = Cursor.after(rows)
-        if len(rows) == AUDIT_FIRST_START_ROWS and all(
-            row.utc_date_time == cursor.timestamp for row in rows
-        ):
-            # More rows may share that instant; unknown ones would be delivered as new.
-            same = await self.client.get_entries(
-                self.site_id, since=cursor.timestamp, limit=AUDIT_CHUNK, newest_first=False
-            )
-            # Only that instant: a row written since must stay new.
-            cursor = cursor.advance(row for row in same if row.utc_date_time == cursor.timestamp)
-        return cursor
+    async def _async_read_first(self, limit: datetime) -> Cursor:
+        """The cursor just past the newest existing row, knowing every row at its instant.
 
-    async def _async_read_new(self, cursor: Cursor) -> tuple[list[Entry], int, bool]:
-        """Every row past the cursor (oldest first), how many of the oldest to skip, and whether
-        that count is exact.
-
-        Reads upwards from the cursor in chunks. The time filter has whole seconds, so a chunk within
-        one second cannot be paged past: the scan goes on at the next second, and the rest of that
-        second can only be seen among the newest rows. So when the scan was cut there, or took
-        AUDIT_MAX_SCAN_REQUESTS chunks, the newest AUDIT_CHUNK rows are read too. If they do not
-        reach back to the cut, rows between may be unseen: only the newest are delivered and the
-        skipped count is a minimum.
+        Pages are read newest first until one shows a row older than the newest row not dated
+        beyond ``limit``: then every row at that row's instant is known. Rows dated beyond ``limit``
+        are kept by id only. An empty log places the cursor at the setup time, so that an empty
+        answer never makes the next poll replay the history.
         """
-        found: dict[str, Entry] = {}
-        since = cursor.timestamp
-        # The newest row up to which the scan has seen every row; None: the scan saw all.
-        cut: Entry | None = None
-        for _ in range(AUDIT_MAX_SCAN_REQUESTS):
-            rows = await self.client.get_entries(
-                self.site_id, since=since, limit=AUDIT_CHUNK, newest_first=False
-            )
-            for row in rows:
-                found.setdefault(row.id, row)
-            if len(rows) < AUDIT_CHUNK:
+        rows: list[Entry] = []
+        newest: datetime | None = None
+        pages = 0
+        async for page in self.client.entry_pages(self.site_id, page_size=AUDIT_FIRST_START_ROWS):
+            rows.extend(page)
+            pages += 1
+            if newest is None:
+                newest = next(
+                    (row.utc_date_time for row in page if row.utc_date_time <= limit), None
+                )
+            if (newest is not None and rows[-1].utc_date_time < newest) or pages == AUDIT_MAX_PAGES:
                 break
-            last = max(row.utc_date_time for row in rows)
-            second = since.replace(microsecond=0)
-            if last.replace(microsecond=0) <= second:
-                cut = cut or rows[-1]
-                since = second + timedelta(seconds=1)
-            else:
-                since = last
+        start = min([self._started, *(row.utc_date_time for row in rows)])
+        return Cursor(start).advance(rows, limit)
+
+    async def _async_read_new(self, cursor: Cursor) -> tuple[list[Entry], bool]:
+        """Every row past the cursor that one poll may read, oldest first, and whether the read
+        reached the cursor (else older new rows may be unread).
+
+        Newest first from the cursor's second on (the filter has whole seconds), following the
+        continuation tokens, at most AUDIT_MAX_PAGES pages.
+        """
+        rows: list[Entry] = []
+        reached = False
+        pages = 0
+        async for page in self.client.entry_pages(
+            self.site_id, since=cursor.timestamp, page_size=AUDIT_PAGE_SIZE
+        ):
+            rows.extend(page)
+            pages += 1
+            if pages == AUDIT_MAX_PAGES:
+                break
         else:
-            cut = cut or rows[-1]
-        if cut is not None:
-            rows = await self.client.get_entries(
-                self.site_id, since=cursor.timestamp, limit=AUDIT_CHUNK, newest_first=True
+            reached = True
+        # Reversed: oldest first (rows sharing an instant in the reverse of the server's order).
+        return select_new(cursor, reversed(rows)), reached
+
+    @callback
+    def _warn_skipped(self, skipped: int, delivered: int, *, exact: bool) -> None:
+        """Log the rows a poll left out beyond AUDIT_BACKLOG_LIMIT or AUDIT_MAX_PAGES, once."""
+        if exact and not skipped:
+            return
+        if exact:
+            count = str(skipped)
+        else:
+            count = f"at least {skipped}" if skipped else "an unknown number of"
+        LOGGER.warning(
+            "The access log of %s had %s entries more than the %s delivered; the oldest were "
+            "skipped",
+            self.config_entry.title,
+            count,
+            delivered,
+        )
+
+    @callback
+    def _warn_ahead(self, entries: list[Entry], limit: datetime) -> None:
+        """Warn once per lock about a row dated beyond Home Assistant's clock."""
+        for entry in entries:
+            if entry.utc_date_time <= limit or entry.lock_id in self._ahead_warned:
+                continue
+            self._ahead_warned.add(entry.lock_id)
+            LOGGER.warning(
+                "Entry %s of lock %s (%s) is dated %s, ahead of Home Assistant's clock; it is "
+                "delivered once, but the access log stays at the present (is the lock's clock "
+                "wrong?)",
+                entry.id,
+                entry.lock_name or entry.lock_id,
+                self.config_entry.title,
+                entry.utc_date_time.isoformat(),
             )
-            for row in reversed(rows):  # oldest first, like the chunks
-                found.setdefault(row.id, row)
-            newest_ids = {row.id for row in rows}
-            if cut.id not in newest_ids:
-                new = select_new(cursor, found.values())
-                keep = [row for row in new if row.id in newest_ids][-AUDIT_BACKLOG_LIMIT:]
-                kept_ids = {row.id for row in keep}
-                older = [row for row in new if row.id not in kept_ids]
-                return older + keep, len(older), False
-        new = select_new(cursor, found.values())
-        return new, max(0, len(new) - AUDIT_BACKLOG_LIMIT), True
 
     # -- delivery ------------------------------------------------------------------------------
 

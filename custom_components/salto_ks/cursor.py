@@ -7,12 +7,16 @@ exactly that timestamp. The entries filter is ``utc_date_time ge <cursor>`` (who
 the cursor's instant come back on the next poll: their ids tell the ones already handled from the ones that
 arrived later with the same timestamp. A row older than the cursor is never new (see ``docs/architecture.md``
 §3 for what that means for rows Salto uploads late).
+
+The cursor never moves beyond a limit the caller derives from Home Assistant's clock: a handled row dated
+later (a lock whose clock is wrong) is remembered by id in ``ahead`` instead, so the filter keeps returning
+it without it being new again, and the rows of the present stay new.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -65,9 +69,6 @@ _START_END: Final[Mapping[str, tuple[str, str]]] = {
 _STARTS: Final = frozenset({"start", "started", "on"})
 _ENDS: Final = frozenset({"end", "ended", "off"})
 
-# The cursor of a site whose feed was empty at first start: every later row is new.
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def event_type(category: str, detail: str | None, access_by: str | None) -> str:
     """The event type of a row from its event_category, event_detail and access_by."""
@@ -116,48 +117,68 @@ def last_event(entry: Entry) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """The newest handled instant and the ids of the handled rows at exactly that instant."""
+    """The newest handled instant, the ids of the handled rows at exactly that instant, and the
+    handled rows dated beyond the limit the cursor was kept to (id -> timestamp)."""
 
     timestamp: datetime
     ids: frozenset[str] = frozenset()
+    ahead: Mapping[str, datetime] = field(default_factory=dict, hash=False)
 
     def is_new(self, entry: Entry) -> bool:
         """Whether a row has not been handled yet."""
+        if entry.id in self.ahead:
+            return False
         if entry.utc_date_time > self.timestamp:
             return True
         return entry.utc_date_time == self.timestamp and entry.id not in self.ids
 
-    def advance(self, entries: Iterable[Entry]) -> Cursor:
-        """The cursor after handling ``entries`` too (in any order)."""
+    def advance(self, entries: Iterable[Entry], limit: datetime) -> Cursor:
+        """The cursor after handling ``entries`` too (in any order), never moved beyond ``limit``."""
         timestamp = self.timestamp
         ids = set(self.ids)
+        ahead = dict(self.ahead)
         for entry in entries:
-            if entry.utc_date_time > timestamp:
+            if entry.utc_date_time > limit:
+                ahead[entry.id] = entry.utc_date_time
+            elif entry.utc_date_time > timestamp:
                 timestamp = entry.utc_date_time
                 ids = {entry.id}
             elif entry.utc_date_time == timestamp:
                 ids.add(entry.id)
-        return Cursor(timestamp, frozenset(ids))
-
-    @classmethod
-    def after(cls, entries: Iterable[Entry]) -> Cursor:
-        """The cursor just past the newest of ``entries`` (EPOCH when there are none)."""
-        return cls(EPOCH).advance(entries)
+        # A row the cursor has passed is not new by its timestamp any more.
+        ahead = {key: when for key, when in ahead.items() if when >= timestamp}
+        return Cursor(timestamp, frozenset(ids), ahead)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (for the Store)."""
-        return {"timestamp": self.timestamp.isoformat(), "ids": sorted(self.ids)}
+        return {
+            "timestamp": self.timestamp.isoformat(),
+            "ids": sorted(self.ids),
+            "ahead": {key: when.isoformat() for key, when in sorted(self.ahead.items())},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Cursor:
         """Inverse of ``as_dict``; raises ValueError/KeyError/TypeError on a damaged value."""
-        timestamp = datetime.fromisoformat(data["timestamp"])
-        if timestamp.tzinfo is None:
-            timestamp = timestamp.replace(tzinfo=UTC)
         ids = data.get("ids") or []
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise TypeError("cursor ids must be a list of strings")
-        return cls(timestamp.astimezone(UTC), frozenset(ids))
+        ahead = data.get("ahead") or {}
+        if not isinstance(ahead, Mapping) or not all(isinstance(i, str) for i in ahead):
+            raise TypeError("cursor ahead must map ids to times")
+        return cls(
+            _utc(data["timestamp"]),
+            frozenset(ids),
+            {key: _utc(when) for key, when in ahead.items()},
+        )
+
+
+def _utc(text: str) -> datetime:
+    """An ISO time from the Store as an aware UTC datetime (naive is taken as UTC)."""
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def select_new(cursor: Cursor, entries: Iterable[Entry]) -> list[Entry]:

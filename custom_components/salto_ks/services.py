@@ -78,10 +78,10 @@ ATTR_SINCE: Final = "since"
 MIN_EVENTS_LIMIT: Final = 1
 MAX_EVENTS_LIMIT: Final = 200  # the client's (and seed 000's) limit per call
 DEFAULT_EVENTS_LIMIT: Final = 50
-# The API cannot filter by lock: for lock targets get_events reads older pages of the site's log
-# until enough rows match, at most this many requests (about 1,000 rows) per site, so one call
-# cannot spend a large share of the account's request budget.
-MAX_EVENTS_SCAN_PAGES: Final = 5
+# The API cannot filter by lock: for lock targets get_events reads the site's log newest first,
+# page by page, until enough rows match, but at most this many rows (5 pages of 200) per site, so
+# one call cannot spend a large share of the account's request budget.
+MAX_EVENTS_SCAN_ROWS: Final = 1_000
 
 _CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 
@@ -338,20 +338,12 @@ async def _async_unlock(call: ServiceCall) -> None:
 
 
 async def _async_get_entries(
-    hass: HomeAssistant,
-    entry: SaltoConfigEntry,
-    limit: int,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    hass: HomeAssistant, entry: SaltoConfigEntry, limit: int, since: datetime | None = None
 ) -> list[Entry]:
-    """The newest ``limit`` audit rows of the entry's site (since / until), newest first."""
+    """The newest ``limit`` audit rows of the entry's site (since ``since``), newest first."""
     client = entry.runtime_data.client
     return await _async_cloud(
-        hass,
-        entry,
-        lambda: client.get_entries(
-            _site_id(entry), since=since, limit=limit, newest_first=True, until=until
-        ),
+        hass, entry, lambda: client.get_entries(_site_id(entry), since=since, limit=limit)
     )
 
 
@@ -369,27 +361,26 @@ async def _async_lock_entries(
 ) -> tuple[list[Entry], bool]:
     """Rows of ``lock_ids`` since ``since``, and whether the scan cap stopped the search early.
 
-    Reads the site's log page by page, newest first, until ``limit`` rows match or the log
-    (since ``since``) ends.
+    Reads the site's log newest first, page by page (continuation tokens), until ``limit`` rows
+    match, the log (since ``since``) ends, or MAX_EVENTS_SCAN_ROWS rows were read.
     """
-    seen: set[str] = set()
-    matched: list[Entry] = []
-    until: datetime | None = None
-    for _ in range(MAX_EVENTS_SCAN_PAGES):
-        page = await _async_get_entries(hass, entry, MAX_EVENTS_LIMIT, since, until)
-        new = [row for row in page if row.id not in seen]
-        seen.update(row.id for row in new)
-        matched.extend(row for row in new if row.lock_id in lock_ids and _at_or_after(row, since))
-        if len(matched) >= limit or len(page) < MAX_EVENTS_LIMIT:
-            return matched, False
-        if not new:
-            # More than a page of rows within one second: an upper bound in whole seconds
-            # cannot step past them.
-            break
-        # Inclusive (and rounded up by the client): rows sharing the oldest row's time that
-        # did not fit on this page come on the next one; the ones already seen are skipped.
-        until = min(row.utc_date_time for row in page)
-    return matched, True
+    client = entry.runtime_data.client
+
+    async def scan() -> tuple[list[Entry], bool]:
+        matched: list[Entry] = []
+        read = 0
+        async for page in client.entry_pages(_site_id(entry), since, MAX_EVENTS_LIMIT):
+            matched.extend(
+                row for row in page if row.lock_id in lock_ids and _at_or_after(row, since)
+            )
+            read += len(page)
+            if len(matched) >= limit:
+                return matched, False
+            if read >= MAX_EVENTS_SCAN_ROWS:
+                return matched, True
+        return matched, False
+
+    return await _async_cloud(hass, entry, scan)
 
 
 async def _async_get_events(call: ServiceCall) -> ServiceResponse:

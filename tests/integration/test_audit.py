@@ -34,7 +34,6 @@ from custom_components.salto_ks.const import (
     DOMAIN,
 )
 from custom_components.salto_ks.coordinator import (
-    AUDIT_BACKLOG_LIMIT,
     AUDIT_HOLD_POLLS,
     EVENT_SALTO_KS,
     SaltoAuditCoordinator,
@@ -329,14 +328,46 @@ async def test_outage_keeps_cursor_and_entities(
     assert _ids(events) == [row["id"] for row in rows]
 
 
-async def test_backlog_bound_delivers_the_newest(
+async def test_busy_door_between_two_polls_delivers_every_row(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """After an outage with 250 new rows exactly the newest 200 arrive, oldest first; 50 skipped, logged once."""
+    """A door opened ten times a second between two ordinary polls: all 300 rows arrive, in order,
+    once, and nothing is logged as skipped."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_id = _lock_ids(salto_sim)[0]
+    base = _now()
+    rows = [
+        salto_sim.add_entry(
+            lock_id=lock_id, event_category="lock_opened", utc=base + timedelta(seconds=i // 10)
+        )
+        for i in range(300)
+    ]
+    freezer.move_to(base + timedelta(seconds=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _ids(events) == [row["id"] for row in rows]
+    for _ in range(2):
+        await _tick(hass, freezer)
+    assert len(events) == 300
+    assert "skipped" not in caplog.text
+
+
+async def test_backlog_bound_delivers_the_newest(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After an outage with more rows than one poll delivers exactly the newest arrive, oldest
+    first; the exact number skipped is logged once."""
+    monkeypatch.setattr(coordinator_module, "AUDIT_BACKLOG_LIMIT", 100)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_ids = _lock_ids(salto_sim)
     salto_sim.inject_fault("entries", "502")
@@ -346,7 +377,7 @@ async def test_backlog_bound_delivers_the_newest(
         salto_sim.add_entry(
             lock_id=lock_ids[i % 3], event_category="lock_opened", utc=base + timedelta(seconds=i)
         )
-        for i in range(AUDIT_BACKLOG_LIMIT + 50)
+        for i in range(150)
     ]
     await _tick(hass, freezer)
     assert events == []
@@ -358,15 +389,15 @@ async def test_backlog_bound_delivers_the_newest(
     skipped = [r for r in caplog.records if "the oldest were skipped" in r.getMessage()]
     assert len(skipped) == 1
     assert skipped[0].levelno == logging.WARNING
-    assert " had 50 entries more than the 200 delivered" in skipped[0].getMessage()
+    assert " had 50 entries more than the 100 delivered" in skipped[0].getMessage()
 
     for _ in range(2):
         await _tick(hass, freezer)
-    assert len(events) == AUDIT_BACKLOG_LIMIT
+    assert len(events) == 100
     assert len([r for r in caplog.records if "the oldest were skipped" in r.getMessage()]) == 1
 
 
-async def test_backlog_too_long_to_count_jumps_to_the_newest(
+async def test_backlog_beyond_the_page_cap_delivers_the_newest(
     hass: HomeAssistant,
     *,
     freezer: FrozenDateTimeFactory,
@@ -375,8 +406,10 @@ async def test_backlog_too_long_to_count_jumps_to_the_newest(
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """When counting the backlog would take too many requests the newest 200 arrive all the same."""
-    monkeypatch.setattr(coordinator_module, "AUDIT_MAX_SCAN_REQUESTS", 1)
+    """A backlog longer than one poll reads: the newest rows arrive, and the warning gives the
+    number skipped among the rows read as a lower bound."""
+    monkeypatch.setattr(coordinator_module, "AUDIT_MAX_PAGES", 2)
+    monkeypatch.setattr(coordinator_module, "AUDIT_BACKLOG_LIMIT", 60)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_id = _lock_ids(salto_sim)[1]
     base = _now() - timedelta(seconds=600)
@@ -386,14 +419,15 @@ async def test_backlog_too_long_to_count_jumps_to_the_newest(
         )
         for i in range(450)
     ]
+    salto_sim.reset_counters()
     await _tick(hass, freezer)
-    assert _ids(events) == [row["id"] for row in rows[-AUDIT_BACKLOG_LIMIT:]]
+    assert salto_sim.counters["entries"] == 2  # two pages of the simulator's 50 rows
+    assert _ids(events) == [row["id"] for row in rows[-60:]]
     skipped = [r for r in caplog.records if "the oldest were skipped" in r.getMessage()]
     assert len(skipped) == 1
-    # One chunk was counted before the jump (199 new rows after the cursor's own): a lower bound.
-    assert "had at least 199 entries more" in skipped[0].getMessage()
+    assert "had at least 40 entries more than the 60 delivered" in skipped[0].getMessage()
     await _tick(hass, freezer)
-    assert len(events) == AUDIT_BACKLOG_LIMIT
+    assert len(events) == 60
 
 
 async def test_rate_limit_is_honoured(
@@ -716,13 +750,14 @@ async def test_diagnostics_without_audit_loop(
     assert result["roster"]["locks"]
 
 
-async def test_more_rows_in_one_second_than_a_chunk(
+async def test_more_rows_in_one_second_than_a_page(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """250 rows at one instant (the time filter cannot page past it): the newest 200, in order, once."""
+    """250 rows at one instant (more than a page of 200): every one arrives, in order, once."""
+    salto_sim.tenant.entries_page_size = 200
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_id = _lock_ids(salto_sim)[0]
     instant = _now()
@@ -731,31 +766,32 @@ async def test_more_rows_in_one_second_than_a_chunk(
         for _ in range(250)
     ]
     await _tick(hass, freezer)
-    assert _ids(events) == [row["id"] for row in rows[50:]]
+    assert _ids(events) == [row["id"] for row in rows]
     await _tick(hass, freezer)
-    assert len(events) == AUDIT_BACKLOG_LIMIT
+    assert len(events) == 250
     later = salto_sim.tamper(lock_id)
     await _tick(hass, freezer)
     assert _ids(events)[-1] == later["id"]
-    assert len(events) == AUDIT_BACKLOG_LIMIT + 1
+    assert len(events) == 251
 
 
-async def test_backlog_behind_a_full_second_is_counted(
+async def test_backlog_behind_a_full_second(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A handled second with more rows than a chunk, then 300 newer rows: the scan pages past that
-    second, the newest 200 arrive and the 100 before them are logged as skipped (at least)."""
+    """A handled second with more rows than a page, then 300 newer rows: all 300 arrive, none of
+    that second again, nothing skipped."""
+    salto_sim.tenant.entries_page_size = 200
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_id = _lock_ids(salto_sim)[0]
     instant = _now() - timedelta(seconds=400)
     for _ in range(250):
         salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", utc=instant)
     await _tick(hass, freezer)
-    assert len(events) == AUDIT_BACKLOG_LIMIT
+    assert len(events) == 250
     events.clear()
     caplog.clear()
 
@@ -766,12 +802,10 @@ async def test_backlog_behind_a_full_second_is_counted(
         for i in range(1, 301)
     ]
     await _tick(hass, freezer)
-    assert _ids(events) == [row["id"] for row in rows[100:]]
-    skipped = [r for r in caplog.records if "the oldest were skipped" in r.getMessage()]
-    assert len(skipped) == 1
-    assert "had at least 100 entries more than the 200 delivered" in skipped[0].getMessage()
+    assert _ids(events) == [row["id"] for row in rows]
+    assert "skipped" not in caplog.text
     await _tick(hass, freezer)
-    assert len(events) == AUDIT_BACKLOG_LIMIT
+    assert len(events) == 300
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""The audit feed at its edges: first start, rows held for unknown locks, the backlog bound's limit,
-HA stopping without an unload, page breaks inside one instant, and what a full outage logs."""
+"""The audit feed at its edges: first start, rows held for unknown locks, rows dated in the future,
+an empty first answer, HA stopping without an unload, page breaks inside one instant, and what a full
+outage logs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.salto_ks import coordinator as coordinator_module
 from custom_components.salto_ks.const import DOMAIN
 from custom_components.salto_ks.coordinator import (
     AUDIT_FIRST_START_ROWS,
@@ -142,35 +142,71 @@ async def test_released_held_row_updates_changed_by(
     )
 
 
-# --- backlog bound ------------------------------------------------------------------------------
+# --- rows dated beyond Home Assistant's clock -----------------------------------------------------
 
 
-async def test_backlog_limit_above_a_chunk(
+async def test_row_dated_in_the_future_does_not_silence_the_feed(
     hass: HomeAssistant,
-    *,
     freezer: FrozenDateTimeFactory,
-    monkeypatch: pytest.MonkeyPatch,
     salto_sim: Simulator,
-    init_integration: MockConfigEntry,
+    mock_config_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """AUDIT_BACKLOG_LIMIT above the client's 200 per request: no error, the newest rows arrive."""
-    monkeypatch.setattr(coordinator_module, "AUDIT_BACKLOG_LIMIT", 300)
-    monkeypatch.setattr(coordinator_module, "AUDIT_MAX_SCAN_REQUESTS", 1)
+    """A lock with a wrong clock writes a row a year ahead: it arrives once (also across a restart),
+    one warning names the lock, and the rows of the present keep arriving."""
+    await _setup(hass, mock_config_entry)
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    lock_id = _lock_ids(salto_sim)[1]
-    base = _now() - timedelta(seconds=600)
-    rows = [
-        salto_sim.add_entry(
-            lock_id=lock_id, event_category="lock_rejected", utc=base + timedelta(seconds=i)
-        )
-        for i in range(450)
-    ]
+    lock_a, lock_b, _ = _lock_ids(salto_sim)
+    ahead = salto_sim.tamper(lock_a, utc=_now() + timedelta(days=365))
+    now = salto_sim.reject(lock_b)
     await _tick(hass, freezer)
-    assert _audit(init_integration).last_update_success
-    assert "Unexpected error" not in caplog.text
-    assert _ids(events) == [row["id"] for row in rows[-200:]]
-    assert "had at least 199 entries more than the 200 delivered" in caplog.text
+    assert _ids(events) == [now["id"], ahead["id"]]
+    warnings = [r for r in caplog.records if "ahead of Home Assistant's clock" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    assert ahead["id"] in warnings[0].getMessage()
+
+    later = [salto_sim.open_by(lock_b, _user(salto_sim).id)]
+    await _tick(hass, freezer)
+    later.append(salto_sim.tamper(lock_a, utc=_now() + timedelta(days=365, seconds=1)))
+    later.append(salto_sim.reject(lock_a))
+    await _tick(hass, freezer)
+    assert _ids(events) == [now["id"], ahead["id"], later[0]["id"], later[2]["id"], later[1]["id"]]
+    # One warning per lock.
+    assert caplog.text.count("ahead of Home Assistant's clock") == 1
+
+    await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    last = salto_sim.open_by(lock_b, None, "inside_handle")
+    for _ in range(3):
+        await _tick(hass, freezer)
+    assert _ids(events)[5:] == [last["id"]]
+
+
+# --- first start with an empty answer ---------------------------------------------------------
+
+
+async def test_empty_first_answer_replays_no_history(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """The log answers empty at first start (its history briefly missing): the history does not
+    arrive on the next polls; a row written after setup does."""
+    log = salto_sim.state.entries[salto_sim.site_id]
+    history = list(log)
+    assert history
+    log.clear()
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    await _setup(hass, mock_config_entry)
+    log[:0] = history
+    for _ in range(2):
+        await _tick(hass, freezer)
+    assert events == []
+    row = salto_sim.open_by(_lock_ids(salto_sim)[0], _user(salto_sim).id)
+    await _tick(hass, freezer)
+    assert _ids(events) == [row["id"]]
 
 
 # --- HA stopping, page breaks -------------------------------------------------------------------

@@ -119,19 +119,34 @@ def test_user_name_and_last_event() -> None:
 def test_cursor_dedup_and_round_trip() -> None:
     """The cursor keeps rows at its instant apart by id, orders rows, and survives JSON."""
     later = T0 + timedelta(seconds=1)
+    limit = T0 + timedelta(days=1)
     a, b, c = _entry("a"), _entry("b"), _entry("c", when=later)
-    cursor = Cursor.after([a])
+    cursor = Cursor(T0 - timedelta(hours=1)).advance([a], limit)
     assert cursor == Cursor(T0, frozenset({"a"}))
     assert select_new(cursor, [c, a, b, b]) == [b, c]
-    assert cursor.advance([b]) == Cursor(T0, frozenset({"a", "b"}))
-    assert cursor.advance([c, b]) == Cursor(later, frozenset({"c"}))
+    assert cursor.advance([b], limit) == Cursor(T0, frozenset({"a", "b"}))
+    assert cursor.advance([c, b], limit) == Cursor(later, frozenset({"c"}))
     assert not cursor.is_new(_entry("z", when=T0 - timedelta(seconds=1)))
     assert Cursor.from_dict(json.loads(json.dumps(cursor.as_dict()))) == cursor
-    assert Cursor.after([]).timestamp.year == 1970
     stored = _entry("s", lock_customer_reference="Front door", user_first_name="Ana")
     assert entry_from_store(json.loads(json.dumps(entry_to_store(stored)))) == stored
     with pytest.raises(TypeError):
         Cursor.from_dict({"timestamp": T0.isoformat(), "ids": [1]})
+    with pytest.raises(TypeError):
+        Cursor.from_dict({"timestamp": T0.isoformat(), "ahead": ["x"]})
+
+
+def test_cursor_stays_below_its_limit() -> None:
+    """A row dated beyond the limit is handled by id: the cursor stays, the row is never new again,
+    and its id is forgotten once the cursor passes its time."""
+    ahead = _entry("ahead", when=T0 + timedelta(days=30))
+    cursor = Cursor(T0).advance([ahead], T0 + timedelta(minutes=5))
+    assert cursor.timestamp == T0
+    assert not cursor.is_new(ahead)
+    assert cursor.is_new(_entry("now", when=T0 + timedelta(seconds=1)))
+    assert Cursor.from_dict(json.loads(json.dumps(cursor.as_dict()))) == cursor
+    passed = cursor.advance([_entry("next", when=T0 + timedelta(days=31))], T0 + timedelta(days=32))
+    assert passed == Cursor(T0 + timedelta(days=31), frozenset({"next"}))
 
 
 # --- the entity -----------------------------------------------------------------------------------

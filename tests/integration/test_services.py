@@ -690,16 +690,31 @@ async def test_get_events_lock_scan_cap(
     assert len(response["events"]) == 5
     assert response["truncated"] is False
 
-    # More than a page of rows in one second: an upper bound in whole seconds cannot pass them.
+
+async def test_get_events_lock_row_behind_a_crowded_second(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_ids: list[str],
+) -> None:
+    """A lock's row behind more than a page of another lock's rows in the same second is found:
+    the continuation token pages past them."""
+    front, back = lock_ids[0], lock_ids[2]
+    salto_sim.tenant.entries_page_size = 200
     crowded = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-    _add_rows(salto_sim, front, [crowded] * 201)
+    back_ids = _add_rows(salto_sim, back, [crowded])
+    _add_rows(salto_sim, front, [crowded] * 250)
     salto_sim.reset_counters()
     response = await _call(
         hass,
         SERVICE_GET_EVENTS,
-        {ATTR_ENTITY_ID: back_entity, ATTR_SINCE: (crowded - timedelta(minutes=1)).isoformat()},
+        {
+            ATTR_ENTITY_ID: lock_entity_id(hass, back),
+            ATTR_SINCE: (crowded - timedelta(minutes=1)).isoformat(),
+        },
     )
-    assert response == {"events": [], "truncated": True}
+    assert [event["id"] for event in response["events"]] == back_ids
+    assert response["truncated"] is False
     assert salto_sim.counters["entries"] == 2
 
 

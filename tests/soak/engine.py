@@ -11,7 +11,7 @@ sees it (``sim.monitor.parked``) and moves the clock just past the client's requ
 not configurable through the integration), so a timeout costs no wall-clock time.
 
 Rows: groups of rows at random seconds on random locks (``rate`` rows per simulated second, halved
-during the outage so that its backlog stays well under the documented 200-row bound); some groups
+during the outage so that its backlog stays well under the documented 2,000-row bound); some groups
 share one second, and some of those get one more row at that second right after a poll ("late"
 rows the cursor's ids must catch).
 
