@@ -40,10 +40,15 @@ DEV_PASSWORD = "dev-dev-dev"  # noqa: S105 - a documented local development logi
 LOOPBACK = "127.0.0.1"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
-# Integrations the core_config onboarding step sets up on its own; shopping_list has no requirement
-# and always gets its entry.
+# Integrations the core_config onboarding step (POST /api/onboarding/core_config) starts config flows
+# for. Offline and with --skip-pip, met, radio_browser and google_translate log ERROR tracebacks
+# (requirements not installed, services on the internet); none belongs in a development instance.
 ONBOARDING_DOMAINS = frozenset({"google_translate", "met", "radio_browser", "shopping_list"})
-ONBOARDING_MARKER_DOMAIN = "shopping_list"
+# Home Assistant's onboarding store (.storage/onboarding), as it writes it itself. configuration.yaml
+# already sets everything the core_config step confirms (location, units, time zone, currency), so
+# a new config dir starts with that step done and it is never posted.
+ONBOARDING_STORE_VERSION = 4
+SKIPPED_ONBOARDING_STEPS = ("core_config",)
 
 
 class HaDevError(Exception):
@@ -192,6 +197,25 @@ def link_component(config_dir: Path) -> Path:
         raise HaDevError(f"{link} exists and is not a symlink; move it away")
     link.symlink_to(COMPONENT_DIR.resolve(), target_is_directory=True)
     return link
+
+
+def skip_onboarding_integrations(config_dir: Path) -> None:
+    """Before Home Assistant first starts in ``config_dir``: mark the core_config step done.
+
+    Onboarding then asks only for the owner, analytics and the frontend's login, and no config flow
+    of ONBOARDING_DOMAINS ever starts. A config dir that already has an onboarding store is left alone.
+    """
+    store = config_dir / ".storage" / "onboarding"
+    if store.exists():
+        return
+    store.parent.mkdir(parents=True, exist_ok=True)
+    content = {
+        "version": ONBOARDING_STORE_VERSION,
+        "minor_version": 1,
+        "key": "onboarding",
+        "data": {"done": list(SKIPPED_ONBOARDING_STEPS)},
+    }
+    store.write_text(json.dumps(content, indent=2), encoding="utf-8")
 
 
 def write_test_config(config_dir: Path, *, port: int, extra: str = "") -> None:
@@ -444,9 +468,15 @@ class HomeAssistant:
     ) -> bool:
         """Finish onboarding with this owner (if not done yet) and log in as them.
 
-        Returns True when this call created the owner (a first run).
+        The config dir must have been prepared with skip_onboarding_integrations before Home
+        Assistant first started in it. Returns True when this call created the owner (a first run).
         """
         status = await self.onboarding_status()
+        if not status.get("core_config", True):
+            raise HaDevError(
+                "onboarding would add integrations that cannot work offline: start Home Assistant "
+                "in a config dir prepared by skip_onboarding_integrations (remove its .storage)"
+            )
         created = False
         if not status.get("user", True):
             answer = await self.request(
@@ -465,9 +495,6 @@ class HomeAssistant:
             created = True
         else:
             await self.login(username, password)
-        core_config_now = not status.get("core_config", True)
-        if core_config_now:
-            await self.request("POST", "/api/onboarding/core_config")
         if not status.get("analytics", True):
             await self.request("POST", "/api/onboarding/analytics")
         if not status.get("integration", True):
@@ -476,40 +503,7 @@ class HomeAssistant:
                 "/api/onboarding/integration",
                 {"client_id": self.client_id, "redirect_uri": self.client_id + "?auth_callback=1"},
             )
-        if core_config_now:
-            await self.remove_onboarding_entries()
         return created
-
-    async def remove_onboarding_entries(self, settle: float = 5.0) -> list[str]:
-        """Delete the entries the core_config onboarding step adds by itself.
-
-        That step starts config flows for google_translate, met, radio_browser and shopping_list.
-        Their requirements are not installed (hass runs with --skip-pip), so those that get an entry
-        fail to set up or clutter the dashboard; a development instance wants none of them.
-        shopping_list needs nothing and always gets its entry: once it is gone and a further look
-        finds nothing new, the flows are over. Waits at most ``settle`` s. Returns the domains.
-        """
-        deadline = time.monotonic() + settle
-        removed: list[str] = []
-        quiet_after_marker = False
-        while True:
-            found = [
-                entry
-                for entry in await self.config_entries()
-                if entry.get("source") == "onboarding" and entry["domain"] in ONBOARDING_DOMAINS
-            ]
-            for entry in found:
-                await self.request(
-                    "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
-                )
-                removed.append(entry["domain"])
-            if ONBOARDING_MARKER_DOMAIN in removed:
-                if not found and quiet_after_marker:
-                    return removed
-                quiet_after_marker = not found
-            if time.monotonic() >= deadline:
-                return removed
-            await asyncio.sleep(0.25)
 
     async def wait_running(self, *, within: float, processes: Iterable[Process] = ()) -> None:
         """Wait until the core reports RUNNING (needs a login)."""
@@ -795,6 +789,19 @@ def integration_problems(text: str) -> list[str]:
     return problems
 
 
+_ONBOARDING_DOMAIN_WORD = re.compile(r"\b(?:" + "|".join(sorted(ONBOARDING_DOMAINS)) + r")\b")
+
+
+def onboarding_noise(text: str) -> list[str]:
+    """Error or traceback records of the integrations Home Assistant's onboarding would add."""
+    return [
+        record
+        for record in log_records(text)
+        if _ONBOARDING_DOMAIN_WORD.search(record)
+        and (" ERROR " in record.split("\n", 1)[0] or "Traceback (most recent call last)" in record)
+    ]
+
+
 def leaked_secrets(text: str, secrets: Iterable[str]) -> list[str]:
     """The secrets (of at least 6 characters) that occur in ``text``."""
     return [secret for secret in secrets if len(secret) >= 6 and secret in text]
@@ -834,6 +841,7 @@ async def develop(args: argparse.Namespace) -> int:
             return 1
     link_component(config_dir)
     first_run = not (config_dir / ".storage" / "onboarding").exists()
+    skip_onboarding_integrations(config_dir)
     t0 = time.monotonic()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     sim_log = config_dir / "simulator.log"

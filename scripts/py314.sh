@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Copy of the team tool ../shared/tools/py314.sh, used by scripts/setup when ../shared is absent.
+# The repository's version of the team tool ../shared/tools/py314.sh, used by scripts/setup when
+# ../shared is absent.
 # py314.sh DEST [VENV]
 #
 # Make a private, runnable CPython 3.14 (Debian sid build) on a Debian 12 (bookworm)
@@ -24,11 +25,12 @@
 # The result is not relocatable (absolute paths are baked in): run the script again
 # for another DEST. If VENV is given, a venv with pip is created there as well.
 # Idempotent: a second run with a working DEST only re-checks it. Needs: bash,
-# apt-get, dpkg, network access to the Debian archive (not with PY314_DEBS).
+# apt-get, dpkg, network access to a Debian archive (not with PY314_DEBS).
 # Works as root or not.
 # The last line printed on stdout is the interpreter's path.
 #
-# Knobs (environment): PY314_MIRROR (default http://deb.debian.org/debian),
+# Knobs (environment): PY314_MIRROR (default: the Debian archive this machine's apt already uses,
+# see debian_mirror; a machine may only reach its own mirror or proxy),
 # PY314_SUITE (default sid), PY314_KEYRING (default the debian-archive-keyring file),
 # PY314_PYVER (default 3.14), PY314_FORCE=1 to rebuild DEST/root from scratch,
 # PY314_DEBS=DIR to build from .debs saved earlier (a copy of DEST/debs) instead of
@@ -44,7 +46,26 @@ DEST=$(cd "$1" && pwd -P)
 VENV=${2:-}
 case "$DEST" in *:*|*' '*) die "DEST must not contain ':' or spaces (it ends up in an ELF rpath)";; esac
 
-MIRROR=${PY314_MIRROR:-http://deb.debian.org/debian}
+# The Debian archive apt is configured with, as apt itself reports it (one-line .list and deb822
+# .sources files alike): a repository whose Release file says "Label: Debian" (not Debian-Security),
+# or, while apt has no lists yet, the first repository URI whose path ends in /debian.
+debian_mirror() {
+  local uri
+  uri=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 'Label: Debian' \
+    2>/dev/null | head -n 1) || true
+  if [ -z "$uri" ]; then
+    uri=$(apt-get indextargets --no-release-info --format '$(REPO_URI)' 'Identifier: Packages' \
+      2>/dev/null | grep -m 1 '/debian/\?$') || true
+  fi
+  [ -n "$uri" ] && printf '%s\n' "${uri%/}"
+}
+if [ -n "${PY314_MIRROR:-}" ]; then
+  MIRROR=$PY314_MIRROR
+elif [ -z "${PY314_DEBS:-}" ]; then
+  command -v apt-get >/dev/null || die "apt-get not found"
+  MIRROR=$(debian_mirror) || die "no Debian archive in this machine's apt sources: set PY314_MIRROR"
+  log "Debian archive from the apt sources: $MIRROR"
+fi
 SUITE=${PY314_SUITE:-sid}
 KEYRING=${PY314_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 PYVER=${PY314_PYVER:-3.14}

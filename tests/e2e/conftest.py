@@ -24,6 +24,7 @@ from scripts.hadev import (
     link_component,
     new_session,
     simulator_argv,
+    skip_onboarding_integrations,
     start_process,
     wait_for,
     wait_http,
@@ -164,6 +165,7 @@ async def stack(socket_enabled: None, tmp_path: Path) -> AsyncIterator[Stack]:
     async with new_session() as session:
         stack = Stack(root=tmp_path, session=session, sim_port=free_port(), ha_port=free_port())
         write_test_config(stack.config_dir, port=stack.ha_port)
+        skip_onboarding_integrations(stack.config_dir)
         link_component(stack.config_dir)
         try:
             yield stack

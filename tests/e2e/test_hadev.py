@@ -1,8 +1,19 @@
-"""The harness's own pure helpers (no process started): the log checks and the form answering."""
+"""The harness's own pure helpers (no process started): the log checks, the form answering and
+the onboarding store."""
 
 from __future__ import annotations
 
-from scripts.hadev import _answer_form, integration_problems, leaked_secrets, log_records
+import json
+from pathlib import Path
+
+from scripts.hadev import (
+    _answer_form,
+    integration_problems,
+    leaked_secrets,
+    log_records,
+    onboarding_noise,
+    skip_onboarding_integrations,
+)
 
 LOG = """\
 2026-11-22 03:12:21.028 WARNING (SyncWorker_0) [homeassistant.loader] We found a custom integration salto_ks
@@ -28,6 +39,25 @@ def test_integration_problems_are_only_ours() -> None:
     problems = integration_problems(LOG)
     assert len(problems) == 1
     assert "KeyError: 'locks'" in problems[0]
+
+
+def test_onboarding_noise_finds_the_onboarding_integrations_errors() -> None:
+    noise = onboarding_noise(LOG)
+    assert len(noise) == 1
+    assert "No module named 'metno'" in noise[0]
+    assert not onboarding_noise(LOG.replace(" ERROR ", " DEBUG ").replace("Traceback", "Trace"))
+
+
+def test_skip_onboarding_integrations_marks_core_config_done(tmp_path: Path) -> None:
+    """A new config dir gets the store Home Assistant reads; an existing store is kept."""
+    skip_onboarding_integrations(tmp_path)
+    store = tmp_path / ".storage" / "onboarding"
+    content = json.loads(store.read_text(encoding="utf-8"))
+    assert content["key"] == "onboarding"
+    assert content["data"] == {"done": ["core_config"]}
+    store.write_text('{"data": {"done": ["user", "core_config"]}}', encoding="utf-8")
+    skip_onboarding_integrations(tmp_path)
+    assert "user" in store.read_text(encoding="utf-8")
 
 
 def test_leaked_secrets_ignores_short_values() -> None:

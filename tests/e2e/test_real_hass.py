@@ -19,9 +19,11 @@ import pytest
 
 from scripts.hadev import (
     DOMAIN,
+    ONBOARDING_DOMAINS,
     HomeAssistant,
     integration_problems,
     leaked_secrets,
+    onboarding_noise,
     simulator_answers,
     wait_for,
 )
@@ -90,6 +92,9 @@ async def test_onboarding_config_flow_and_lock_cycle(stack: Stack) -> None:
     sim_locks = await _lock_ids(stack)
     locks = await stack.wait_entities(ha, "lock", len(sim_locks))
     t_entities = time.monotonic() - t0
+    # Onboarding added none of the integrations that cannot work offline, and logged nothing of them.
+    assert not [e["domain"] for e in await ha.config_entries() if e["domain"] in ONBOARDING_DOMAINS]
+    assert not onboarding_noise(stack.hass_log())
 
     # Short released time and roster interval through the options flow (the entry reloads).
     await ha.set_options(entry["entry_id"], {"released_state": 2, "status_interval": 10})
