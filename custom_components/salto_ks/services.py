@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Final, NoReturn
 
@@ -84,33 +84,80 @@ DEFAULT_EVENTS_LIMIT: Final = 50
 MAX_EVENTS_SCAN_ROWS: Final = 1_000
 
 _CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+_TARGET_KEYS: Final = (ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID)
+# HA's target fields, with entity ids narrowed to the lock domain ("none" still means no entity).
+# Whether a lock belongs to Salto KS needs the entity registry: the handlers check that.
+_LOCK_TARGET_FIELDS: Final[VolDictType] = {
+    **cv.ENTITY_SERVICE_FIELDS,
+    vol.Optional(ATTR_ENTITY_ID): vol.Any(
+        vol.All(vol.Lower, ENTITY_MATCH_NONE), cv.entities_domain(Platform.LOCK)
+    ),
+}
 
 
 def _finite_float(value: object) -> float:
     """A number (or numeric text) that is neither NaN nor infinite."""
-    number: float = vol.Coerce(float)(value)
+    if isinstance(value, bool):
+        raise vol.Invalid("expected a number")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError) as err:
+        # OverflowError: an integer too large for a float.
+        raise vol.Invalid("expected a number") from err
     if not math.isfinite(number):
         raise vol.Invalid("expected a finite number")
     return number
 
 
-UNLOCK_SCHEMA: Final = vol.Schema(
-    {
-        **cv.ENTITY_SERVICE_FIELDS,
-        vol.Optional(ATTR_SECONDS): _finite_float,
-        # The unlock PIN when the entry has one (checked in the lock entity, never logged).
-        vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Length(max=64)),
-    }
+def _whole_number(value: object) -> int:
+    """A finite number without a fractional part (20, 20.0 or "20")."""
+    number = _finite_float(value)
+    if not number.is_integer():
+        raise vol.Invalid("expected a whole number")
+    return int(number)
+
+
+def _utc_since(value: datetime) -> datetime | None:
+    """``since`` in UTC; a time without a time zone is Home Assistant's local time.
+
+    A local time within hours of the datetime range's ends has no UTC value: before
+    0001-01-01 UTC no row can exist (None: no lower bound); after 9999-12-31 UTC none can
+    either (the latest time, so that nothing matches).
+    """
+    try:
+        return dt_util.as_utc(value)
+    except OverflowError:
+        return None if value.year == datetime.min.year else datetime.max.replace(tzinfo=UTC)
+
+
+def _require_target(data: dict[str, object]) -> dict[str, object]:
+    if not _has_target(data):
+        raise vol.Invalid("choose at least one Salto KS lock (entity_id, device_id, area_id, ...)")
+    return data
+
+
+UNLOCK_SCHEMA: Final = vol.All(
+    vol.Schema(
+        {
+            **_LOCK_TARGET_FIELDS,
+            vol.Optional(ATTR_SECONDS): _finite_float,
+            # The unlock PIN when the entry has one (checked in the lock entity, never logged).
+            vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Length(max=64)),
+        }
+    ),
+    _require_target,
 )
 GET_EVENTS_SCHEMA: Final = vol.Schema(
     {
-        **cv.ENTITY_SERVICE_FIELDS,
+        **_LOCK_TARGET_FIELDS,
         **_CONFIG_ENTRY_FIELD,
-        vol.Optional(ATTR_LIMIT, default=DEFAULT_EVENTS_LIMIT): vol.Coerce(int),
-        vol.Optional(ATTR_SINCE): cv.datetime,
+        vol.Optional(ATTR_LIMIT, default=DEFAULT_EVENTS_LIMIT): vol.All(
+            _whole_number, vol.Range(min=MIN_EVENTS_LIMIT, max=MAX_EVENTS_LIMIT)
+        ),
+        vol.Optional(ATTR_SINCE): vol.All(cv.datetime, _utc_since),
     }
 )
-GET_STATUS_SCHEMA: Final = vol.Schema({**cv.ENTITY_SERVICE_FIELDS, **_CONFIG_ENTRY_FIELD})
+GET_STATUS_SCHEMA: Final = vol.Schema({**_LOCK_TARGET_FIELDS, **_CONFIG_ENTRY_FIELD})
 ENTRY_SCHEMA: Final = vol.Schema(_CONFIG_ENTRY_FIELD)
 
 
@@ -143,11 +190,8 @@ def _referenced_entities(hass: HomeAssistant, call: ServiceCall) -> tuple[set[st
     return set(selected.referenced), set(selected.indirectly_referenced)
 
 
-def _has_target(call: ServiceCall) -> bool:
-    return any(
-        call.data.get(key) not in (None, [], ENTITY_MATCH_NONE)
-        for key in (ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID)
-    )
+def _has_target(data: Mapping[str, object]) -> bool:
+    return any(data.get(key) not in (None, [], ENTITY_MATCH_NONE) for key in _TARGET_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +229,7 @@ def _resolve_locks(hass: HomeAssistant, call: ServiceCall) -> list[TargetLock]:
     An entity named directly must be a Salto KS lock; devices, areas, floors and labels may
     contain other entities, which are ignored.
     """
-    if not _has_target(call):
+    if not _has_target(call.data):
         return []
     direct, indirect = _referenced_entities(hass, call)
     registry = er.async_get(hass)
@@ -304,9 +348,8 @@ def _newest_first(entries: Iterable[Entry]) -> list[Entry]:
 async def _async_unlock(call: ServiceCall) -> None:
     """Open the targeted locks; HA shows each released for ``seconds`` (or its entry's option)."""
     hass = call.hass
+    # UNLOCK_SCHEMA requires a target, so there is at least one lock (or no_target).
     targets = _resolve_locks(hass, call)
-    if not targets:
-        raise _validation_error("no_target")
     component = hass.data.get(LOCK_DATA_COMPONENT)
     entities: list[tuple[SaltoLock, float]] = []
     for target in targets:
@@ -386,18 +429,9 @@ async def _async_lock_entries(
 async def _async_get_events(call: ServiceCall) -> ServiceResponse:
     """Audit trail rows, newest first, of a config entry or of the targeted locks."""
     hass = call.hass
+    # Both checked and converted by GET_EVENTS_SCHEMA: limit 1-200, since in UTC (or None).
     limit: int = call.data[ATTR_LIMIT]
-    if not MIN_EVENTS_LIMIT <= limit <= MAX_EVENTS_LIMIT:
-        raise _validation_error(
-            "limit_out_of_range",
-            limit=str(limit),
-            min=str(MIN_EVENTS_LIMIT),
-            max=str(MAX_EVENTS_LIMIT),
-        )
-    since = call.data.get(ATTR_SINCE)
-    if since is not None:
-        # A datetime without time zone (the UI's selector) is Home Assistant's local time.
-        since = dt_util.as_utc(since)
+    since: datetime | None = call.data.get(ATTR_SINCE)
     rows: list[Entry] = []
     truncated = False
     for scope in _resolve_scopes(hass, call):
