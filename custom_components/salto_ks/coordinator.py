@@ -924,4 +924,6 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
                 "entry_id": entry.id,
                 "utc_date_time": entry.utc_date_time.isoformat(),
             },
+            # The row's own time for the logbook, capped at now (a lock's clock can run ahead).
+            time_fired=min(entry.utc_date_time.timestamp(), dt_util.utcnow().timestamp()),
         )
