@@ -15,6 +15,7 @@ from custom_components.salto_ks.api import (
     InvalidResponseError,
     RateLimitedError,
     SaltoKSClient,
+    TokenRejectedError,
 )
 from simulator import Simulator
 
@@ -92,11 +93,23 @@ async def test_password_grant_without_refresh_grant(
     salto_sim: Simulator, client: SaltoKSClient
 ) -> None:
     """A refused refresh token falls back to the password grant."""
+    salto_sim.tenant.update(refresh_tokens=True)
     await client.authenticate()
     salto_sim.tenant.grants = {"password"}
     await client.authenticate(force=True)
     assert salto_sim.counters["token"] == 3  # refresh refused, then password
     assert (await client.get_sites())[0].id == salto_sim.site_id
+
+
+async def test_without_refresh_token_renewal_uses_the_password_grant(
+    salto_sim: Simulator, client: SaltoKSClient
+) -> None:
+    """The record's token response has no refresh token: a renewal is one password grant."""
+    await client.get_sites()
+    salto_sim.expire_tokens()
+    salto_sim.reset_counters()
+    assert len(await client.get_sites()) == 1
+    assert salto_sim.counters == {"sites": 2, "token": 1}
 
 
 async def test_client_credentials_grant(salto_sim: Simulator, make_client: MakeClient) -> None:
@@ -105,6 +118,12 @@ async def test_client_credentials_grant(salto_sim: Simulator, make_client: MakeC
     await client.authenticate()
     assert salto_sim.counters["token"] == 1
     assert "client_credentials" in repr(client)
+    # The Connect API needs a user: a client token is refused, once more after one renewal.
+    with pytest.raises(TokenRejectedError):
+        await client.get_sites()
+    assert (salto_sim.counters["token"], salto_sim.counters["sites"]) == (2, 2)
+    salto_sim.tenant.update(profile="legacy")  # the legacy driver's API accepts it
+    assert [site.id for site in await client.get_sites()] == [salto_sim.site_id]
 
 
 def test_username_without_password_is_refused(make_client: MakeClient) -> None:
@@ -125,7 +144,7 @@ async def test_wrong_client_secret(make_client: MakeClient) -> None:
     client = make_client(client_secret="wrong-secret-456")
     with pytest.raises(AuthenticationError) as err:
         await client.authenticate()
-    assert err.value.status == 401
+    assert err.value.status == 400  # as IdentityServer answers it, also with HTTP Basic
     assert err.value.error_code == "invalid_client"
 
 
@@ -213,6 +232,7 @@ async def test_invalidate_token(salto_sim: Simulator, client: SaltoKSClient) -> 
 async def test_revoked_refresh_token_falls_back_to_password(
     salto_sim: Simulator, client: SaltoKSClient
 ) -> None:
+    salto_sim.tenant.update(refresh_tokens=True)
     await client.get_sites()
     salto_sim.expire_tokens(refresh=True)
     salto_sim.reset_counters()

@@ -138,6 +138,7 @@ async def test_refused_refresh_falls_back_before_failing(
     salto_sim: Simulator, client: SaltoKSClient
 ) -> None:
     """Refresh refused, then the password grant: only its refusal is an AuthenticationError."""
+    salto_sim.tenant.update(refresh_tokens=True)
     await client.get_sites()
     salto_sim.expire_tokens(refresh=True)
     salto_sim.set_credentials(password="changed-password-3c2b")

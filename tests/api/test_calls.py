@@ -146,6 +146,14 @@ async def test_get_users_and_paging(salto_sim: Simulator, client: SaltoKSClient)
     assert new.roles == ("site_user",)
 
 
+async def test_users_as_a_bare_array(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    """The record saw the users list both as {items, …} and as a bare array: both parse alike."""
+    wrapped = await client.get_users(salto_sim.site_id)
+    salto_sim.tenant.update(users_envelope="array")
+    assert await client.get_users(salto_sim.site_id) == wrapped
+    assert len(wrapped) == 3
+
+
 async def test_unlock_opens_and_logs_remote_entry(
     salto_sim: Simulator, client: SaltoKSClient
 ) -> None:
@@ -256,7 +264,7 @@ async def test_entries_zero_item_pages(salto_sim: Simulator, client: SaltoKSClie
 async def test_legacy_audit_trails_fallback(salto_sim: Simulator, client: SaltoKSClient) -> None:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     ids = await _add_entries(salto_sim, client, 2, start)
-    salto_sim.tenant.audit_path = "audit-trails"
+    salto_sim.tenant.update(profile="legacy", audit_path="audit-trails")
     entries = await client.get_entries(salto_sim.site_id, since=start)
     assert [e.id for e in entries] == ids[::-1]
     assert client.entries_path == "audit-trails"
@@ -270,7 +278,7 @@ async def test_legacy_audit_trails_fallback(salto_sim: Simulator, client: SaltoK
 async def test_legacy_audit_log_fallback(salto_sim: Simulator, client: SaltoKSClient) -> None:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     ids = await _add_entries(salto_sim, client, 3, start)
-    salto_sim.tenant.audit_path = "audit/log"
+    salto_sim.tenant.update(profile="legacy", audit_path="audit/log")
     entries = await client.get_entries(salto_sim.site_id, since=start)
     assert [e.id for e in entries] == ids[::-1]
     assert client.entries_path == "audit/log"
@@ -282,9 +290,9 @@ async def test_legacy_audit_log_fallback(salto_sim: Simulator, client: SaltoKSCl
     assert salto_sim.counters["entries"] == 1
 
 
-async def test_seed_000_legacy_urls(salto_sim: Simulator, make_client: MakeClient) -> None:
-    """Seed 000's driver: client credentials at /oauth2/token, api_base with /v1.1."""
-    salto_sim.tenant.grants = {"client_credentials"}
+async def test_legacy_profile_urls(salto_sim: Simulator, make_client: MakeClient) -> None:
+    """The legacy profile's driver: client credentials at /oauth2/token, api_base with /v1.1."""
+    salto_sim.tenant.update(profile="legacy", grants={"client_credentials"})
     client = make_client(
         api_base=f"{salto_sim.url}/v1.1/",
         auth_url=f"{salto_sim.url}/oauth2/token",

@@ -10,6 +10,7 @@ from freezegun.api import FrozenDateTimeFactory
 from custom_components.salto_ks.api import (
     AuthenticationError,
     CommunicationError,
+    InvalidRequestError,
     InvalidResponseError,
     LockUnavailableError,
     NotFoundError,
@@ -75,6 +76,43 @@ async def test_otp_required_and_invalid(salto_sim: Simulator, client: SaltoKSCli
         await client.unlock(salto_sim.site_id, lock.id, otp="00000")
     assert err.value.status in (400, 403)
     assert err.value.error_code == "3102"
+
+
+async def test_empty_otp_field_is_an_otp_need(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    """400 ErrorCode 1100 "The otp field is required." on the locking call asks for an OTP."""
+    lock = (await client.get_locks(salto_sim.site_id))[0]
+    assert lock.iq is not None
+    salto_sim.set_iq(lock.iq.id, otp_enabled=True)
+    with pytest.raises(OtpRequiredError) as err:
+        await client.unlock(salto_sim.site_id, lock.id, otp="")
+    assert (err.value.status, err.value.error_code) == (400, "1100")
+    assert err.value.server_message == "The otp field is required."
+
+
+async def test_site_uid_is_an_invalid_request(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    """400 ErrorCode 1100 (the site UID instead of its UUID) is permanent, not a CommunicationError."""
+    site_uid = salto_sim.state.sites[salto_sim.site_id].site_uid
+    for call in (client.get_locks, client.get_entries):
+        with pytest.raises(InvalidRequestError) as err:
+            await call(site_uid)
+        assert not isinstance(err.value, CommunicationError)
+        assert (err.value.status, err.value.error_code) == (400, "1100")
+        assert "will not help" in err.value.message
+    lock_id = await _first_lock(salto_sim, client)
+    with pytest.raises(InvalidRequestError):
+        await client.unlock(site_uid, lock_id)
+
+
+async def test_entries_of_an_unknown_site_do_not_try_legacy_paths(
+    salto_sim: Simulator, client: SaltoKSClient
+) -> None:
+    """A 404 with a Connect error body is about the site, not the route: no fallback."""
+    salto_sim.tenant.update(profile="legacy")  # its legacy routes exist (and count requests)
+    with pytest.raises(NotFoundError) as err:
+        await client.get_entries("00000000-0000-0000-0000-000000000000")
+    assert err.value.error_code == "1100"
+    assert salto_sim.counters == {"token": 1, "entries": 1}
+    assert client.entries_path is None
 
 
 async def test_otp_blocked_after_eight_wrong(salto_sim: Simulator, client: SaltoKSClient) -> None:

@@ -18,9 +18,13 @@ from aiohttp import web
 
 from custom_components.salto_ks.api import (
     CommunicationError,
+    InvalidRequestError,
     InvalidResponseError,
+    NotFoundError,
+    OtpRequiredError,
     PermissionDeniedError,
     RateLimitedError,
+    SaltoKSError,
     TokenRejectedError,
 )
 from custom_components.salto_ks.api.const import CONTINUATION_HEADER, MAX_PAGES
@@ -340,16 +344,13 @@ async def test_sites_envelope_with_items(server: Any, run: Any) -> None:
     assert [(s.id, s.name) for s in await client.get_sites()] == [("S1", "HQ")]
 
 
-async def test_entries_405_falls_back_and_is_remembered(server: Any, run: Any) -> None:
+async def test_entries_bare_404_falls_back_and_is_remembered(server: Any, run: Any) -> None:
+    """A route-level 404 (aiohttp's plain answer: no /entries route here) tries the legacy paths."""
     state, app = server
-
-    async def entries(request: web.Request) -> web.Response:
-        return web.Response(status=405)
 
     async def audit_trails(request: web.Request) -> web.Response:
         return web.json_response([_entry(1), _entry(2)])
 
-    app.router.add_get("/v1.1/sites/S/entries", entries)
     app.router.add_get("/v1.1/sites/S/audit-trails", audit_trails)
     client = await run()
     assert [e.id for e in await client.get_entries("S", limit=1)] == ["e1"]
@@ -360,6 +361,33 @@ async def test_entries_405_falls_back_and_is_remembered(server: Any, run: Any) -
         "/v1.1/sites/S/audit-trails",
         "/v1.1/sites/S/audit-trails",
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (404, {"ErrorCode": 1100, "Message": "The site was not found"}, NotFoundError),
+        (404, {"ErrorCode": "2202", "Message": "User not found"}, NotFoundError),
+        (405, None, CommunicationError),
+    ],
+)
+async def test_entries_404_with_a_connect_body_or_405_does_not_fall_back(
+    server: Any, run: Any, status: int, body: object, error: type[Exception]
+) -> None:
+    state, app = server
+
+    async def entries(request: web.Request) -> web.Response:
+        if body is None:
+            return web.Response(status=status)
+        return web.json_response(body, status=status)
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    with pytest.raises(error) as err:
+        await client.get_entries("S")
+    assert err.value.status == status  # type: ignore[attr-defined]
+    assert [r.path for r in state.requests] == ["/v1.1/sites/S/entries"]
+    assert client.entries_path is None
 
 
 async def test_entries_other_errors_do_not_fall_back(server: Any, run: Any) -> None:
@@ -423,3 +451,128 @@ async def test_entries_items_null_and_naive_since(server: Any, run: Any) -> None
     client = await run()
     assert await client.get_entries("S", since=datetime(2026, 1, 2, 3, 4, 5)) == []
     assert filters == ["utc_date_time ge DateTime'2026-01-02T03:04:05Z'"]
+
+
+_USER_NOT_FOUND = {"ErrorCode": "2202", "Message": "User not found"}
+
+
+async def test_2202_is_an_otp_need_only_on_the_locking_call(server: Any, run: Any) -> None:
+    """404 ErrorCode 2202 also means "User not found": only the locking call's "Otp is invalid" is an OTP need."""
+    _state, app = server
+    answers: dict[str, object] = {}
+
+    async def lock(request: web.Request) -> web.Response:
+        return web.json_response(_USER_NOT_FOUND, status=404)
+
+    async def locking(request: web.Request) -> web.Response:
+        return web.json_response(answers["locking"], status=404)
+
+    app.router.add_get("/v1.2/sites/S/locks/L", lock)
+    app.router.add_get("/v1.2/sites/S/locks", lock)
+    app.router.add_patch("/v1.2/sites/S/locks/L/locking", locking)
+    client = await run()
+    for call in (client.get_lock("S", "L"), client.get_locks("S")):
+        with pytest.raises(NotFoundError) as err:
+            await call
+        assert not isinstance(err.value, OtpRequiredError)
+        assert err.value.error_code == "2202"
+    answers["locking"] = _USER_NOT_FOUND
+    with pytest.raises(NotFoundError) as err:
+        await client.unlock("S", "L")
+    assert not isinstance(err.value, OtpRequiredError)
+    answers["locking"] = {"ErrorCode": "2202", "Message": "Otp is invalid"}
+    with pytest.raises(OtpRequiredError):
+        await client.unlock("S", "L")
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (1100, "The otp field is required."),
+        ("1101", "At least one day should be selected"),
+        (1102, "Invalid OData filter"),
+        (2210, "Site not released"),
+        (3102, "otp_invalid"),
+    ],
+)
+async def test_permanent_400s_are_invalid_requests(
+    server: Any, run: Any, code: int | str, message: str
+) -> None:
+    """400 with 1100/1101/1102/2210 is InvalidRequestError (not transient); OTP codes only on locking."""
+    _state, app = server
+
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response({"ErrorCode": code, "Message": message}, status=400)
+
+    app.router.add_get("/v1.2/sites/S/locks", refuse)
+    app.router.add_patch("/v1.2/sites/S/locks/L/locking", refuse)
+    client = await run()
+    expected = CommunicationError if str(code) == "3102" else InvalidRequestError
+    with pytest.raises(expected) as err:
+        await client.get_locks("S")
+    assert not isinstance(err.value, OtpRequiredError)
+    if expected is InvalidRequestError:
+        assert not isinstance(err.value, CommunicationError)
+        assert f"ErrorCode {code}" in err.value.message
+        assert message in err.value.message
+    locking = OtpRequiredError if "otp" in message else InvalidRequestError
+    with pytest.raises(locking):
+        await client.unlock("S", "L")
+
+
+def _deep(levels: int = 100_000) -> bytes:
+    """Valid JSON nested deeper than any recursion limit."""
+    return b'{"items": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (200, InvalidResponseError),
+        (400, CommunicationError),
+        (404, NotFoundError),
+        (500, CommunicationError),
+    ],
+)
+async def test_deeply_nested_api_bodies(
+    server: Any, run: Any, status: int, error: type[Exception]
+) -> None:
+    """Lists, entries, error bodies and action answers: never a RecursionError."""
+    _state, app = server
+
+    async def deep(request: web.Request) -> web.Response:
+        return web.Response(body=_deep(), status=status, content_type="application/json")
+
+    for path in ("/v1.2/sites", "/v1.2/sites/S/locks", "/v1.1/sites/S/entries"):
+        app.router.add_get(path, deep)
+    app.router.add_patch("/v1.2/sites/S/locks/L/locking", deep)
+    client = await run()
+    calls = [client.get_sites(), client.get_locks("S"), client.get_entries("S")]
+    if status != 200:
+        calls.append(client.unlock("S", "L"))  # a successful PATCH body is never read
+    for call in calls:
+        with pytest.raises(error) as err:
+            await call
+        assert isinstance(err.value, SaltoKSError)
+        if status == 200:
+            assert "nested too deeply" in err.value.message
+        else:
+            assert err.value.status == status
+
+
+@pytest.mark.parametrize("status", [200, 400, 401, 500])
+async def test_deeply_nested_token_responses(server: Any, run: Any, status: int) -> None:
+    """A token response or token error nested too deeply is a clean client error."""
+    _state, app = server
+
+    async def deep_token(request: web.Request) -> web.Response:
+        return web.Response(body=_deep(), status=status, content_type="application/json")
+
+    app.router.add_post("/deep/token", deep_token)
+    client = await run(auth_path="/deep/token")
+    with pytest.raises(SaltoKSError) as err:
+        await client.authenticate()
+    assert err.value.status == status
+    if status == 200:
+        assert isinstance(err.value, InvalidResponseError)
+        assert "nested too deeply" in err.value.message

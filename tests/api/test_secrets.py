@@ -56,6 +56,7 @@ async def test_secrets_never_leak(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    salto_sim.tenant.update(refresh_tokens=True)
     client = make_client()
     await client.get_sites()
     salto_sim.expire_tokens()

@@ -13,6 +13,7 @@ from custom_components.salto_ks.api import (
     ApiNotEnabledError,
     AuthenticationError,
     CommunicationError,
+    InvalidRequestError,
     InvalidResponseError,
     LockUnavailableError,
     NotFoundError,
@@ -109,45 +110,95 @@ def test_exception_tree() -> None:
     assert str(err) == "x"
 
 
-def _api(status: int, body: bytes, headers: dict[str, str] | None = None) -> SaltoKSError:
-    return api_error(status, body, headers or {}, Scrubber())
+def _api(
+    status: int, body: bytes, headers: dict[str, str] | None = None, *, locking: bool = False
+) -> SaltoKSError:
+    return api_error(status, body, headers or {}, Scrubber(), locking=locking)
+
+
+_OTP_MISSING = b'{"ErrorCode":"2202","Message":"Otp is invalid"}'
+_USER_NOT_FOUND = b'{"ErrorCode":2202,"Message":"User not found"}'
+_OTP_FIELD = b'{"ErrorCode":1100,"Message":"The otp field is required."}'
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "cls", "code"),
+    ("status", "body", "locking", "cls", "code"),
     [
-        (404, b'{"ErrorCode":"2202","Message":"Otp is invalid"}', OtpRequiredError, "2202"),
-        (404, b'{"ErrorCode":2202,"Message":"User not found"}', OtpRequiredError, "2202"),
-        (400, b'{"ErrorCode":3102,"Message":"otp_invalid"}', OtpRequiredError, "3102"),
-        (403, b'{"ErrorCode":3102,"Message":"otp_blocked"}', OtpRequiredError, "3102"),
+        (404, _OTP_MISSING, True, OtpRequiredError, "2202"),
+        (404, b'{"ErrorCode":"2202"}', True, OtpRequiredError, "2202"),
+        (404, _OTP_MISSING, False, NotFoundError, "2202"),
+        (404, _USER_NOT_FOUND, True, NotFoundError, "2202"),
+        (404, _USER_NOT_FOUND, False, NotFoundError, "2202"),
+        (400, _OTP_FIELD, True, OtpRequiredError, "1100"),
+        (400, _OTP_FIELD, False, InvalidRequestError, "1100"),
+        (400, b'{"ErrorCode":3102,"Message":"otp_invalid"}', True, OtpRequiredError, "3102"),
+        (403, b'{"ErrorCode":3102,"Message":"otp_blocked"}', True, OtpRequiredError, "3102"),
+        (400, b'{"ErrorCode":3102,"Message":"otp_invalid"}', False, CommunicationError, "3102"),
+        (403, b'{"ErrorCode":3102,"Message":"otp_blocked"}', False, PermissionDeniedError, "3102"),
         (
             403,
             b'{"ErrorCode":2203,"Message":"User does not have permission"}',
+            True,
             PermissionDeniedError,
             "2203",
         ),
         (
             403,
             b'{"ErrorCode":"command_forbidden","Message":"no"}',
+            False,
             PermissionDeniedError,
             "command_forbidden",
         ),
-        (404, b'{"ErrorCode":1100,"Message":"Lock not found"}', NotFoundError, "1100"),
-        (404, b"", NotFoundError, None),
-        (422, b'{"ErrorCode":2203,"Message":"The lock is offline"}', LockUnavailableError, "2203"),
-        (422, b'{"ErrorCode":2203,"Message":"The IQ is OFFLINE"}', LockUnavailableError, "2203"),
-        (422, b'{"ErrorCode":1101,"Message":"not supported"}', UnsupportedOperationError, "1101"),
-        (400, b'{"ErrorCode":1102,"Message":"Invalid OData"}', CommunicationError, "1102"),
-        (405, b"", CommunicationError, None),
-        (500, b'{"ErrorCode":2201,"Message":"Internal"}', CommunicationError, "2201"),
-        (503, b"<html>busy</html>", CommunicationError, None),
-        (403, b'{"type":"x","title":"Forbidden","status":403}', PermissionDeniedError, "403"),
+        (404, b'{"ErrorCode":1100,"Message":"Lock not found"}', False, NotFoundError, "1100"),
+        (404, b"", False, NotFoundError, None),
+        (
+            422,
+            b'{"ErrorCode":2203,"Message":"The lock is offline"}',
+            True,
+            LockUnavailableError,
+            "2203",
+        ),
+        (
+            422,
+            b'{"ErrorCode":2203,"Message":"The IQ is OFFLINE"}',
+            True,
+            LockUnavailableError,
+            "2203",
+        ),
+        (
+            422,
+            b'{"ErrorCode":1101,"Message":"not supported"}',
+            True,
+            UnsupportedOperationError,
+            "1101",
+        ),
+        (400, b'{"ErrorCode":1100,"Message":"Invalid site id"}', True, InvalidRequestError, "1100"),
+        (
+            400,
+            b'{"ErrorCode":"1101","Message":"Invalid value"}',
+            False,
+            InvalidRequestError,
+            "1101",
+        ),
+        (400, b'{"ErrorCode":1102,"Message":"Invalid OData"}', False, InvalidRequestError, "1102"),
+        (400, b'{"ErrorCode":2210,"Message":"Not released"}', False, InvalidRequestError, "2210"),
+        (400, b"<html>bad request</html>", False, CommunicationError, None),
+        (405, b"", False, CommunicationError, None),
+        (500, b'{"ErrorCode":2201,"Message":"Internal"}', False, CommunicationError, "2201"),
+        (503, b"<html>busy</html>", False, CommunicationError, None),
+        (
+            403,
+            b'{"type":"x","title":"Forbidden","status":403}',
+            False,
+            PermissionDeniedError,
+            "403",
+        ),
     ],
 )
 def test_api_error_mapping(
-    status: int, body: bytes, cls: type[SaltoKSError], code: str | None
+    status: int, body: bytes, locking: bool, cls: type[SaltoKSError], code: str | None
 ) -> None:
-    err = _api(status, body)
+    err = _api(status, body, locking=locking)
     assert type(err) is cls
     assert err.status == status
     assert err.error_code == code

@@ -13,6 +13,7 @@ from .exceptions import (
     ApiNotEnabledError,
     AuthenticationError,
     CommunicationError,
+    InvalidRequestError,
     InvalidResponseError,
     LockUnavailableError,
     NotFoundError,
@@ -25,8 +26,17 @@ from .exceptions import (
 
 _NOT_ENABLED_ERRORS = frozenset({"unauthorized_client", "unsupported_grant_type", "invalid_scope"})
 _CREDENTIAL_ERRORS = frozenset({"invalid_client", "invalid_grant"})
-_OTP_INVALID_CODE = "2202"
+_OTP_INVALID_CODE = "2202"  # also "User not found" on other calls
 _OTP_CODE = "3102"
+_INVALID_REQUEST_CODE = "1100"  # also "The otp field is required." on the locking call
+# 400 codes that refuse the request itself: invalid request, invalid value, invalid OData query,
+# site not released.
+_REQUEST_ERRORS = {
+    _INVALID_REQUEST_CODE: "invalid request",
+    "1101": "invalid value",
+    "1102": "invalid OData query",
+    "2210": "the site is not released",
+}
 _MAX_MESSAGE = 300
 
 
@@ -58,7 +68,10 @@ def decode_json(raw: bytes, what: str) -> Any:
         return None
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except RecursionError:
+        # Valid JSON nested deeper than the interpreter's recursion limit.
+        raise InvalidResponseError(f"{what}: the body is nested too deeply") from None
+    except ValueError:  # also UnicodeDecodeError
         raise InvalidResponseError(f"{what}: the body is not valid JSON") from None
 
 
@@ -97,9 +110,10 @@ def _error_fields(body: object, keys: Iterable[tuple[str, str]]) -> tuple[str | 
 
 
 def _safe_json(raw: bytes) -> object:
+    """An error body's JSON, or None when it has none that can be read."""
     try:
-        return json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
+        return decode_json(raw, "error body")
+    except InvalidResponseError:
         return None
 
 
@@ -110,8 +124,30 @@ def _server_message(message: str | None, scrub: Scrubber) -> str | None:
     return scrub(message)[:_MAX_MESSAGE] or None
 
 
-def api_error(status: int, raw: bytes, headers: Mapping[str, str], scrub: Scrubber) -> SaltoKSError:
-    """Map an error answer of the Connect API to an exception."""
+def _otp_need(status: int, code: str | None, message: str | None) -> bool:
+    """Whether an answer of the locking call asks for a (valid) OTP."""
+    mentions_otp = message is not None and "otp" in message.lower()
+    if status == 404 and code == _OTP_INVALID_CODE:
+        # "Otp is invalid"; the same code also means "User not found".
+        return message is None or mentions_otp
+    if status == 400 and code == _INVALID_REQUEST_CODE:
+        return mentions_otp  # "The otp field is required."
+    return status in (400, 403) and code == _OTP_CODE
+
+
+def api_error(
+    status: int,
+    raw: bytes,
+    headers: Mapping[str, str],
+    scrub: Scrubber,
+    *,
+    locking: bool = False,
+) -> SaltoKSError:
+    """Map an error answer of the Connect API to an exception.
+
+    ``locking``: the answer is the locking call's, the only call whose errors can be an OTP need
+    (ErrorCodes 2202 and 1100 mean other things elsewhere).
+    """
     body = _safe_json(raw)
     code, message = _error_fields(
         body, (("ErrorCode", "Message"), ("errorCode", "message"), ("status", "title"))
@@ -121,10 +157,15 @@ def api_error(status: int, raw: bytes, headers: Mapping[str, str], scrub: Scrubb
     if code is not None:
         text += f" (ErrorCode {code})"
     kwargs: dict[str, Any] = {"status": status, "error_code": code, "server_message": detail}
-    if status in (400, 403) and code == _OTP_CODE:
+    if locking and _otp_need(status, code, message):
         return OtpRequiredError(text, **kwargs)
-    if status == 404 and code == _OTP_INVALID_CODE:
-        return OtpRequiredError(text, **kwargs)
+    if status == 400 and code in _REQUEST_ERRORS:
+        return InvalidRequestError(
+            f"Salto KS API refused the request ({_REQUEST_ERRORS[code]}, ErrorCode {code}"
+            + (f": {detail}" if detail else "")
+            + "); sending it again will not help",
+            **kwargs,
+        )
     if status == 401:
         return AuthenticationError(text, **kwargs)
     if status == 403:

@@ -28,7 +28,7 @@ from .const import (
 from .exceptions import (
     CommunicationError,
     InvalidResponseError,
-    OtpRequiredError,
+    NotFoundError,
     RateLimitedError,
     SaltoKSError,
     TokenRejectedError,
@@ -59,6 +59,12 @@ def _filter_stamp(when: datetime) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _no_such_route(err: NotFoundError) -> bool:
+    """A 404 without a Connect error body: the path does not exist (not an unknown id)."""
+    # An RFC 7807 problem ({"status": 404, "title": …}) names only the status.
+    return err.error_code is None or err.error_code == str(err.status)
 
 
 def _origin(url: URL) -> tuple[str, str | None, int | None]:
@@ -209,6 +215,7 @@ class SaltoKSClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         parse: bool = True,
+        locking: bool = False,
     ) -> Any:
         if _origin(url) != _origin(self._api_url):
             # Never send the bearer token to another host.
@@ -227,7 +234,7 @@ class SaltoKSClient:
             if status == 401:
                 raise TokenRejectedError("The API rejected a freshly issued token", status=401)
         if not 200 <= status < 300:
-            error = api_error(status, raw, resp_headers, self._scrub)
+            error = api_error(status, raw, resp_headers, self._scrub, locking=locking)
             if isinstance(error, RateLimitedError):
                 error.retry_after = self._gate.note(error.retry_after)
             raise error
@@ -336,6 +343,7 @@ class SaltoKSClient:
             self._url(f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}/locking"),
             body=body,
             parse=False,
+            locking=True,
         )
 
     async def unlock(self, site_id: str, lock_id: str, otp: str | None = None) -> None:
@@ -377,7 +385,8 @@ class SaltoKSClient:
         ``page_size`` (1-200) sets ``$top``; ``since`` as for ``get_entries``. Follows the continuation
         token until there is none; a token that repeats itself (warning) or ``MAX_PAGES`` pages end it.
         The first page falls back to the legacy ``audit-trails`` and ``audit/log`` paths when
-        ``entries`` answers 404 or 405, and the path that works is remembered.
+        ``entries`` answers a bare 404 (the route does not exist; a 404 with a Connect error body,
+        e.g. an unknown site, is raised), and the path that works is remembered.
         """
         if not 1 <= page_size <= MAX_ENTRIES_LIMIT:
             raise ValueError(f"page_size must be between 1 and {MAX_ENTRIES_LIMIT}")
@@ -414,12 +423,12 @@ class SaltoKSClient:
         for path in paths:
             try:
                 body = await self._request("GET", self._entries_url(site_id, path), params=params)
-            except SaltoKSError as err:
-                if err.status in (404, 405) and not isinstance(err, OtpRequiredError):
-                    _LOGGER.debug("Entries path %s answered %s", path, err.status)
-                    first_error = first_error or err
-                    continue
-                raise
+            except NotFoundError as err:
+                if not _no_such_route(err):
+                    raise
+                _LOGGER.debug("Entries path %s does not exist here", path)
+                first_error = first_error or err
+                continue
             if path != self._entries_path:
                 _LOGGER.debug("Using entries path %s", path)
                 self._entries_path = path

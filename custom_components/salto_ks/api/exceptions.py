@@ -50,11 +50,23 @@ class PermissionDeniedError(SaltoKSError):
 
 
 class NotFoundError(SaltoKSError):
-    """404 that is not about an OTP."""
+    """404 that is not about an OTP (also 404 ErrorCode 2202 "User not found" outside the locking call)."""
 
 
 class OtpRequiredError(SaltoKSError):
-    """The lock's IQ needs a (valid) one-time password (404 ErrorCode 2202, 400/403 ErrorCode 3102)."""
+    """The lock's IQ needs a (valid) one-time password; raised by the locking call only.
+
+    404 ErrorCode 2202 "Otp is invalid", 400 ErrorCode 1100 "The otp field is required." and
+    400/403 ErrorCode 3102 (``otp_invalid`` / ``otp_blocked``).
+    """
+
+
+class InvalidRequestError(SaltoKSError):
+    """400 ErrorCode 1100 (invalid request), 1101 (invalid value), 1102 (invalid OData query) or 2210
+    (site not released): the server refused this request as it is; sending it again will not help.
+
+    Not a CommunicationError: callers must not retry it as if it were transient.
+    """
 
 
 class LockUnavailableError(SaltoKSError):
