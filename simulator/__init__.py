@@ -1,56 +1,87 @@
 """A local Salto KS cloud simulator (identity server, Connect API, control API).
 
 The simulator follows ../shared/docs/saltoks-api.md (the public record of the real API) and
-docs/architecture.md §2. Where the record is silent, it makes the conservative choice — the one
-that makes a client fail loudly rather than rely on guesswork:
+docs/architecture.md §2. Its default tenant (``profile="connect"``) answers as the record shows.
+Every behaviour below marked **[inferred]** is not shown by the record: there the simulator makes
+the conservative choice, the one that makes a client fail loudly rather than rely on guesswork.
+Unmarked behaviour is the record's.
 
-- Unknown site/lock/IQ id: 404 ``{"ErrorCode": 1100, "Message": "The … was not found"}``
-  (ErrorCode 2202 is kept for OTP and "user not found", so a client cannot mistake one for the other).
-- Site UID instead of site UUID: 400 ErrorCode 1100 (observed). Caller not a member of the site:
-  403 ErrorCode 2203.
-- Remote opening (``PATCH …/locking``), checks in this order: body (400 1100/1101), caller's
-  ``remote_access`` and ``blocked`` (403 2203), OTP when the lock's IQ has ``otp_enabled``
-  (missing → 404 ``"2202"`` "Otp is invalid"; wrong → 400 3102 ``otp_invalid``; after 8 wrong
-  ones → 403 3102 ``otp_blocked`` for 20 minutes), IQ offline → 422 2203 "The IQ is offline",
-  lock offline or without IQ → 422 2203 "The lock is offline", ``locked_state: locked`` on a lock
-  with ``supports_remote_lock=False`` → 422 1101. The record documents none of the offline/422
-  answers. The valid OTP is a fixed 5-hex-digit code per IQ: ``sim.valid_otp(iq_id)``,
-  ``GET /_sim/iqs/{id}/otp`` or ``otp`` in ``GET /_sim/state`` (case-insensitive).
-- The 200 of ``…/locking`` carries the lock object (as the Core API does; undocumented for Connect).
-  ``unlocked`` appends ``lock_opened`` + ``access_by: "remote"`` with the caller's platform user
-  (``user_id: null`` for a client_credentials token); ``office_mode`` appends ``office_mode`` +
-  ``start``, locking out of office mode ``office_mode`` + ``end``; a plain remote lock writes no row.
-- Incident ``event_category`` values ``door_left_open``, ``intrusion``, ``tamper``,
-  ``low_battery`` are made up (the record does not know the real snake_case values); so are
-  ``access_by: "app"`` for a mobile-app opening and ``lock_type: "cylinder"``.
-- Entries: newest first only (``$orderby=utc_date_time desc`` or ``local_date_time desc``, also the
-  default); ``asc`` is refused with 400 1102 (the record shows only ``desc`` [inferred]); ``$top`` is the page size (capped by
-  ``tenant.entries_page_size``), never a total; ``$skip`` and anything beyond the OData subset →
-  400 1102. The continuation token is a JSON object serialised into a string; an unparsable token
-  → 400 1100. ``/v1.2/…/entries`` (and the legacy and incidents paths) → 405 with no body.
-- Other lists are paged with ``$top`` and an absolute ``next_page_link`` that carries ``$skip``;
-  ``count`` is always null (as observed). ``$top`` above ``tenant.max_top`` is clamped.
+Identity server (``POST /connect/token``):
+
+- Client authentication first (HTTP Basic or form ``client_id``/``client_secret``): a wrong or
+  missing client → 400 ``invalid_client`` [inferred: as IdentityServer answers it, also with Basic];
+  then ``grant_type`` (missing/unknown → ``unsupported_grant_type`` [inferred]), then whether the
+  tenant enables it (``unauthorized_client`` [inferred]), then scope (``invalid_scope``), then the
+  user's credentials (``invalid_grant``, description ``invalid_username_or_password`` [inferred]).
+- The password grant's token response has no refresh token; ``tenant.refresh_tokens=True`` makes
+  it issue one, one-time (rotated by each refresh grant, as IdentityServer does [inferred]).
+- ``client_credentials`` is off by default (the record ties it to the Core API); enabled, its token
+  carries no user and the Connect API refuses it with 401 [inferred: "Connect needs a user
+  context"], except in the legacy profile.
+- Tokens are opaque random strings, not JWTs (clients must not parse them) [inferred].
+  ``expire_tokens()`` expires access tokens only (refresh tokens keep working unless
+  ``refresh=True``); ``set_credentials()`` revokes the tokens of the changed client / user.
+
+Legacy profile (``tenant.update(profile="legacy")``), which the record contradicts [inferred: the
+driver of the integration's original specification]: ``/oauth2/token`` (like ``/connect/token``,
+also accepting ``locks:read``-style scopes), client_credentials tokens accepted by the Connect
+API, and the audit feed on ``tenant.audit_path`` (``entries``, ``audit-trails`` or
+``audit/log``). Outside it those paths answer a bare route-level 404, as does every audit path the
+tenant does not serve.
+
+Connect API:
+
 - Missing/unknown/expired bearer: 401, empty body, ``WWW-Authenticate: Bearer`` (expired adds
-  ``error="invalid_token"``). Identity: client authentication is checked first (401 with Basic,
-  400 with form credentials), then ``grant_type`` (missing/unknown → ``unsupported_grant_type``),
-  then whether the tenant enables it (``unauthorized_client``), then scope, then the user's
-  credentials (``invalid_grant``). Refresh tokens are one-time (rotated). ``client_credentials``
-  is off by default (the record ties it to the Core API). ``/oauth2/token`` (seed 000) behaves
-  like ``/connect/token`` and also accepts seed 000's ``locks:read``-style scopes.
-- Rate limit (undocumented in the record): per client id over a sliding 60 s window on the Connect
-  API only (not the identity or control API); refused requests do not count; 429 with an empty
-  body and ``Retry-After`` in whole seconds. Injected 429 faults answer the same way.
-- Faults: 500 has body ``{"ErrorCode": 2201, …}``; 502/503 have an HTML body, as a proxy would.
-- Counters count every request to an endpoint, including the faulted, refused and 401 ones.
-- Unknown site-user id on ``GET …/users/{id}``: 404 ErrorCode 2202 "User not found" (the record's
-  404/2202 "user not found"). Callers who are not site members see no such site in the list.
-- Tokens are opaque random strings, not JWTs (clients must not parse them). ``expire_tokens()``
-  expires access tokens only (refresh tokens keep working unless ``refresh=True``);
-  ``set_credentials()`` revokes the tokens of the changed client / user.
-- Entry rows are snapshots (lock/IQ/user names at the time) and survive the lock's removal;
-  ``utc_date_time`` has whole seconds; rows sharing one timestamp keep insertion order.
+  ``error="invalid_token"`` [inferred]).
+- Unknown site/lock/IQ id: 404 ``{"ErrorCode": 1100, "Message": "The … was not found"}``
+  [inferred] (2202 is kept for OTP and "user not found", so a client cannot mistake one for the
+  other). Site UID instead of site UUID: 400 ErrorCode 1100. Caller not a member of the site: 403
+  ErrorCode 2203 [inferred]; such callers see no such site in the list.
+- Unknown site-user id on ``GET …/users/{id}``: 404 ``{"ErrorCode": "2202", "Message": "User not
+  found"}``. The users list comes as ``{items, next_page_link, count}`` or, with
+  ``tenant.users_envelope="array"``, as a bare array (the record saw both).
+- Remote opening (``PATCH …/locking``), checks in this order [order inferred]: body (400 1100 /
+  1101 [inferred]), caller's ``remote_access`` and ``blocked`` (403 2203), OTP when the lock's IQ
+  has ``otp_enabled`` (no ``otp`` field → 404 ``"2202"`` "Otp is invalid"; an empty ``otp`` → 400
+  1100 "The otp field is required." [when it occurs: inferred]; wrong → 400 3102 ``otp_invalid``;
+  after 8 wrong ones → 403 3102 ``otp_blocked`` for 20 minutes), IQ offline, then lock offline or
+  without IQ — the record does not say how the cloud refuses those [inferred]:
+  ``tenant.offline_answer="422"`` (default) → 422 2203 "The IQ is offline" / "The lock is
+  offline"; ``"403"`` → the documented 403 2203 "Operation cannot be executed", naming no cause —
+  then ``locked_state: locked`` on a lock with ``supports_remote_lock=False`` → 422 1101
+  [inferred]. The valid OTP is a fixed 5-hex-digit code per IQ [inferred]: ``sim.valid_otp(iq_id)``,
+  ``GET /_sim/iqs/{id}/otp`` or ``otp`` in ``GET /_sim/state`` (case-insensitive).
+- The 200 of ``…/locking`` carries the lock object [inferred: as the Core API does].
+  ``unlocked`` appends ``lock_opened`` + ``access_by: "remote"`` [inferred] with the caller's
+  platform user (``user_id: null`` for a client_credentials token); ``office_mode`` appends
+  ``office_mode`` + ``start``, locking out of office mode ``office_mode`` + ``end``; a plain remote
+  lock writes no row [all inferred].
+- Incident ``event_category`` values ``door_left_open``, ``intrusion``, ``tamper``,
+  ``low_battery`` are made up [inferred: the record does not know the real snake_case values]; so
+  are ``access_by: "app"`` for a mobile-app opening and ``lock_type: "cylinder"``.
+- Entries: newest first only (``$orderby=utc_date_time desc`` or ``local_date_time desc``; also
+  the default [inferred]); ``asc`` or no direction → 400 1102 [inferred: the record shows only
+  ``desc``]. ``$filter`` ``ge`` on ``utc_date_time`` is the record's; the other comparisons, the
+  ``and`` of clauses and the string fields are [inferred]. ``$top`` is the page size (capped by
+  ``tenant.entries_page_size`` [inferred]), never a total; ``$skip`` and anything beyond the OData
+  subset → 400 1102. The continuation token is a JSON object serialised into a string; an
+  unparsable token → 400 1100 [inferred]. ``/v1.2/…/entries`` (and the incidents path) → 405.
+- Other lists are paged with ``$top`` and an absolute ``next_page_link`` that carries ``$skip``
+  [inferred]; ``count`` is always null. ``$top`` above ``tenant.max_top`` is clamped [inferred].
+- Rate limit [inferred: the record documents none]: per client id over a sliding 60 s window on
+  the Connect API only (not the identity or control API); refused requests do not count; 429 with
+  an empty body and ``Retry-After`` in whole seconds. Injected 429 faults answer the same way.
+- Faults [inferred]: 500 has body ``{"ErrorCode": 2201, …}``; 502/503 have an HTML body, as a
+  proxy would.
+- Entry rows are snapshots (lock/IQ/user names at the time) and survive the lock's removal
+  [inferred]; ``utc_date_time`` has whole seconds; rows sharing one timestamp come in reverse
+  insertion order (newest first) [inferred].
 - A local opening (``open_by`` without ``utc``) also shows the lock ``unlocked`` for its open time.
 - Unknown routes answer aiohttp's plain 404; ``/v1/…`` is not served (the client strips it).
+
+Simulator-only: counters count every request to an endpoint, including the faulted, refused and
+401 ones (not the bare 404 of a route the profile lacks); every request is logged at INFO on the
+``simulator`` logger as method, path and status (no query string, header or body).
 """
 
 from __future__ import annotations

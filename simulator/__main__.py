@@ -22,7 +22,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--life-interval", type=float, default=4.0, help="demo: seconds between events"
     )
-    parser.add_argument("--access-log", action="store_true", help="log each request line")
     args = parser.parse_args(argv)
     # Only 'large' is sized by a count; taking the option silently elsewhere would mislead.
     if args.locks is not None and args.scenario != "large":
@@ -34,7 +33,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     sim = Simulator.from_scenario(args.scenario, seed=args.seed, locks=args.locks)
-    sim.access_log = args.access_log
     await sim.start(host=args.host, port=args.port)
     if args.scenario == "demo":
         sim.start_life(args.life_interval)

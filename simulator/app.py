@@ -1,14 +1,18 @@
 """The aiohttp application: routes, and the guard every identity/Connect request passes.
 
-Guard order: count the request → injected fault → bearer token (401) → rate limit (429) → handler.
-Around it, ``sim.monitor`` (a measuring hook) sees every request and every 429 answered.
-The control API (``/_sim/…``) passes none of these.
+Guard order: count the request → injected fault → bearer token (401; a token without a user too,
+outside the legacy profile) → rate limit (429) → handler. Around it, ``sim.monitor`` (a measuring
+hook) sees every request and every 429 answered. The control API (``/_sim/…``) passes none of these.
+Routes only the legacy profile has answer a bare 404 elsewhere, before the guard, like a path the
+server does not know. Every request (control API included) is logged at INFO on the ``simulator``
+logger: method, path and status only (never a query string, a header or a body).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -25,7 +29,11 @@ if TYPE_CHECKING:
     from .core import Simulator
 
 Handler = Callable[["Simulator", web.Request, Token], Awaitable[web.Response]]
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_LOGGER = logging.getLogger(__package__)
 MALFORMED_BODY = b'{"items": [{"id": "4d77312f-4a87-41db-a97b-f9d948dcc908", "customer_refer'
+# Endpoints only the legacy profile serves.
+LEGACY_ENDPOINTS = frozenset({"audit_trails", "audit_log"})
 PROXY_BODIES = {
     502: b"<html><body><h1>502 Bad Gateway</h1></body></html>",
     503: b"<html><body><h1>503 Service Unavailable</h1></body></html>",
@@ -120,6 +128,29 @@ def _monitored(
     return wrapped
 
 
+@web.middleware
+async def log_request(request: web.Request, handler: RouteHandler) -> web.StreamResponse:
+    """One INFO line per request: method, path (no query string: it may carry a token), status."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as err:  # aiohttp's own answers, e.g. an unknown route
+        _LOGGER.info("%s %s %s", request.method, request.url.raw_path, err.status)
+        raise
+    _LOGGER.info("%s %s %s", request.method, request.url.raw_path, response.status)
+    return response
+
+
+def legacy_only(sim: Simulator, inner: RouteHandler) -> RouteHandler:
+    """A route that exists only in the legacy profile (a bare 404 elsewhere, nothing counted)."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        if not sim.tenant.legacy:
+            return api.route_not_found()
+        return await inner(request)
+
+    return wrapped
+
+
 def unauthorized(expired: bool) -> web.Response:
     """401 with an empty body, as observed."""
     header = "Bearer"
@@ -147,6 +178,9 @@ def guard(
         token = sim.tokens.valid(value, sim.now())
         if token is None:
             return unauthorized(expired=value in sim.tokens.access)
+        if token.user_id is None and not sim.tenant.legacy:
+            # A client_credentials token has no user; the Connect API needs one [inferred].
+            return unauthorized(expired=False)
         retry = sim.rate_limiter.check(token.client_id, sim.now(), sim.tenant.rate_limit_per_minute)
         if retry is not None:
             return web.Response(status=429, headers={"Retry-After": str(retry)})
@@ -180,10 +214,10 @@ def token_guard(
 
 def build_app(sim: Simulator) -> web.Application:
     """All routes of one simulator."""
-    app = web.Application()
+    app = web.Application(middlewares=[log_request])
     r = app.router
     r.add_post("/connect/token", token_guard(sim, legacy=False))
-    r.add_post("/oauth2/token", token_guard(sim, legacy=True))
+    r.add_post("/oauth2/token", legacy_only(sim, token_guard(sim, legacy=True)))
     site = "/{version:v1\\.[12]}/sites/{site_id}"
     routes: list[tuple[str, str, str, Handler]] = [
         ("GET", "/{version:v1\\.[12]}/sites", "sites", api.get_sites),
@@ -206,6 +240,9 @@ def build_app(sim: Simulator) -> web.Application:
         ("GET", site + "/incidents", "incidents", partial(api.get_entries, kind="incidents")),
     ]
     for method, path, endpoint, handler in routes:
-        r.add_route(method, path, guard(sim, endpoint, handler))
+        route = guard(sim, endpoint, handler)
+        r.add_route(
+            method, path, legacy_only(sim, route) if endpoint in LEGACY_ENDPOINTS else route
+        )
     add_control_routes(app, sim)
     return app

@@ -40,6 +40,11 @@ class ApiError(Exception):
         )
 
 
+def route_not_found() -> web.Response:
+    """The bare 404 of a path the server does not know (aiohttp's own text, no Connect body)."""
+    return web.Response(status=404, text="404: Not Found")
+
+
 def not_found(what: str) -> ApiError:
     """404 for an unknown id (the record has no body for it; 2202 is kept for OTP/users)."""
     return ApiError(404, 1100, f"The {what} was not found")
@@ -146,9 +151,11 @@ async def patch_locking(sim: Simulator, request: web.Request, caller: Token) -> 
     if iq is not None and iq.otp_enabled:
         if iq.otp_blocked_until is not None and now < iq.otp_blocked_until:
             raise ApiError(403, 3102, "otp_blocked")
-        otp = body.get("otp")
-        if not otp:
+        if "otp" not in body:
             raise ApiError(404, "2202", "Otp is invalid")
+        otp = body["otp"]
+        if not otp:
+            raise ApiError(400, 1100, "The otp field is required.")
         if str(otp).lower() != iq.otp.lower():
             iq.otp_failures += 1
             if iq.otp_failures >= OTP_MAX_FAILURES:
@@ -157,9 +164,9 @@ async def patch_locking(sim: Simulator, request: web.Request, caller: Token) -> 
             raise ApiError(400, 3102, "otp_invalid")
         iq.otp_failures = 0
     if lock.iq_id is not None and (iq is None or not iq.online):
-        raise ApiError(422, 2203, "The IQ is offline")
+        raise offline(sim, "The IQ is offline")
     if iq is None or not lock.online:
-        raise ApiError(422, 2203, "The lock is offline")
+        raise offline(sim, "The lock is offline")
     lock.settle(now)
     if wanted == "unlocked":
         lock.locked_state = "unlocked"
@@ -185,6 +192,13 @@ async def patch_locking(sim: Simulator, request: web.Request, caller: Token) -> 
         lock.locked_state = "office_mode"
         lock.opened_until = None
     return web.json_response(sim.state.lock_json(lock, now))
+
+
+def offline(sim: Simulator, message: str) -> ApiError:
+    """The refusal of an offline lock or IQ, as ``tenant.offline_answer`` models it [inferred]."""
+    if sim.tenant.offline_answer == "403":
+        return ApiError(403, 2203, "Operation cannot be executed")
+    return ApiError(422, 2203, message)
 
 
 def _office_entry(sim: Simulator, site: Site, lock: Lock, caller: Token, detail: str) -> None:
@@ -217,6 +231,12 @@ async def get_iq(sim: Simulator, request: web.Request, caller: Token) -> web.Res
 async def get_users(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
     site = site_for(sim, request, caller)
     items = [su.to_json() for su in sim.state.users_of(site.id)]
+    if sim.tenant.users_envelope == "array":
+        try:
+            top = parse_top(request.query.get("$top"), sim.tenant.max_top)
+        except ODataError as err:
+            raise ApiError(400, 1102, f"Invalid OData query: {err}") from None
+        return web.json_response(items[:top])
     return web.json_response(paged(request, items, sim.tenant.page_size, sim.tenant.max_top))
 
 
@@ -224,7 +244,7 @@ async def get_user(sim: Simulator, request: web.Request, caller: Token) -> web.R
     site = site_for(sim, request, caller)
     su = sim.state.site_users.get(request.match_info["user_id"])
     if su is None or su.site_id != site.id:
-        raise ApiError(404, 2202, "User not found")
+        raise ApiError(404, "2202", "User not found")
     return web.json_response(su.to_json())
 
 
@@ -260,9 +280,9 @@ async def get_entries(
     """Entries (``kind`` = entries | audit-trails | audit/log) or incidents; v1.1 only."""
     if request.match_info["version"] != "v1.1":
         return web.Response(status=405)
+    if kind not in {"incidents", sim.tenant.served_audit_path}:
+        return route_not_found()
     site = site_for(sim, request, caller)
-    if kind not in {"incidents", sim.tenant.audit_path}:
-        raise ApiError(404, 1100, "Resource not found")
     v3 = request.headers.get("CLP-disable-odata-v3-conversion", "").lower() != "true"
     try:
         query = parse_query(request.query, max_top=sim.tenant.max_top, v3_allowed=v3)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from aiohttp.log import access_logger
 
 from .faults import FaultInjector
 from .identity import TokenStore
@@ -71,7 +70,6 @@ class Simulator:
         self.scenario = "empty"
         self.url = ""
         self.stopping = asyncio.Event()
-        self.access_log = False
         self._runner: web.AppRunner | None = None
         self._life: asyncio.Task[None] | None = None
 
@@ -107,7 +105,7 @@ class Simulator:
         self.stopping = asyncio.Event()
         runner = web.AppRunner(
             build_app(self),
-            access_log=access_logger if self.access_log else None,
+            access_log=None,  # app.log_request logs each request without its query string
             shutdown_timeout=1.0,
         )
         await runner.setup()

@@ -1,9 +1,11 @@
-"""The identity server: ``POST /connect/token`` (and seed 000's ``/oauth2/token``).
+"""The identity server: ``POST /connect/token`` (and the legacy profile's ``/oauth2/token``).
 
 Clients authenticate with HTTP Basic or with ``client_id``/``client_secret`` in the form body.
-Errors are ``{"error", "error_description"}``: 401 ``invalid_client`` when Basic auth is wrong,
-400 for everything else. Tokens are opaque random strings (the real ones are JWTs the client must
-not parse). Refresh tokens are one-time (rotated on use), as IdentityServer does by default.
+Errors are ``{"error", "error_description"}`` with status 400, ``invalid_client`` included (as
+IdentityServer answers every token error [inferred: the record shows no invalid_client answer]).
+Tokens are opaque random strings (the real ones are JWTs the client must not parse). The password
+grant issues a refresh token only when ``tenant.refresh_tokens`` is on (the record's token response
+has none); such refresh tokens are one-time (rotated on use), as IdentityServer does by default.
 """
 
 from __future__ import annotations
@@ -86,20 +88,16 @@ class TokenStore:
 class IdentityError(Exception):
     """An OAuth error answer."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str) -> None:
         super().__init__(error)
         self.error = error
         self.description = description
-        self.status = status
 
     def response(self) -> web.Response:
-        headers = {"Cache-Control": "no-store"}
-        if self.status == 401:
-            headers["WWW-Authenticate"] = 'Basic realm="identity"'
         return web.json_response(
             {"error": self.error, "error_description": self.description},
-            status=self.status,
-            headers=headers,
+            status=400,
+            headers={"Cache-Control": "no-store"},
         )
 
 
@@ -116,7 +114,7 @@ def basic_client_id(request: web.Request) -> str:
     return unquote(login) if sep else "?"
 
 
-def _client_from_request(request: web.Request, form: dict[str, str]) -> tuple[str, str, bool]:
+def _client_from_request(request: web.Request, form: dict[str, str]) -> tuple[str, str]:
     header = request.headers.get("Authorization", "")
     if header[:6].lower() == "basic ":
         try:
@@ -125,12 +123,12 @@ def _client_from_request(request: web.Request, form: dict[str, str]) -> tuple[st
             decoded = ""
         login, sep, secret = decoded.partition(":")
         if not sep:
-            raise IdentityError("invalid_client", "Malformed Basic credentials", 401)
-        return unquote(login), unquote(secret), True
+            raise IdentityError("invalid_client", "Malformed Basic credentials")
+        return unquote(login), unquote(secret)
     client_id = form.get("client_id", "")
     if not client_id:
         raise IdentityError("invalid_client", "No client credentials")
-    return client_id, form.get("client_secret", ""), False
+    return client_id, form.get("client_secret", "")
 
 
 def _check_scope(sim: Simulator, requested: str | None, legacy: bool) -> str:
@@ -163,7 +161,7 @@ def grant(sim: Simulator, form: dict[str, str], client_id: str, legacy: bool) ->
         ):
             raise IdentityError("invalid_grant", "invalid_username_or_password")
         user_id: str | None = user.id
-        refresh = True
+        refresh = sim.tenant.refresh_tokens
     elif grant_type == "client_credentials":
         scope = _check_scope(sim, form.get("scope"), legacy)
         user_id = None
@@ -172,7 +170,7 @@ def grant(sim: Simulator, form: dict[str, str], client_id: str, legacy: bool) ->
         if old is None or old.client_id != client_id:
             raise IdentityError("invalid_grant", "The refresh token is invalid or expired")
         del sim.tokens.refresh[old.value]
-        scope, user_id, refresh = old.scope, old.user_id, True
+        scope, user_id, refresh = old.scope, old.user_id, sim.tenant.refresh_tokens
         if form.get("scope"):
             scope = _check_scope(sim, form["scope"], legacy)
             if not set(scope.split()) <= set(old.scope.split()):
@@ -196,10 +194,10 @@ async def token_endpoint(sim: Simulator, request: web.Request, *, legacy: bool) 
     try:
         posted = await request.post()
         form = {k: v for k, v in posted.items() if isinstance(v, str)}
-        client_id, client_secret, basic = _client_from_request(request, form)
+        client_id, client_secret = _client_from_request(request, form)
         known = sim.clients.get(client_id)
         if known is None or not secrets.compare_digest(known.encode(), client_secret.encode()):
-            raise IdentityError("invalid_client", "Invalid client", 401 if basic else 400)
+            raise IdentityError("invalid_client", "Invalid client")
         body = grant(sim, form, client_id, legacy)
     except IdentityError as err:
         return err.response()

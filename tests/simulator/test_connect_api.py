@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 from simulator import Simulator
 
@@ -222,6 +225,9 @@ async def test_locking_errors(api: Api, salto_sim: Simulator) -> None:
     )
     assert wrong.status == 400
     assert wrong.json() == {"ErrorCode": 3102, "Message": "otp_invalid"}
+    empty = await unlock(api, front, otp="")
+    assert empty.status == 400
+    assert empty.json() == {"ErrorCode": 1100, "Message": "The otp field is required."}
     good = await unlock(api, front, otp=salto_sim.valid_otp(iq_id).upper())
     assert good.status == 200
     salto_sim.set_iq(iq_id, otp_enabled=False)
@@ -234,6 +240,62 @@ async def test_locking_errors(api: Api, salto_sim: Simulator) -> None:
     assert forbidden.json()["Message"].startswith("User does not have permission")
     salto_sim.set_user(system["id"], remote_access=True)
     assert (await unlock(api, front)).status == 200
+
+
+async def test_offline_answer_403(api: Api, salto_sim: Simulator) -> None:
+    """offline_answer="403": the documented 2203 "Operation cannot be executed", which names no cause."""
+    front = lock_by_name(salto_sim, "Front Door")
+    iq_id = salto_sim.state.locks[front].iq_id
+    assert iq_id is not None
+    salto_sim.tenant.update(offline_answer="403")
+    salto_sim.set_lock(front, online=False)
+    answer = {"ErrorCode": 2203, "Message": "Operation cannot be executed"}
+    offline = await unlock(api, front)
+    assert (offline.status, offline.json()) == (403, answer)
+    salto_sim.set_lock(front, online=True)
+    salto_sim.set_iq(iq_id, online=False)
+    iq_offline = await unlock(api, front)
+    assert (iq_offline.status, iq_offline.json()) == (403, answer)
+    salto_sim.set_iq(iq_id, online=True)
+    assert (await unlock(api, front)).status == 200
+
+
+async def test_users_in_both_envelopes_and_unknown_user(api: Api, salto_sim: Simulator) -> None:
+    listed = (await api.get(api.site("/users"))).json()["items"]
+    salto_sim.tenant.update(users_envelope="array")
+    bare = (await api.get(api.site("/users"))).json()
+    assert bare == listed
+    assert (await api.get(api.site("/users"), params={"$top": "2"})).json() == listed[:2]
+    unknown = await api.get(api.site("/users/00000000-0000-0000-0000-000000000000"))
+    assert (unknown.status, unknown.json()) == (
+        404,
+        {"ErrorCode": "2202", "Message": "User not found"},
+    )
+    assert (await api.get(api.site(f"/users/{listed[0]['id']}"))).json() == listed[0]
+
+
+async def test_every_request_is_logged_without_query_or_secrets(
+    api: Api, salto_sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One INFO line per request on the simulator logger: method, path, status, nothing else."""
+    caplog.set_level(logging.INFO, logger="simulator")
+    token = await api.login()
+    await api.get(api.site("/locks"), params={"$top": "1", "access_token": token})
+    await api.get(api.site("/entries", "v1.1"), params={"$orderby": "utc_date_time asc"})
+    await api.get("/v1.2/nowhere")
+    await api.control("GET", "/tenant")
+    lines = [r.getMessage() for r in caplog.records if r.name == "simulator"]
+    site = f"/sites/{salto_sim.site_id}"
+    assert lines == [
+        "POST /connect/token 200",
+        f"GET /v1.2{site}/locks 200",
+        f"GET /v1.1{site}/entries 400",
+        "GET /v1.2/nowhere 404",
+        "GET /_sim/tenant 200",
+    ]
+    assert all(r.levelno == logging.INFO for r in caplog.records if r.name == "simulator")
+    for secret in (token, salto_sim.password, salto_sim.client_secret):
+        assert secret not in caplog.text
 
 
 async def test_otp_blocked_after_repeated_failures(api: Api, salto_sim: Simulator) -> None:

@@ -114,14 +114,45 @@ async def test_faults_counters_tokens_over_http(api: Api, salto_sim: Simulator) 
 
 
 async def test_tenant_credentials_state_over_http(api: Api, salto_sim: Simulator) -> None:
+    defaults = (await api.control("GET", "/tenant")).json()
+    assert {k: defaults[k] for k in ("profile", "refresh_tokens", "offline_answer")} == {
+        "profile": "connect",
+        "refresh_tokens": False,
+        "offline_answer": "422",
+    }
+    assert defaults["users_envelope"] == "items"
+    # A legacy audit path needs the legacy profile; a refused change changes nothing.
+    refused = await api.control("PATCH", "/tenant", {"audit_path": "audit/log", "grants": []})
+    assert refused.status == 400
+    assert "profile" in refused.json()["error"]
+    assert salto_sim.tenant.grants == {"password", "refresh_token"}
     tenant = await api.control(
-        "PATCH", "/tenant", {"audit_path": "audit/log", "grants": ["password"]}
+        "PATCH",
+        "/tenant",
+        {
+            "profile": "legacy",
+            "audit_path": "audit/log",
+            "grants": ["password"],
+            "refresh_tokens": True,
+            "offline_answer": "403",
+            "users_envelope": "array",
+        },
     )
     assert tenant.status == 200
     assert tenant.json()["grants"] == ["password"]
     assert salto_sim.tenant.audit_path == "audit/log"
-    assert (await api.control("PATCH", "/tenant", {"audit_path": "elsewhere"})).status == 400
-    assert (await api.control("PATCH", "/tenant", {"colour": "red"})).status == 400
+    assert salto_sim.tenant.legacy
+    assert salto_sim.tenant.refresh_tokens is True
+    assert (salto_sim.tenant.offline_answer, salto_sim.tenant.users_envelope) == ("403", "array")
+    for bad in (
+        {"audit_path": "elsewhere"},
+        {"colour": "red"},
+        {"profile": "modern"},
+        {"offline_answer": "500"},
+        {"users_envelope": "xml"},
+        {"profile": "connect"},  # audit_path is still audit/log
+    ):
+        assert (await api.control("PATCH", "/tenant", bad)).status == 400, bad
     assert (await api.control("GET", "/tenant")).json()["audit_path"] == "audit/log"
 
     creds = (await api.control("GET", "/credentials")).json()

@@ -223,15 +223,26 @@ async def test_v12_entries_is_405(api: Api) -> None:
 async def test_legacy_audit_paths(
     api: Api, salto_sim: Simulator, audit_path: str, suffix: str
 ) -> None:
+    """Only the legacy profile serves them; every path it does not serve is a bare 404."""
     ids = seed_rows(salto_sim, 3)
-    assert (await api.get(api.site(suffix, "v1.1"))).status == 404
-    salto_sim.tenant.audit_path = audit_path
-    assert (await api.get(api.site("/entries", "v1.1"))).status == 404
+    name = audit_path.replace("-", "_").replace("/", "_")
+    for profile in ("connect", "legacy"):
+        salto_sim.tenant.update(profile=profile)
+        unknown = await api.get(api.site(suffix, "v1.1"))
+        assert (unknown.status, unknown.text) == (404, "404: Not Found")
+    assert salto_sim.counters.get(name) == 1  # not counted where the route does not exist
+    salto_sim.tenant.update(audit_path=audit_path)
+    entries_reply = await api.get(api.site("/entries", "v1.1"))
+    assert (entries_reply.status, entries_reply.text) == (404, "404: Not Found")
     legacy = await api.get(api.site(suffix, "v1.1"), params={"$orderby": "utc_date_time desc"})
     assert legacy.status == 200
     assert [r["id"] for r in legacy.json()["items"]] == ids[::-1]
-    name = audit_path.replace("-", "_").replace("/", "_")
     assert salto_sim.counters[name] == 2
+    # An unknown site on the served path: a Connect error body, not a bare 404.
+    site = api.site(suffix, "v1.1").replace(
+        salto_sim.site_id, "00000000-0000-0000-0000-000000000000"
+    )
+    assert (await api.get(site)).json()["ErrorCode"] == 1100
 
 
 async def test_incidents_and_generated_events(api: Api, salto_sim: Simulator) -> None:

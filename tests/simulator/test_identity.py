@@ -26,7 +26,8 @@ async def test_password_grant_with_basic_auth(api: Api, salto_sim: Simulator) ->
     )
     assert reply.status == 200
     body = reply.json()
-    assert set(body) == {"access_token", "expires_in", "token_type", "scope", "refresh_token"}
+    # As the record's token response: no refresh token unless the tenant issues them.
+    assert set(body) == {"access_token", "expires_in", "token_type", "scope"}
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
     assert body["scope"] == "user_api.full_access"
@@ -46,6 +47,10 @@ async def test_password_grant_with_form_client_credentials(api: Api, salto_sim: 
 async def test_legacy_oauth2_token_path_and_scopes(api: Api, salto_sim: Simulator) -> None:
     form = password_form(salto_sim, scope="locks:read locks:write users:read audit:read")
     creds = (salto_sim.client_id, salto_sim.client_secret)
+    unknown = await api.token_request(form, basic=creds, path="/oauth2/token")
+    assert (unknown.status, unknown.text) == (404, "404: Not Found")  # the record has no such path
+    assert "token" not in salto_sim.counters
+    salto_sim.tenant.update(profile="legacy")
     legacy = await api.token_request(form, basic=creds, path="/oauth2/token")
     assert legacy.status == 200
     assert legacy.json()["scope"] == "locks:read locks:write users:read audit:read"
@@ -65,12 +70,17 @@ async def test_client_credentials_only_when_enabled(api: Api, salto_sim: Simulat
     assert granted.status == 200
     body = granted.json()
     assert "refresh_token" not in body
+    # A token without a user is refused by the Connect API, except in the legacy profile.
+    refused_api = await api.get(api.site("/locks"), token=body["access_token"])
+    assert (refused_api.status, refused_api.text) == (401, "")
+    salto_sim.tenant.update(profile="legacy")
     locks = await api.get(api.site("/locks"), token=body["access_token"])
     assert locks.status == 200
     assert len(locks.json()["items"]) == 3
 
 
 async def test_refresh_token_rotates(api: Api, salto_sim: Simulator) -> None:
+    salto_sim.tenant.update(refresh_tokens=True)
     creds = (salto_sim.client_id, salto_sim.client_secret)
     first = (await api.token_request(password_form(salto_sim), basic=creds)).json()
     form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
@@ -89,12 +99,23 @@ async def test_refresh_token_rotates(api: Api, salto_sim: Simulator) -> None:
     assert disabled.json()["error"] == "unauthorized_client"
 
 
+async def test_no_refresh_token_by_default(api: Api, salto_sim: Simulator) -> None:
+    """The password grant issues no refresh token; a refresh grant then has nothing to use."""
+    creds = (salto_sim.client_id, salto_sim.client_secret)
+    body = (await api.token_request(password_form(salto_sim), basic=creds)).json()
+    assert "refresh_token" not in body
+    assert salto_sim.tokens.refresh == {}
+    form = {"grant_type": "refresh_token", "refresh_token": "anything"}
+    refused = await api.token_request(form, basic=creds)
+    assert (refused.status, refused.json()["error"]) == (400, "invalid_grant")
+
+
 @pytest.mark.parametrize(
     ("form_overrides", "basic_ok", "status", "error"),
     [
         ({"password": "wrong"}, True, 400, "invalid_grant"),
         ({"username": "nobody@example.com"}, True, 400, "invalid_grant"),
-        ({}, False, 401, "invalid_client"),
+        ({}, False, 400, "invalid_client"),  # IdentityServer: 400 also with HTTP Basic
         ({"grant_type": "magic"}, True, 400, "unsupported_grant_type"),
         ({"grant_type": ""}, True, 400, "unsupported_grant_type"),
         ({"grant_type": "authorization_code"}, True, 400, "unauthorized_client"),
@@ -165,7 +186,7 @@ async def test_expire_tokens_and_set_credentials(api: Api, salto_sim: Simulator)
     refused = await api.token_request(
         password_form(salto_sim), basic=(salto_sim.client_id, old_secret)
     )
-    assert refused.status == 401
+    assert refused.status == 400
     assert refused.json()["error"] == "invalid_client"
     await api.login()  # the new secret works
     salto_sim.set_credentials(password="new-password")

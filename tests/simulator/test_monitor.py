@@ -75,6 +75,7 @@ async def test_same_instant_other_connection_is_in_flight(
 
 
 async def test_issued_tokens_and_parked_requests(api: Api, salto_sim: Simulator) -> None:
+    salto_sim.tenant.update(refresh_tokens=True)
     await api.login()
     assert len(salto_sim.tokens.issued) == 2  # access + refresh
     salto_sim.inject_fault("sites", "timeout", delay=0.05, times=1)
