@@ -76,6 +76,9 @@ async def _async_update_listener(hass: HomeAssistant, entry: SaltoConfigEntry) -
 
 async def async_unload_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> bool:
     """Unload a config entry; timers and listeners go with entry.async_on_unload / the entities."""
+    # First, so that a roster poll still running (e.g. a get_status action's) cannot add entities
+    # through platforms being torn down or bind them to this coordinator.
+    await entry.runtime_data.roster.async_shutdown()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         async_delete_entry_issues(hass, entry.entry_id)

@@ -18,6 +18,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -85,6 +86,11 @@ UPDATE_FAILED_HAS_RETRY_AFTER: Final = (
 # SaltoRosterCoordinator.auth_refusal_is_trusted.
 AUTH_REFUSAL_GRACE: Final = 600.0
 
+# While only Salto's Retry-After stops the roster polls, the entities keep showing the last good poll
+# (so a lock command reaches the entity and fails loudly) until it is one status interval plus this
+# many seconds old; then they turn unavailable.
+RATE_LIMIT_DATA_GRACE: Final = 600.0
+
 # Per config entry: loop time before which Salto's Retry-After forbids another request.
 RATE_LIMIT_DEADLINES: HassKey[dict[str, float]] = HassKey(f"{DOMAIN}_rate_limit_deadlines")
 
@@ -143,6 +149,14 @@ def rate_limited_failure(wait: float, err: Exception | None = None) -> UpdateFai
     )
     failure.__cause__ = err
     return failure
+
+
+def _update_failed(key: str, placeholders: dict[str, str] | None = None) -> UpdateFailed:
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
 
 
 def _raise_update_failed(
@@ -204,6 +218,68 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         self._listed_before: tuple[bool, bool] | None = None
         # Loop time of the latest transient failure since the last good poll (None: none since).
         self._last_transient_failure: float | None = None
+        # Loop time of the last good poll while nothing but a rate limit failed since (else None).
+        self._good_poll_at: float | None = None
+        self._cancel_data_expiry: CALLBACK_TYPE | None = None
+        # Set when the entry unloads: a poll still running then (an action's) must change nothing.
+        self._stopped = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the entry this coordinator belongs to has been unloaded (reload or removal)."""
+        return self._stopped
+
+    async def async_shutdown(self) -> None:
+        """Stop for good: a poll that outlives the entry updates no entity, device or issue."""
+        self._stopped = True
+        self.new_lock_callbacks.clear()
+        self.new_iq_callbacks.clear()
+        self._async_cancel_data_expiry()
+        await super().async_shutdown()
+
+    # -- availability --------------------------------------------------------------------------
+
+    @property
+    def data_usable(self) -> bool:
+        """Whether the entities show the roster: the last poll succeeded, or only a rate limit
+        has failed since a good poll that is at most one interval plus RATE_LIMIT_DATA_GRACE old.
+
+        Home Assistant skips unavailable entities in a service call without a word, so a lock that
+        turned unavailable over a rate limit would let ``lock.unlock`` succeed having sent nothing.
+        Kept available, the entity gets the command and raises the translated rate-limited error.
+        """
+        if self.last_update_success:
+            return True
+        return self._data_expires_in() is not None
+
+    def _data_expires_in(self) -> float | None:
+        """Seconds the last good poll stays usable through a rate limit; None when it does not."""
+        if self._good_poll_at is None or self.update_interval is None:
+            return None
+        age_limit = self.update_interval.total_seconds() + RATE_LIMIT_DATA_GRACE
+        remaining = self._good_poll_at + age_limit - self.hass.loop.time()
+        return remaining if remaining > 0 else None
+
+    @callback
+    def _async_schedule_data_expiry(self) -> None:
+        """Tell the entities when the data they keep showing through a rate limit gets too old."""
+        if self._cancel_data_expiry is not None or (delay := self._data_expires_in()) is None:
+            return
+        self._cancel_data_expiry = async_call_later(self.hass, delay, self._async_data_expired)
+
+    @callback
+    def _async_data_expired(self, _now: datetime) -> None:
+        self._cancel_data_expiry = None
+        self._good_poll_at = None
+        self.async_update_listeners()
+
+    @callback
+    def _async_cancel_data_expiry(self) -> None:
+        if self._cancel_data_expiry is not None:
+            self._cancel_data_expiry()
+            self._cancel_data_expiry = None
 
     # -- authentication ------------------------------------------------------------------------
 
@@ -245,45 +321,24 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
     # -- polling -------------------------------------------------------------------------------
 
     async def _async_update_data(self) -> RosterData:
-        """Fetch the locks (all pages) and the IQs concurrently."""
+        """Fetch the locks (all pages) and the IQs concurrently.
+
+        After the entry has unloaded the answer is dropped: the previous data is returned, so
+        nothing is written, registered or raised for an entry that is gone or reloaded.
+        """
         if (remaining := self.rate_limit_remaining()) is not None:
-            raise self._rate_limited_failure(remaining)
+            raise self._failure(self._rate_limited_failure(remaining))
         try:
-            # One token for both listings, so they don't race for it.
-            await self.client.authenticate()
-            results = await asyncio.gather(
-                self.client.get_locks(self.site_id),
-                self.client.get_iqs(self.site_id),
-                return_exceptions=True,
-            )
-            locks, iqs = results
-            for result in (locks, iqs):
-                if isinstance(result, BaseException):
-                    raise result
-        except TokenRejectedError as err:
-            self.note_transient_failure()
-            _raise_update_failed("token_rejected", err)
-        except AuthenticationError as err:
-            if not self.auth_refusal_is_trusted():
-                LOGGER.debug("Credentials refused right after a transient failure; not trusted yet")
-                _raise_update_failed("auth_refused_retrying", err)
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
-        except RateLimitedError as err:
-            raise self._rate_limited_failure(self.note_rate_limited(err), err) from err
-        except ApiNotEnabledError as err:
-            self._create_issue(ISSUE_API_NOT_ENABLED)
-            _raise_update_failed("api_not_enabled", err)
-        except PermissionDeniedError as err:
-            self._create_issue(ISSUE_PERMISSION_DENIED)
-            _raise_update_failed("permission_denied", err)
+            locks, iqs = await self._async_fetch()
         except SaltoKSError as err:
-            self.note_transient_failure()
-            _raise_update_failed("cannot_connect", err, {"error": type(err).__name__})
-        assert not isinstance(locks, BaseException)
-        assert not isinstance(iqs, BaseException)
+            if self._stopped:
+                return self._stale_result()
+            raise self._failure(self._translate(err)) from err
+        if self._stopped:
+            return self._stale_result()
         self._last_transient_failure = None
+        self._good_poll_at = self.hass.loop.time()
+        self._async_cancel_data_expiry()
         for kind in ROSTER_ISSUES:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry.entry_id))
         # Here rather than in the listener: an unchanged second poll notifies no listener.
@@ -292,6 +347,56 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
             locks={lock.id: lock for lock in locks},
             iqs={iq.id: iq for iq in iqs},
         )
+
+    def _stale_result(self) -> RosterData:
+        if self.data is None:
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="entry_reloaded")
+        return self.data
+
+    async def _async_fetch(self) -> tuple[list[Lock], list[Iq]]:
+        # One token for both listings, so they don't race for it.
+        await self.client.authenticate()
+        locks, iqs = await asyncio.gather(
+            self.client.get_locks(self.site_id),
+            self.client.get_iqs(self.site_id),
+            return_exceptions=True,
+        )
+        for result in (locks, iqs):
+            if isinstance(result, BaseException):
+                raise result
+        assert not isinstance(locks, BaseException)
+        assert not isinstance(iqs, BaseException)
+        return locks, iqs
+
+    def _failure(self, failure: Exception) -> Exception:
+        """Note a failed poll: only a rate limit leaves the last good data shown (data_usable)."""
+        if isinstance(failure, UpdateFailed) and failure.translation_key == "rate_limited":
+            self._async_schedule_data_expiry()
+        else:
+            self._good_poll_at = None
+            self._async_cancel_data_expiry()
+        return failure
+
+    def _translate(self, err: SaltoKSError) -> Exception:
+        """The UpdateFailed (or reauth) for a client error; notes issues, 429s and glitches."""
+        if isinstance(err, TokenRejectedError):
+            self.note_transient_failure()
+            return _update_failed("token_rejected")
+        if isinstance(err, AuthenticationError):
+            if not self.auth_refusal_is_trusted():
+                LOGGER.debug("Credentials refused right after a transient failure; not trusted yet")
+                return _update_failed("auth_refused_retrying")
+            return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+        if isinstance(err, RateLimitedError):
+            return self._rate_limited_failure(self.note_rate_limited(err), err)
+        if isinstance(err, ApiNotEnabledError):
+            self._create_issue(ISSUE_API_NOT_ENABLED)
+            return _update_failed("api_not_enabled")
+        if isinstance(err, PermissionDeniedError):
+            self._create_issue(ISSUE_PERMISSION_DENIED)
+            return _update_failed("permission_denied")
+        self.note_transient_failure()
+        return _update_failed("cannot_connect", {"error": type(err).__name__})
 
     def _create_issue(self, kind: str) -> None:
         ir.async_create_issue(
@@ -316,6 +421,8 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
     @callback
     def async_update_listeners(self) -> None:
         """Update the entities first (a vanished lock turns unavailable), then add/remove devices."""
+        if self._stopped:
+            return
         super().async_update_listeners()
         if self._tracking_devices:
             self._sync_devices()
@@ -417,13 +524,30 @@ def iq_device_info(iq: Iq) -> DeviceInfo:
     )
 
 
+def lock_model(lock_type: str | None) -> str | None:
+    """A readable model for Salto's ``lock_type`` (``wall_reader_pin`` → "Wall reader with keypad").
+
+    Salto documents no list of lock types (the record shows ``escutcheon_pin`` and
+    ``wall_reader_pin``, keypad models), so every value is spelled out by one rule: words split at
+    underscores, a trailing ``pin`` is the PIN keypad. The raw value stays in the device's model ID.
+    """
+    words = (lock_type or "").replace("-", "_").split("_")
+    words = [word for word in words if word]
+    if not words:
+        return lock_type or None
+    keypad = len(words) > 1 and words[-1].lower() == "pin"
+    text = " ".join(words[:-1] if keypad else words)
+    return text[0].upper() + text[1:] + (" with keypad" if keypad else "")
+
+
 def lock_device_info(lock: Lock) -> DeviceInfo:
     """Device registry fields of a lock (its IQ link is set as via_device_id by the coordinator)."""
     return DeviceInfo(
         identifiers={(DOMAIN, lock.id)},
         name=lock.name or f"Lock {lock.id[:8]}",
         manufacturer=MANUFACTURER,
-        model=lock.lock_type,
+        model=lock_model(lock.lock_type),
+        model_id=lock.lock_type,
         serial_number=lock.mac,
     )
 

@@ -15,6 +15,15 @@ class SaltoEntity(CoordinatorEntity[SaltoRosterCoordinator]):
 
     _attr_has_entity_name = True
 
+    @property
+    def available(self) -> bool:
+        """Available while the roster is usable: fresh, or recent and only held back by a rate limit.
+
+        Not CoordinatorEntity's last_update_success: through a rate limit a lock command must reach
+        the entity to raise the rate-limited error (see SaltoRosterCoordinator.data_usable).
+        """
+        return self.coordinator.data_usable
+
 
 class SaltoLockEntity(SaltoEntity):
     """An entity of a lock's device; unavailable once the lock leaves the roster."""
@@ -34,7 +43,7 @@ class SaltoLockEntity(SaltoEntity):
 
     @property
     def available(self) -> bool:
-        """Available while the roster is fresh and still lists the lock."""
+        """Available while the roster is usable and still lists the lock."""
         return super().available and self.lock_id in self.coordinator.data.locks
 
 
@@ -55,5 +64,5 @@ class SaltoIqEntity(SaltoEntity):
 
     @property
     def available(self) -> bool:
-        """Available while the roster is fresh and still lists the IQ."""
+        """Available while the roster is usable and still lists the IQ."""
         return super().available and self.iq_id in self.coordinator.data.iqs

@@ -2,14 +2,15 @@
 
 State: ``locked`` → locked; ``unlocked`` and ``office_mode`` → unlocked (office mode has its own binary sensor);
 ``none``, ``uncertain`` and values Salto adds later → unknown. After a successful opening the lock shows
-unlocked (``lock.unlock``) or open (``lock.open``) for the ``released_state`` option, then falls back to the
-roster's state, and a roster refresh is requested.
+unlocked (``lock.unlock``) or open (``lock.open``) for the ``released_state`` option; then the roster is
+polled and the lock shows the state that poll reports (nothing in between).
 
 Unlock PIN: when the ``pin_hash`` option is set (options flow, see pin.py), the entity has a
 ``code_format`` (4-12 digits), so Home Assistant itself refuses a missing code or one of another shape,
 and ``lock.unlock``, ``lock.open`` and ``lock.lock`` check the code against the hash before any request
 (``salto_ks.unlock`` calls ``async_check_code`` for every target first). A wrong code raises a translated
-``ServiceValidationError`` (``wrong_pin``) and logs a warning naming the entity, never the code.
+``ServiceValidationError`` (``wrong_pin``, naming the lock like every other message) and logs a warning
+naming the entity, never the code.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from homeassistant.helpers.event import async_call_later
 
 from .api import (
     AuthenticationError,
+    InvalidRequestError,
     LockedState,
     LockUnavailableError,
     NotFoundError,
@@ -109,6 +111,8 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         self._attr_code_format = PIN_CODE_FORMAT if pin_hash else None
         self._released_state = released_state
         self._released: str | None = None
+        # Counts releases ended early, so a poll finishing late leaves a newer state alone.
+        self._release_id = 0
         self._cancel_release: CALLBACK_TYPE | None = None
 
     async def async_added_to_hass(self) -> None:
@@ -176,7 +180,7 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="wrong_pin",
-            translation_placeholders={"entity_id": self.entity_id},
+            translation_placeholders=self._placeholders(),
         )
 
     async def async_unlock(self, **kwargs: Any) -> None:
@@ -223,12 +227,22 @@ class SaltoLock(SaltoLockEntity, LockEntity):
     @callback
     def _async_release_expired(self, _now: datetime) -> None:
         self._cancel_release = None
+        self.coordinator.config_entry.async_create_task(
+            self.hass, self._async_end_release(self._release_id), f"{DOMAIN} release ended"
+        )
+
+    async def _async_end_release(self, release_id: int) -> None:
+        """Poll the roster, then leave the released state: one write, the polled state.
+
+        The cached roster predates the opening; writing it first and the poll a moment later would
+        flap (unlocked → locked → unlocked, a false "locked" trigger). A direct poll rather than the
+        debounced request, which may wait out a 10 s cooldown after an earlier poll.
+        """
+        await self.coordinator.async_refresh()
+        if release_id != self._release_id:
+            return  # a new opening, a lock command or the entity's removal came meanwhile
         self._released = None
         self.async_write_ha_state()
-        # The lock has relocked by itself by now; let the roster confirm it.
-        self.coordinator.config_entry.async_create_task(
-            self.hass, self.coordinator.async_request_refresh(), f"{DOMAIN} refresh after release"
-        )
 
     @callback
     def _async_cancel_release(self) -> None:
@@ -236,6 +250,7 @@ class SaltoLock(SaltoLockEntity, LockEntity):
             self._cancel_release()
             self._cancel_release = None
         self._released = None
+        self._release_id += 1
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -263,6 +278,13 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         if (iq_name := self._offline_iq_name()) is not None:
             self._raise("iq_offline", iq=iq_name)
 
+    def _raise_if_roster_offline(self, err: SaltoKSError) -> None:
+        """Raise iq_offline / lock_offline when the roster says the lock cannot be reached."""
+        if (iq_name := self._offline_iq_name()) is not None:
+            self._raise("iq_offline", err, iq=iq_name)
+        if (lock := self.salto_lock) is not None and lock.online is False:
+            self._raise("lock_offline", err)
+
     def _offline_iq_name(self) -> str | None:
         """The name of the lock's IQ when the roster says it is offline, else None."""
         if (lock := self.salto_lock) is None or lock.iq is None:
@@ -288,8 +310,7 @@ class SaltoLock(SaltoLockEntity, LockEntity):
             # An offline IQ takes its locks offline with it, so the cloud may blame the lock; a
             # roster that has caught up with the IQ (e.g. polled while the request ran) is the
             # better witness than the undocumented wording.
-            if (iq_name := self._offline_iq_name()) is not None:
-                self._raise("iq_offline", err, iq=iq_name)
+            self._raise_if_roster_offline(err)
             if mentions_iq(err.server_message or err.message):
                 self._raise("iq_offline", err, iq=self._iq_name())
             self._raise("lock_offline", err)
@@ -298,7 +319,14 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         except UnsupportedOperationError as err:
             self._raise("unsupported", err)
         except PermissionDeniedError as err:
+            # Salto documents 403 ErrorCode 2203 "Operation cannot be executed" for an offline lock
+            # or IQ as well as for a missing permission; the roster (polled while the request
+            # ran) tells the two apart.
+            self._raise_if_roster_offline(err)
             self._raise("action_permission_denied", err)
+        except InvalidRequestError as err:
+            # A permanent 400 (e.g. the site is not released): retrying will not help.
+            self._raise("command_invalid", err)
         except RateLimitedError as err:
             wait = self.coordinator.note_rate_limited(err)
             self._raise("rate_limited", err, seconds=str(round(wait)))

@@ -502,6 +502,9 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
         roster = entry.runtime_data.roster
         # A roster poll updates the entities too; its failure is already translated.
         await roster.async_refresh()
+        if roster.stopped:
+            # The entry reloaded or went while the poll waited; its answer was dropped.
+            _raise_cloud("entry_reloaded", title=entry.title)
         if not roster.last_update_success:
             failure = roster.last_exception
             if isinstance(failure, HomeAssistantError) and failure.translation_key:

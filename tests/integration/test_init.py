@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.lock import DATA_COMPONENT as LOCK_DATA_COMPONENT
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -32,6 +36,13 @@ from custom_components.salto_ks.coordinator import (
 from simulator import Simulator
 
 from .conftest import async_refresh_roster, caller_site_user_id, get_device, lock_entity_id
+
+# The small scenario's lock types and the models the devices show for them.
+READABLE_MODELS = {
+    "escutcheon_pin": "Escutcheon with keypad",
+    "wall_reader_pin": "Wall reader with keypad",
+    "cylinder": "Cylinder",
+}
 
 # A loopback port nothing listens on: connection refused.
 CLOSED_URL = "http://127.0.0.1:9"
@@ -76,7 +87,9 @@ async def test_setup_loads_roster_and_devices(
         device = get_device(hass, entry.entry_id, lock.id)
         assert device is not None
         assert device.name == lock.name
-        assert device.model == lock.lock_type
+        assert device.model == READABLE_MODELS[lock.lock_type]
+        # The raw value stays findable (device info: model ID).
+        assert device.model_id == lock.lock_type
         assert device.manufacturer == "Salto"
         assert device.serial_number == lock.mac
         assert device.via_device_id == iq_device.id
@@ -102,6 +115,7 @@ async def test_devices_snapshot(
             "name_by_user": device.name_by_user,
             "manufacturer": device.manufacturer,
             "model": device.model,
+            "model_id": device.model_id,
             "hw_version": device.hw_version,
             "sw_version": device.sw_version,
             "serial_number": device.serial_number,
@@ -112,6 +126,32 @@ async def test_devices_snapshot(
         for device in devices
     ]
     assert sorted(serialized, key=lambda device: str(device["name"])) == snapshot
+
+
+@pytest.mark.parametrize(
+    ("lock_type", "model"),
+    [
+        ("smart_locker", "Smart locker"),
+        ("xs4_one_escutcheon_pin", "Xs4 one escutcheon with keypad"),
+        ("neo", "Neo"),
+    ],
+)
+async def test_unknown_lock_type_gets_readable_model(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    lock_type: str,
+    model: str,
+) -> None:
+    """A lock type Salto has not documented is spelled out, and kept raw as the model ID."""
+    lock_id = salto_sim.add_lock(name="New hardware", lock_type=lock_type)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    device = get_device(hass, mock_config_entry.entry_id, lock_id)
+    assert device is not None
+    assert device.model == model
+    assert device.model_id == lock_type
 
 
 async def test_iq_revision_leaves_sw_version(
@@ -407,3 +447,61 @@ async def test_setup_api_not_enabled_retries_with_issue(
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
+
+
+@pytest.mark.parametrize("action", ["reload", "remove"])
+async def test_roster_poll_outliving_its_entry_is_inert(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    caplog: pytest.LogCaptureFixture,
+    action: str,
+) -> None:
+    """get_status waits on a slow cloud while the entry reloads or goes: its poll changes nothing.
+
+    The late answer adds no entity through the torn-down platforms (no "does not generate unique
+    IDs"), binds no entity to the dead coordinator, logs no error, and the action fails translated.
+    """
+    entry = init_integration
+    old_roster = entry.runtime_data.roster
+    lock_ids = [lock.id for lock in salto_sim.state.locks_of(salto_sim.site_id)]
+    # A lock added meanwhile: the late answer is the first to list it.
+    new_lock_id = salto_sim.add_lock(name="Late door")
+    salto_sim.inject_fault("locks", "timeout", delay=2, times=1)
+    salto_sim.reset_counters()
+    call = hass.async_create_task(
+        hass.services.async_call(DOMAIN, "get_status", {}, blocking=True, return_response=True)
+    )
+    for _ in range(500):
+        if salto_sim.counters.get("locks"):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("the status poll never reached the simulator")
+    if action == "reload":
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    else:
+        assert await hass.config_entries.async_remove(entry.entry_id)
+    assert not call.done(), "the simulator answered before the entry was gone"
+    with pytest.raises(HomeAssistantError) as err:
+        await call
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "entry_reloaded"
+    assert entry.title in str(err.value)
+    await hass.async_block_till_done()
+
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "does not generate unique IDs" not in caplog.text
+    component = hass.data[LOCK_DATA_COMPONENT]
+    entities = [entity for entity in component.entities if entity.platform.config_entry is not None]
+    if action == "remove":
+        assert not entities
+        assert not er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+        return
+    assert entry.state is ConfigEntryState.LOADED
+    new_roster = entry.runtime_data.roster
+    assert new_roster is not old_roster
+    assert sorted(entity.unique_id for entity in entities) == sorted([*lock_ids, new_lock_id])
+    assert all(entity.coordinator is new_roster for entity in entities)

@@ -16,17 +16,36 @@ from homeassistant.components.lock import (
     SERVICE_UNLOCK,
     LockEntityFeature,
 )
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.const import (
+    ATTR_CODE,
+    ATTR_ENTITY_ID,
+    ATTR_SUPPORTED_FEATURES,
+    EVENT_STATE_CHANGED,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    Platform,
+)
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.salto_ks.api import LockUnavailableError
-from custom_components.salto_ks.const import DEFAULT_RELEASED_STATE, DOMAIN
+from custom_components.salto_ks.api import (
+    InvalidRequestError,
+    LockUnavailableError,
+    PermissionDeniedError,
+)
+from custom_components.salto_ks.const import (
+    CONF_PIN_HASH,
+    DEFAULT_RELEASED_STATE,
+    DEFAULT_STATUS_INTERVAL,
+    DOMAIN,
+)
 from custom_components.salto_ks.lock import OTP_DOCS_URL, mentions_iq
-from simulator import Simulator
+from custom_components.salto_ks.pin import hash_pin
+from simulator import Simulator, connect_api
+from simulator.connect_api import ApiError
 
 from .conftest import (
     async_refresh_roster,
@@ -159,6 +178,75 @@ async def test_unlock_after_release_reflects_roster(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == UNLOCKED
+
+
+def _record_states(hass: HomeAssistant, entity_id: str) -> list[str]:
+    """The states written for one entity from now on, in order."""
+    states: list[str] = []
+
+    @callback
+    def _record(event: Event) -> None:
+        if event.data["entity_id"] == entity_id and event.data["new_state"] is not None:
+            states.append(event.data["new_state"].state)
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _record)
+    return states
+
+
+@pytest.mark.parametrize(("service", "shown"), [(SERVICE_UNLOCK, UNLOCKED), (SERVICE_OPEN, OPEN)])
+async def test_release_end_writes_only_the_polled_state(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    service: str,
+    shown: str,
+) -> None:
+    """When the released time ends, the lock shows the fresh poll, never the stale cached state.
+
+    The roster last said "locked" (before the opening); the door is still open when the released
+    time ends, so the poll says "unlocked". A "locked" in between would be a false trigger.
+    """
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.set_lock(lock_id, open_time=60)
+    states = _record_states(hass, entity_id)
+    await _call(hass, service, entity_id)
+    freezer.tick(timedelta(seconds=DEFAULT_RELEASED_STATE + 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert states == ([shown] if shown == UNLOCKED else [shown, UNLOCKED])
+    # The lock relocks by itself; the next interval poll shows it.
+    freezer.tick(timedelta(seconds=DEFAULT_STATUS_INTERVAL + 10))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert states[-1] == LOCKED
+    assert states.count(LOCKED) == 1
+
+
+async def test_wrong_pin_names_the_lock(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_id: str
+) -> None:
+    """The wrong-PIN message names the lock as the user knows it, like every other message."""
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, CONF_PIN_HASH: hash_pin("2468")}
+    )
+    await hass.async_block_till_done()
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.reset_counters()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            LOCK_DOMAIN,
+            SERVICE_UNLOCK,
+            {ATTR_ENTITY_ID: entity_id, ATTR_CODE: "1357"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "wrong_pin"
+    name = salto_sim.state.locks[lock_id].name
+    assert name in str(err.value)
+    assert entity_id not in str(err.value)
+    assert salto_sim.counters.get("locking", 0) == 0
 
 
 async def test_lock_sends_locked(
@@ -309,6 +397,125 @@ async def test_lock_offline_answer_with_iq_offline_in_roster(
     assert "lock is offline" in str(err.value.__cause__)
 
 
+async def _error_after_roster_poll(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    entry: MockConfigEntry,
+    service: str,
+    entity_id: str,
+    *,
+    lock_id: str,
+    iq_id: str,
+    offline: str,
+) -> HomeAssistantError:
+    """Hold a command in the simulator while the lock or IQ goes offline and the roster polls.
+
+    The simulator then answers the command for the offline device; returns the command's error.
+    """
+    salto_sim.inject_fault("locking", "timeout", delay=3, times=1)
+    salto_sim.reset_counters()
+    command = hass.async_create_task(_call(hass, service, entity_id))
+    for _ in range(1000):
+        if salto_sim.counters.get("locking"):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("the command never reached the simulator")
+    if offline == "lock":
+        salto_sim.set_lock(lock_id, online=False)
+    else:
+        salto_sim.set_iq(iq_id, online=False)
+    # Not async_refresh_roster: waiting for HA to settle would wait for the held command.
+    await entry.runtime_data.roster.async_refresh()
+    assert not command.done(), "the simulator answered before the roster caught up"
+    with pytest.raises(HomeAssistantError) as err:
+        await command
+    return err.value
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize(("offline", "key"), [("lock", "lock_offline"), ("iq", "iq_offline")])
+async def test_offline_403_answer_named_from_roster(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    iq_id: str,
+    service: str,
+    offline: str,
+    key: str,
+) -> None:
+    """A tenant refusing an offline device with 403 2203 "Operation cannot be executed": the
+    roster, which shows the device offline, makes it the offline message, not a permission one."""
+    salto_sim.tenant.update(offline_answer="403")
+    err = await _error_after_roster_poll(
+        hass,
+        salto_sim,
+        init_integration,
+        service,
+        lock_entity_id(hass, lock_id),
+        lock_id=lock_id,
+        iq_id=iq_id,
+        offline=offline,
+    )
+    assert err.translation_key == key
+    assert isinstance(err.__cause__, PermissionDeniedError)
+    assert err.__cause__.status == 403
+    assert err.__cause__.error_code == "2203"
+    assert salto_sim.state.locks[lock_id].name in str(err)
+    if offline == "iq":
+        assert err.translation_placeholders["iq"] == salto_sim.state.iqs[iq_id].name
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_offline_403_answer_with_online_roster_is_permission(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    service: str,
+) -> None:
+    """The same 403 while the roster shows lock and IQ online: the permission message."""
+    salto_sim.tenant.update(offline_answer="403")
+    salto_sim.set_lock(lock_id, online=False)
+    await _assert_error(
+        hass,
+        salto_sim,
+        service,
+        lock_entity_id(hass, lock_id),
+        "action_permission_denied",
+        requests=1,
+    )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_invalid_request_is_permanent(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    service: str,
+) -> None:
+    """A permanent 400 (here: site not released, ErrorCode 2210): command_invalid, not a glitch.
+
+    The simulator has no switch for it, so its refusal of an offline lock is swapped for that 400.
+    """
+    monkeypatch.setattr(
+        connect_api, "offline", lambda _sim, _message: ApiError(400, 2210, "Site is not released")
+    )
+    salto_sim.set_lock(lock_id, online=False)
+    err = await _assert_error(
+        hass, salto_sim, service, lock_entity_id(hass, lock_id), "command_invalid", requests=1
+    )
+    assert isinstance(err.__cause__, InvalidRequestError)
+    assert salto_sim.state.locks[lock_id].name in str(err)
+    # Not counted as a transient failure: a credential refusal right after it is trusted.
+    assert init_integration.runtime_data.roster.auth_refusal_is_trusted()
+
+
 @pytest.mark.parametrize(
     ("message", "names_iq"),
     [
@@ -415,6 +622,36 @@ async def test_rate_limited_action(
     salto_sim.reset_counters()
     await _call(hass, service, entity_id)
     assert salto_sim.counters.get("locking") == 1
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_rate_limited_poll_keeps_commands_failing_loudly(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+    service: str,
+) -> None:
+    """A poll's 429 keeps the recent roster shown, so a command raises rate_limited, sending nothing.
+
+    An unavailable entity would be skipped by Home Assistant: the automation would succeed having
+    opened nothing. Once the data is too old (one interval plus 10 minutes), the entities are
+    unavailable.
+    """
+    entity_id = lock_entity_id(hass, lock_id)
+    salto_sim.inject_fault("locks", "429", retry_after=3600, times=1)
+    await async_refresh_roster(hass, init_integration)
+    assert not init_integration.runtime_data.roster.last_update_success
+    assert hass.states.get(entity_id).state == LOCKED
+    err = await _assert_error(hass, salto_sim, service, entity_id, "rate_limited", requests=0)
+    assert int(err.translation_placeholders["seconds"]) > 3500
+
+    freezer.tick(timedelta(seconds=DEFAULT_STATUS_INTERVAL + 600))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
 
 
 @pytest.mark.parametrize("service", SERVICES)
