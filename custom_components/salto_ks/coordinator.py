@@ -350,7 +350,7 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
 
     def _stale_result(self) -> RosterData:
         if self.data is None:
-            raise UpdateFailed(translation_domain=DOMAIN, translation_key="entry_reloaded")
+            raise _update_failed("entry_reloaded", {"title": self.config_entry.title})
         return self.data
 
     async def _async_fetch(self) -> tuple[list[Lock], list[Iq]]:
