@@ -531,7 +531,7 @@ async def test_legacy_audit_paths(
     counter: str,
 ) -> None:
     """A legacy tenant's audit path is used transparently: no history, then every row once."""
-    salto_sim.tenant.audit_path = audit_path
+    salto_sim.tenant.update(profile="legacy", audit_path=audit_path)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     await _setup(hass, mock_config_entry)
     assert events == []
