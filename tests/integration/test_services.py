@@ -120,15 +120,23 @@ def _sim_rows(sim: Simulator, site_id: str | None = None) -> list[dict[str, Any]
 async def _add_second_entry(
     hass: HomeAssistant, sim: Simulator, entry_data: dict[str, Any], options: dict[str, Any]
 ) -> tuple[MockConfigEntry, str]:
-    """Set up a second site (client_credentials, which sees every site); return it and its lock."""
-    sim.tenant.grants.add("client_credentials")
+    """Set up a second site (its own KS user: the Connect API needs one); return it and its lock."""
     site_id = sim.add_site("Branch office", site_uid="DE0000000002")
     iq = sim.add_iq(site_id, name="IQ 02")
     lock = sim.add_lock(site_id, name="Branch Door", iq_id=iq)
+    branch = {CONF_USERNAME: "branch@salto-sim.example", CONF_PASSWORD: "branch-password"}
+    sim.add_user(
+        site_id,
+        first_name="Branch",
+        last_name="Admin",
+        email=branch[CONF_USERNAME],
+        password=branch[CONF_PASSWORD],
+        roles=("site_admin",),
+    )
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Branch office",
-        data={**entry_data, CONF_USERNAME: "", CONF_PASSWORD: "", CONF_SITE_ID: site_id},
+        data={**entry_data, **branch, CONF_SITE_ID: site_id},
         options=options,
         unique_id=site_id,
     )
