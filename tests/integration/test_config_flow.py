@@ -154,9 +154,13 @@ CLIENT_CREDENTIALS = {CONF_USERNAME: None, CONF_PASSWORD: None}
 
 
 def refuse_client_tokens(sim: Simulator) -> None:
-    """The tenant issues client_credentials tokens, and the Connect API answers them with 401."""
+    """The tenant issues client_credentials tokens; the Connect API answers them with 401 (real cloud)."""
     sim.tenant.grants.add("client_credentials")
-    sim.inject_fault("sites", "401")
+
+
+def accept_client_tokens(sim: Simulator) -> None:
+    """A legacy-profile tenant: client_credentials enabled and its tokens accepted by the API."""
+    sim.tenant.update(profile="legacy", grants=sim.tenant.grants | {"client_credentials"})
 
 
 def free_port() -> int:
@@ -218,7 +222,7 @@ async def test_user_flow_preset_endpoint_client_credentials(
 ) -> None:
     """A preset endpoint stores its URLs; no KS user means client_credentials (username None)."""
     sim = presets_on_sim
-    sim.tenant.grants.add("client_credentials")
+    accept_client_tokens(sim)
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -255,7 +259,7 @@ def test_preset_endpoints_use_the_client_constants() -> None:
 async def test_several_sites_picker(hass: HomeAssistant, presets_on_sim: Simulator) -> None:
     """Several visible sites: a picker labelled 'name (site_uid)', entry titled after the pick."""
     sim = presets_on_sim
-    sim.tenant.grants.add("client_credentials")  # a client token sees every site of the tenant
+    accept_client_tokens(sim)  # a client token sees every site of the tenant
     second = sim.add_site("Branch office", site_uid="DE0000000002")
 
     result = await start(hass)
@@ -286,7 +290,7 @@ async def test_several_sites_configured_ones_not_offered(
 ) -> None:
     """A site already set up is left out of the picker; all set up → already_configured."""
     sim = presets_on_sim
-    sim.tenant.grants.add("client_credentials")
+    accept_client_tokens(sim)
     second = sim.add_site("Branch office", site_uid="DE0000000002")
     MockConfigEntry(domain=DOMAIN, unique_id=sim.site_id, data={}).add_to_hass(hass)
 
@@ -312,7 +316,7 @@ async def test_site_configured_meanwhile_aborts(
 ) -> None:
     """If the picked site got set up while the picker was open, the flow aborts."""
     sim = presets_on_sim
-    sim.tenant.grants.add("client_credentials")
+    accept_client_tokens(sim)
     second = sim.add_site("Branch office", site_uid="DE0000000002")
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -435,7 +439,6 @@ async def test_client_token_refused_asks_for_a_ks_user(
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "ks_user_required"}
 
-    presets_on_sim.clear_faults()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(presets_on_sim)
     )
@@ -883,7 +886,7 @@ async def test_reauth_client_credentials_entry(
     hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
 ) -> None:
     """An entry without KS user needs only client id and secret; the user fields are optional."""
-    salto_sim.tenant.grants.add("client_credentials")
+    accept_client_tokens(salto_sim)
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Simulated site",
@@ -922,7 +925,6 @@ async def test_reauth_client_credentials_entry_adds_a_ks_user(
     assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == {"base": "ks_user_required"}
 
-    salto_sim.clear_faults()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {**secrets, CONF_USERNAME: salto_sim.username, CONF_PASSWORD: salto_sim.password},
@@ -1006,7 +1008,7 @@ async def test_reconfigure_to_preset_and_client_credentials(
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "api_not_enabled"}  # tenant lacks client_credentials
 
-    sim.tenant.grants.add("client_credentials")
+    accept_client_tokens(sim)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
     await hass.async_block_till_done()
     assert result["reason"] == "reconfigure_successful"
