@@ -62,6 +62,8 @@ async def apply_fault(
     if kind == "429":
         return web.Response(status=429, headers={"Retry-After": _seconds(action.retry_after)})
     status = int(kind)
+    if status == 400:
+        return web.json_response({"ErrorCode": 2210, "Message": "Site not released"}, status=400)
     if status == 401:
         return unauthorized(expired=False)
     if status == 403:

@@ -1,6 +1,7 @@
 """Injected faults per endpoint name: by probability (seeded RNG), by count, or scripted.
 
-Kinds: ``401`` (empty body and ``WWW-Authenticate``, as for a rejected bearer token, whatever the
+Kinds: ``400`` (``{"ErrorCode": 2210, "Message": "Site not released"}``: a permanent refusal of the
+request), ``401`` (empty body and ``WWW-Authenticate``, as for a rejected bearer token, whatever the
 token: ``times=2`` makes the API refuse a call and its retry with a freshly renewed token; on ``token``
 a refusal without a body), ``403`` (``{"ErrorCode": 2203, …}``: the credential lacks a permission),
 ``500`` (``{"ErrorCode": 2201, …}``), ``502``/``503`` (HTML body, as a proxy answers),
@@ -19,7 +20,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = frozenset({"401", "403", "500", "502", "503", "timeout", "malformed", "drop", "429"})
+FAULT_KINDS = frozenset(
+    {"400", "401", "403", "500", "502", "503", "timeout", "malformed", "drop", "429"}
+)
 DEFAULT_TIMEOUT_DELAY = 30.0
 DEFAULT_RETRY_AFTER = 1.0
 

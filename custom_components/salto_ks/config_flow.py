@@ -41,6 +41,7 @@ from .api import (
     PRODUCTION_AUTH_URL,
     ApiNotEnabledError,
     AuthenticationError,
+    InvalidRequestError,
     PermissionDeniedError,
     RateLimitedError,
     SaltoKSError,
@@ -448,6 +449,9 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
             )
             self._retry_at = self.hass.loop.time() + wait
             return "rate_limited"
+        except InvalidRequestError as err:
+            LOGGER.debug("The request was refused as invalid: %r", err)
+            return "invalid_request"
         except SaltoKSError as err:
             LOGGER.debug("Cannot reach Salto KS: %r", err)
             return "cannot_connect"

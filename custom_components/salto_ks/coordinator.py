@@ -28,6 +28,7 @@ from .api import (
     ApiNotEnabledError,
     AuthenticationError,
     Entry,
+    InvalidRequestError,
     Iq,
     Lock,
     PermissionDeniedError,
@@ -395,6 +396,8 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
         if isinstance(err, PermissionDeniedError):
             self._create_issue(ISSUE_PERMISSION_DENIED)
             return _update_failed("permission_denied")
+        if isinstance(err, InvalidRequestError):
+            return _update_failed("invalid_request", {"code": err.error_code or ""})
         self.note_transient_failure()
         return _update_failed("cannot_connect", {"error": type(err).__name__})
 
@@ -835,6 +838,8 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
             _raise_update_failed("api_not_enabled", err)
         except PermissionDeniedError as err:
             _raise_update_failed("audit_permission_denied", err)
+        except InvalidRequestError as err:
+            _raise_update_failed("invalid_request", err, {"code": err.error_code or ""})
         except SaltoKSError as err:
             # A glitch seen by the feed counts for the roster's reauth grace too.
             self.roster.note_transient_failure()

@@ -47,6 +47,7 @@ from .api import (
     ApiNotEnabledError,
     AuthenticationError,
     Entry,
+    InvalidRequestError,
     PermissionDeniedError,
     RateLimitedError,
     SaltoKSError,
@@ -328,6 +329,9 @@ async def _async_cloud[T](
         _raise_cloud("api_not_enabled", err)
     except PermissionDeniedError as err:
         _raise_cloud("action_not_permitted", err, title=entry.title)
+    except InvalidRequestError as err:
+        # Permanent: not a glitch for the reauth grace.
+        _raise_cloud("invalid_request", err, code=err.error_code or "")
     except SaltoKSError as err:
         roster.note_transient_failure()
         _raise_cloud("cannot_connect", err, error=type(err).__name__)
