@@ -1150,6 +1150,7 @@ FLOW_ERRORS = {
     "cannot_connect",
     "token_rejected",
     "ks_user_required",
+    "invalid_request",
     "invalid_url",
     "too_long",
     "invalid_characters",
