@@ -40,7 +40,7 @@ async def serve(args: argparse.Namespace) -> None:
     lines = [
         f"Salto KS simulator ({args.scenario}, seed {args.seed}) on {sim.url}",
         f"  api_base      {creds['api_base']}",
-        f"  auth_url      {creds['auth_url']}   (legacy: {creds['legacy_auth_url']})",
+        f"  auth_url      {creds['auth_url']}   (legacy profile only: {creds['legacy_auth_url']})",
         f"  client_id     {creds['client_id']}",
         f"  client_secret {creds['client_secret']}",
         f"  username      {creds['username']}",

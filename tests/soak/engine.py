@@ -219,6 +219,7 @@ class Soak:
         self.rng = random.Random(config.seed)
         self.sim = Simulator.from_scenario("large", seed=config.seed, locks=config.locks)
         self.sim.tenant.token_lifetime = config.token_lifetime
+        self.sim.tenant.refresh_tokens = True  # the soak expires refresh tokens too
         self.entry: MockConfigEntry | None = None
         self.t0 = 0.0
         self.rows: list[_Row] = []
