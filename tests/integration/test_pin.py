@@ -158,7 +158,9 @@ async def test_lock_services_need_the_pin(
             await _lock_call(hass, service, entity_id, code)
         assert err.value.translation_domain == DOMAIN
         assert err.value.translation_key == "wrong_pin"
-        assert err.value.translation_placeholders == {"entity_id": entity_id}
+        assert err.value.translation_placeholders == {
+            "name": hass.states.get(entity_id).attributes["friendly_name"]
+        }
     assert salto_sim.counters.get("locking", 0) == 0
     refusals = [r for r in caplog.records if "wrong or missing unlock PIN" in r.getMessage()]
     assert len(refusals) == 2
