@@ -53,3 +53,6 @@ CONF_CLEAR_PIN: Final = "clear_pin"  # form field only, never stored
 CONF_PIN_HASH: Final = "pin_hash"  # entry.options: "pbkdf2_sha256$<iterations>$<salt>$<hash>"
 # The lock entity's code_format when a PIN is set: Home Assistant refuses codes of another shape itself.
 PIN_CODE_FORMAT: Final = "^[0-9]{4,12}$"
+
+# Where the README explains one-time passwords (linked from the otp_required error).
+OTP_DOCS_URL: Final = "https://github.com/salto-ks-ha/salto_ks#one-time-passwords-otp"

@@ -1,0 +1,39 @@
+"""Every shim for a Home Assistant version difference, in one place.
+
+The integration supports HA 2025.4 up to the newest release. Each shim says why it exists and which
+minimum HA version makes it removable (raise ``homeassistant`` in hacs.json past it, then delete it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from types import ModuleType
+from typing import Final
+
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.update_coordinator import UpdateFailed
+
+# Since HA 2026.8 a device belongs to exactly one config entry and is removed with
+# async_remove_device; before, a stale device is detached with remove_config_entry_id.
+# Removable with a minimum of HA 2026.8.
+DEVICE_PER_ENTRY: Final = hasattr(dr.DeviceRegistry, "async_get_device_by_identifier")
+
+# UpdateFailed(retry_after=) arrived in HA 2025.12; before it the coordinator refuses to poll while
+# the Retry-After gate is closed (the client raises without a request). Removable with HA 2025.12.
+UPDATE_FAILED_HAS_RETRY_AFTER: Final = (
+    "retry_after" in inspect.signature(UpdateFailed.__init__).parameters
+)
+
+
+def _import_target_helpers() -> ModuleType | None:
+    try:
+        return importlib.import_module("homeassistant.helpers.target")
+    except ImportError:
+        return None
+
+
+# HA moved the service target helpers to helpers/target.py (TargetSelection) and removed the
+# service.py versions in 2026.8; 2025.4 only has the latter. Looked up at run time so that mypy sees
+# one version's stubs without a version-specific import. Removable with HA 2026.8 (import directly).
+TARGET_HELPERS: Final = _import_target_helpers()
