@@ -24,6 +24,7 @@ from custom_components.salto_ks.api import (
     Iq,
     Lock,
     LockIq,
+    OtpRequiredError,
     RateLimitedError,
     SaltoKSError,
     Site,
@@ -400,15 +401,21 @@ retry_after_values = st.one_of(
     body=bodies,
     retry_after=retry_after_values,
     token_endpoint=st.booleans(),
+    locking=st.booleans(),
 )
 def test_error_mapping_survives_anything(
-    status: int, body: bytes, retry_after: str | None, token_endpoint: bool
+    status: int, body: bytes, retry_after: str | None, token_endpoint: bool, locking: bool
 ) -> None:
     headers = {} if retry_after is None else {"Retry-After": retry_after}
     scrub = Scrubber()
     scrub.add("hostile-secret-value")
-    mapper = token_error if token_endpoint else api_error
-    err = mapper(status, body + b"hostile-secret-value", headers, scrub)
+    raw = body + b"hostile-secret-value"
+    if token_endpoint:
+        err = token_error(status, raw, headers, scrub)
+    else:
+        err = api_error(status, raw, headers, scrub, locking=locking)
+    if not locking:
+        assert not isinstance(err, OtpRequiredError)  # only the locking call asks for an OTP
     assert isinstance(err, SaltoKSError)
     assert err.status == status
     assert "hostile-secret-value" not in str(err)

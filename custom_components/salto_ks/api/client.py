@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -371,16 +372,21 @@ class SaltoKSClient:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
         entries: list[Entry] = []
-        async for page in self.entry_pages(site_id, since, min(page_size or limit, limit)):
-            entries.extend(page)
-            if len(entries) >= limit:
-                break
+        pages = self.entry_pages(site_id, since, min(page_size or limit, limit))
+        async with aclosing(pages):
+            async for page in pages:
+                entries.extend(page)
+                if len(entries) >= limit:
+                    break
         return entries[:limit]
 
     async def entry_pages(
         self, site_id: str, since: datetime | None = None, page_size: int = MAX_ENTRIES_LIMIT
-    ) -> AsyncIterator[list[Entry]]:
+    ) -> AsyncGenerator[list[Entry]]:
         """Pages of a site's entries, newest first (a page may be empty); stop reading with ``break``.
+
+        A caller that breaks early should iterate inside ``contextlib.aclosing(...)`` so the generator
+        is closed at once rather than by the garbage collector (a task the event loop creates).
 
         ``page_size`` (1-200) sets ``$top``; ``since`` as for ``get_entries``. Follows the continuation
         token until there is none; a token that repeats itself (warning) or ``MAX_PAGES`` pages end it.
