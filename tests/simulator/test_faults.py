@@ -18,13 +18,17 @@ async def status_of(api: Api, path: str = "/v1.2/sites") -> int:
     return (await api.get(path)).status
 
 
-@pytest.mark.parametrize(("kind", "status"), [("403", 403), ("500", 500), (502, 502), ("503", 503)])
+@pytest.mark.parametrize(
+    ("kind", "status"), [("400", 400), ("403", 403), ("500", 500), (502, 502), ("503", 503)]
+)
 async def test_server_errors(api: Api, salto_sim: Simulator, kind: str | int, status: int) -> None:
     await api.login()
     salto_sim.inject_fault("sites", kind, times=1)
     reply = await api.get("/v1.2/sites")
     assert reply.status == status
-    if status == 403:
+    if status == 400:
+        assert reply.json() == {"ErrorCode": 2210, "Message": "Site not released"}
+    elif status == 403:
         assert reply.json()["ErrorCode"] == 2203
     elif status == 500:
         assert reply.json()["ErrorCode"] == 2201
