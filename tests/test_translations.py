@@ -253,7 +253,7 @@ def test_entity_and_issue_keys_exist() -> None:
     icons = json.loads((PACKAGE / "icons.json").read_text(encoding="utf-8"))
     for platform, entities in icons["entity"].items():
         assert set(entities) <= set(strings["entity"][platform]), platform
-    roster_issues = _module_constants(modules["coordinator"])["ROSTER_ISSUES"]
+    roster_issues = _module_constants(modules["issues"])["ROSTER_ISSUES"]
     assert roster_issues
     for issue in roster_issues:
         assert {"title", "description"} <= set(strings["issues"][issue]), issue

@@ -7,17 +7,16 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .client import create_client
+from .audit import SaltoAuditCoordinator, audit_store
+from .client import create_client, entry_retry_gate
 from .const import CONF_EVENT_POLL_INTERVAL, DEFAULT_EVENT_POLL_INTERVAL, DOMAIN
 from .coordinator import (
-    SaltoAuditCoordinator,
     SaltoConfigEntry,
     SaltoRosterCoordinator,
     SaltoRuntimeData,
-    async_delete_entry_issues,
     async_forget_entry,
-    audit_store,
 )
+from .issues import async_delete_entry_issues
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -33,7 +32,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> bool:
     """Set up a Salto KS site: fetch the roster once, then add devices and entities."""
-    client = create_client(hass, entry.data)
+    client = create_client(hass, entry.data, retry_gate=entry_retry_gate(hass, entry.entry_id))
     roster = SaltoRosterCoordinator(hass, entry, client)
     # ConfigEntryNotReady on connection errors, ConfigEntryAuthFailed (→ reauth) on refused credentials.
     await roster.async_config_entry_first_refresh()

@@ -13,15 +13,11 @@ from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api import Entry
-from .coordinator import (
-    AUDIT_EVENT_KEY,
-    SaltoAuditCoordinator,
-    SaltoConfigEntry,
-    SaltoRosterCoordinator,
-)
-from .cursor import EVENT_TYPES, entry_event_type, last_event, user_name
-from .entity import SaltoLockEntity
+from .api import Entry, Lock
+from .audit import AUDIT_EVENT_KEY, SaltoAuditCoordinator
+from .audit_rows import EVENT_TYPES, entry_event_type, last_event, user_name
+from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
+from .entity import LOCK, SaltoEntity, async_add_device_entities
 
 # Entities only receive rows; they send nothing.
 PARALLEL_UPDATES = 0
@@ -35,7 +31,7 @@ ATTR_ENTRY_ID = "entry_id"
 
 
 def event_attributes(entry: Entry) -> dict[str, Any]:
-    """The attributes an access-log row gives the event entity (seed 000's names, plus the method)."""
+    """The attributes an access-log row gives the event entity: what, when, who and how."""
     return {
         ATTR_LAST_EVENT: last_event(entry),
         ATTR_LAST_EVENT_AT: entry.utc_date_time.isoformat(),
@@ -56,16 +52,12 @@ async def async_setup_entry(
     if audit is None:
         return
     roster = entry.runtime_data.roster
-
-    @callback
-    def add_locks(lock_ids: set[str]) -> None:
-        async_add_entities(SaltoAccessEvent(roster, audit, lock_id) for lock_id in sorted(lock_ids))
-
-    roster.new_lock_callbacks.append(add_locks)
-    add_locks(set(roster.data.locks))
+    async_add_device_entities(
+        entry, async_add_entities, LOCK, lambda lock_id: [SaltoAccessEvent(roster, audit, lock_id)]
+    )
 
 
-class SaltoAccessEvent(SaltoLockEntity, EventEntity):
+class SaltoAccessEvent(SaltoEntity[Lock], EventEntity):
     """The access log of one lock: openings, rejections, office/privacy mode, alarms."""
 
     _attr_translation_key = "access"
@@ -75,13 +67,13 @@ class SaltoAccessEvent(SaltoLockEntity, EventEntity):
         self, roster: SaltoRosterCoordinator, audit: SaltoAuditCoordinator, lock_id: str
     ) -> None:
         """Bind the entity to a lock and the entry's audit feed."""
-        super().__init__(roster, lock_id, AUDIT_EVENT_KEY)
+        super().__init__(roster, LOCK, lock_id, AUDIT_EVENT_KEY)
         self._audit = audit
 
     async def async_added_to_hass(self) -> None:
         """Receive the lock's rows (rows held while the entity did not exist arrive now)."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._audit.async_subscribe(self.lock_id, self._async_handle_entry))
+        self.async_on_remove(self._audit.async_subscribe(self.device_id, self._async_handle_entry))
 
     @callback
     def _async_handle_entry(self, entry: Entry) -> None:

@@ -24,9 +24,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from .const import DOMAIN
-from .coordinator import EVENT_SALTO_KS
-from .cursor import (
+from .audit_rows import (
     EVENT_DOOR_LEFT_OPEN,
     EVENT_INTRUSION,
     EVENT_LOW_BATTERY,
@@ -37,8 +35,10 @@ from .cursor import (
     EVENT_PRIVACY_MODE_ENDED,
     EVENT_PRIVACY_MODE_STARTED,
     EVENT_REJECTED,
+    EVENT_SALTO_KS,
     EVENT_TAMPER,
 )
+from .const import DOMAIN
 
 # Rows whose line names who did it and how (access_by).
 _ACTOR_ROWS: Final[Mapping[str, str]] = {

@@ -26,17 +26,15 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.salto_ks import coordinator as coordinator_module
+from custom_components.salto_ks import audit as audit_module
+from custom_components.salto_ks import audit_feed
+from custom_components.salto_ks.audit import AUDIT_HOLD_POLLS, SaltoAuditCoordinator
+from custom_components.salto_ks.audit_rows import EVENT_SALTO_KS
 from custom_components.salto_ks.const import (
     CONF_EVENT_POLL_INTERVAL,
     DEFAULT_EVENT_POLL_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
-)
-from custom_components.salto_ks.coordinator import (
-    AUDIT_HOLD_POLLS,
-    EVENT_SALTO_KS,
-    SaltoAuditCoordinator,
 )
 from simulator import Simulator
 
@@ -285,7 +283,7 @@ async def test_remove_entry_deletes_the_store(
     await _setup(hass, mock_config_entry)
     salto_sim.tamper(_lock_ids(salto_sim)[0])
     await _tick(hass, freezer)
-    await _tick(hass, freezer, timedelta(seconds=coordinator_module.STORAGE_SAVE_DELAY))
+    await _tick(hass, freezer, timedelta(seconds=audit_module.STORAGE_SAVE_DELAY))
     key = f"{DOMAIN}.{mock_config_entry.entry_id}"
     assert key in hass_storage
     assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
@@ -367,7 +365,7 @@ async def test_backlog_bound_delivers_the_newest(
 ) -> None:
     """After an outage with more rows than one poll delivers exactly the newest arrive, oldest
     first; the exact number skipped is logged once."""
-    monkeypatch.setattr(coordinator_module, "AUDIT_BACKLOG_LIMIT", 100)
+    monkeypatch.setattr(audit_feed, "AUDIT_BACKLOG_LIMIT", 100)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_ids = _lock_ids(salto_sim)
     salto_sim.inject_fault("entries", "502")
@@ -408,8 +406,8 @@ async def test_backlog_beyond_the_page_cap_delivers_the_newest(
 ) -> None:
     """A backlog longer than one poll reads: the newest rows arrive, and the warning gives the
     number skipped among the rows read as a lower bound."""
-    monkeypatch.setattr(coordinator_module, "AUDIT_MAX_PAGES", 2)
-    monkeypatch.setattr(coordinator_module, "AUDIT_BACKLOG_LIMIT", 60)
+    monkeypatch.setattr(audit_feed, "AUDIT_MAX_PAGES", 2)
+    monkeypatch.setattr(audit_feed, "AUDIT_BACKLOG_LIMIT", 60)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_id = _lock_ids(salto_sim)[1]
     base = _now() - timedelta(seconds=600)
@@ -859,7 +857,7 @@ async def test_held_rows_are_bounded(
     init_integration: MockConfigEntry,
 ) -> None:
     """Beyond AUDIT_MAX_HELD waiting rows the oldest goes to the bus at once."""
-    monkeypatch.setattr(coordinator_module, "AUDIT_MAX_HELD", 1)
+    monkeypatch.setattr(audit_module, "AUDIT_MAX_HELD", 1)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     ghost = salto_sim.add_lock(name="Ghost door")
     base = _now() - timedelta(seconds=5)

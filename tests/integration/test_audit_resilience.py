@@ -15,12 +15,10 @@ from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from custom_components.salto_ks.audit import AUDIT_HOLD_POLLS
+from custom_components.salto_ks.audit_feed import AUDIT_FIRST_START_ROWS
+from custom_components.salto_ks.audit_rows import EVENT_SALTO_KS
 from custom_components.salto_ks.const import DOMAIN
-from custom_components.salto_ks.coordinator import (
-    AUDIT_FIRST_START_ROWS,
-    AUDIT_HOLD_POLLS,
-    EVENT_SALTO_KS,
-)
 from simulator import Simulator
 
 from .conftest import lock_entity_id

@@ -23,7 +23,7 @@ from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.salto_ks.const import DEFAULT_STATUS_INTERVAL, DOMAIN
-from custom_components.salto_ks.coordinator import AUTH_REFUSAL_GRACE
+from custom_components.salto_ks.errors import AUTH_REFUSAL_GRACE
 from simulator import Simulator
 
 from .conftest import async_refresh_roster, lock_entity_id

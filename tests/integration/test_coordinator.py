@@ -14,7 +14,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.salto_ks import coordinator as coordinator_module
+from custom_components.salto_ks import errors as errors_module
 from custom_components.salto_ks.const import DEFAULT_STATUS_INTERVAL
 from simulator import Simulator
 
@@ -319,9 +319,9 @@ async def test_rate_limit_honours_retry_after(
     use_retry_after: bool,
 ) -> None:
     """After a 429 no roster request goes out before Retry-After; polling resumes after it."""
-    if use_retry_after and not coordinator_module.UPDATE_FAILED_HAS_RETRY_AFTER:
+    if use_retry_after and not errors_module.UPDATE_FAILED_HAS_RETRY_AFTER:
         pytest.skip("UpdateFailed(retry_after=) needs Home Assistant 2025.12")
-    monkeypatch.setattr(coordinator_module, "UPDATE_FAILED_HAS_RETRY_AFTER", use_retry_after)
+    monkeypatch.setattr(errors_module, "UPDATE_FAILED_HAS_RETRY_AFTER", use_retry_after)
     roster = init_integration.runtime_data.roster
     lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
     entity_id = lock_entity_id(hass, lock_id)

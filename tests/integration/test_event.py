@@ -18,18 +18,20 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.salto_ks import event as event_module
 from custom_components.salto_ks.api import Entry, EventCategory
-from custom_components.salto_ks.const import DEFAULT_EVENT_POLL_INTERVAL, DOMAIN
-from custom_components.salto_ks.cursor import (
-    EVENT_TYPES,
+from custom_components.salto_ks.audit_feed import (
     Cursor,
-    entry_event_type,
     entry_from_store,
     entry_to_store,
+    select_new,
+)
+from custom_components.salto_ks.audit_rows import (
+    EVENT_TYPES,
+    entry_event_type,
     event_type,
     last_event,
-    select_new,
     user_name,
 )
+from custom_components.salto_ks.const import DEFAULT_EVENT_POLL_INTERVAL, DOMAIN
 from simulator import Simulator
 
 from .conftest import lock_entity_id, snapshot_platform

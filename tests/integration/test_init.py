@@ -26,11 +26,10 @@ from custom_components.salto_ks.const import (
     CONF_STATUS_INTERVAL,
     DOMAIN,
 )
-from custom_components.salto_ks.coordinator import (
+from custom_components.salto_ks.coordinator import SaltoRosterCoordinator, SaltoRuntimeData
+from custom_components.salto_ks.issues import (
     ISSUE_API_NOT_ENABLED,
     ISSUE_PERMISSION_DENIED,
-    SaltoRosterCoordinator,
-    SaltoRuntimeData,
     issue_id,
 )
 from simulator import Simulator

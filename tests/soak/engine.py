@@ -46,6 +46,8 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.salto_ks.api.const import DEFAULT_REQUEST_TIMEOUT
+from custom_components.salto_ks.audit_feed import AUDIT_BACKLOG_LIMIT
+from custom_components.salto_ks.audit_rows import EVENT_SALTO_KS
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -66,7 +68,6 @@ from custom_components.salto_ks.const import (
     DOMAIN,
     ENDPOINT_CUSTOM,
 )
-from custom_components.salto_ks.coordinator import AUDIT_BACKLOG_LIMIT, EVENT_SALTO_KS
 from simulator import Simulator
 from simulator.faults import Fault
 

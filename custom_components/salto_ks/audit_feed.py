@@ -1,6 +1,6 @@
-"""Pure logic of the audit feed: the cursor, deduplication, and what a row means for Home Assistant.
+"""How the audit feed reads the access log: the cursor, the selection of new rows, the bounds of a poll.
 
-Nothing here talks to Home Assistant or the network, so it is tested on its own.
+Nothing here imports Home Assistant; the reads take the client, so this is tested on its own.
 
 The cursor is the timestamp of the newest row already handled plus the ids of the handled rows that carry
 exactly that timestamp. The entries filter is ``utc_date_time ge <cursor>`` (whole seconds), so the rows at
@@ -17,102 +17,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from .api import Entry, EventCategory
+from .api import Entry, SaltoKSClient
 
-# The translated event types of the event entities (and of the salto_ks_event bus event). A row whose
-# category or detail is unknown becomes OTHER: it is never dropped.
-EVENT_OPENED: Final = "opened"
-EVENT_OPENED_REMOTELY: Final = "opened_remotely"
-EVENT_REJECTED: Final = "rejected"
-EVENT_OFFICE_MODE_STARTED: Final = "office_mode_started"
-EVENT_OFFICE_MODE_ENDED: Final = "office_mode_ended"
-EVENT_DOOR_LEFT_OPEN: Final = "door_left_open"
-EVENT_INTRUSION: Final = "intrusion"
-EVENT_TAMPER: Final = "tamper"
-EVENT_LOW_BATTERY: Final = "low_battery"
-EVENT_PRIVACY_MODE_STARTED: Final = "privacy_mode_started"
-EVENT_PRIVACY_MODE_ENDED: Final = "privacy_mode_ended"
-EVENT_OTHER: Final = "other"
-
-EVENT_TYPES: Final = (
-    EVENT_OPENED,
-    EVENT_OPENED_REMOTELY,
-    EVENT_REJECTED,
-    EVENT_OFFICE_MODE_STARTED,
-    EVENT_OFFICE_MODE_ENDED,
-    EVENT_DOOR_LEFT_OPEN,
-    EVENT_INTRUSION,
-    EVENT_TAMPER,
-    EVENT_LOW_BATTERY,
-    EVENT_PRIVACY_MODE_STARTED,
-    EVENT_PRIVACY_MODE_ENDED,
-    EVENT_OTHER,
-)
-
-# Categories that map to one type whatever their detail.
-_SIMPLE: Final[Mapping[str, str]] = {
-    EventCategory.LOCK_REJECTED: EVENT_REJECTED,
-    EventCategory.DOOR_LEFT_OPEN: EVENT_DOOR_LEFT_OPEN,
-    EventCategory.INTRUSION: EVENT_INTRUSION,
-    EventCategory.TAMPER: EVENT_TAMPER,
-    EventCategory.LOW_BATTERY: EVENT_LOW_BATTERY,
-}
-# Categories with a start/end detail.
-_START_END: Final[Mapping[str, tuple[str, str]]] = {
-    EventCategory.EASY_OFFICE_MODE: (EVENT_OFFICE_MODE_STARTED, EVENT_OFFICE_MODE_ENDED),
-    EventCategory.OFFICE_MODE: (EVENT_OFFICE_MODE_STARTED, EVENT_OFFICE_MODE_ENDED),
-    EventCategory.PRIVACY_MODE: (EVENT_PRIVACY_MODE_STARTED, EVENT_PRIVACY_MODE_ENDED),
-}
-_STARTS: Final = frozenset({"start", "started", "on"})
-_ENDS: Final = frozenset({"end", "ended", "off"})
-
-
-def event_type(category: str, detail: str | None, access_by: str | None) -> str:
-    """The event type of a row from its event_category, event_detail and access_by."""
-    category = category.lower()
-    if category == EventCategory.LOCK_OPENED:
-        return EVENT_OPENED_REMOTELY if (access_by or "").lower() == "remote" else EVENT_OPENED
-    if (simple := _SIMPLE.get(category)) is not None:
-        return simple
-    if (pair := _START_END.get(category)) is not None:
-        state = (detail or "").lower()
-        if state in _STARTS:
-            return pair[0]
-        if state in _ENDS:
-            return pair[1]
-    return EVENT_OTHER
-
-
-def entry_event_type(entry: Entry) -> str:
-    """The event type of an entry."""
-    return event_type(str(entry.event_category), entry.event_detail, entry.access_by)
-
-
-def is_opening(entry: Entry) -> bool:
-    """Whether the row is an opening (the lock's ``changed_by`` follows these)."""
-    return entry.event_category == EventCategory.LOCK_OPENED
-
-
-def user_name(entry: Entry) -> str | None:
-    """The person of a row: first and last name, else the alias; None when the row names nobody.
-
-    Entries carry no e-mail address, so there is no e-mail fallback.
-    """
-    name = " ".join(part.strip() for part in (entry.user_first_name, entry.user_last_name) if part)
-    if name.strip():
-        return name.strip()
-    if entry.user_alias and entry.user_alias.strip():
-        return entry.user_alias.strip()
-    return None
-
-
-def last_event(entry: Entry) -> str:
-    """``category/detail`` (just the category when the row has no detail)."""
-    category = str(entry.event_category)
-    return f"{category}/{entry.event_detail}" if entry.event_detail else category
+# Rows per entries page the feed asks for (the client's maximum $top).
+AUDIT_PAGE_SIZE: Final = 200
+# At most this many new rows are delivered by one poll: the newest, oldest first. A door opened ten
+# times a second fills it in over three minutes, six default polls, so an ordinary poll delivers
+# every row even at a very busy site; only a long outage (or a very long interval) skips the oldest.
+AUDIT_BACKLOG_LIMIT: Final = 2_000
+# Pages one poll reads at most (requests, so a poll cannot spend the account's budget): at 200 rows
+# a page the newest AUDIT_BACKLOG_LIMIT rows and as many again to count the ones skipped beyond them.
+AUDIT_MAX_PAGES: Final = 20
+# Rows per page of the first-start read that places the cursor (none of them is delivered).
+AUDIT_FIRST_START_ROWS: Final = 10
+# A row dated further than this after Home Assistant's clock (a lock whose clock is wrong) does not
+# move the cursor: it would hide every row of the present until that date.
+AUDIT_CLOCK_TOLERANCE: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,3 +128,65 @@ def entry_to_store(entry: Entry) -> dict[str, Any]:
 def entry_from_store(data: Mapping[str, Any]) -> Entry:
     """Inverse of ``entry_to_store`` (raises the client's InvalidResponseError on a damaged value)."""
     return Entry.from_dict(data)
+
+
+async def read_first(
+    client: SaltoKSClient, site_id: str, started: datetime, limit: datetime
+) -> Cursor:
+    """The cursor just past the newest existing row, knowing every row at its instant.
+
+    Pages are read newest first until one shows a row older than the newest row not dated
+    beyond ``limit``: then every row at that row's instant is known. Rows dated beyond ``limit``
+    are kept by id only. An empty log places the cursor at ``started`` (the setup time), so that
+    an empty answer never makes the next poll replay the history.
+    """
+    rows: list[Entry] = []
+    newest: datetime | None = None
+    pages = 0
+    async for page in client.entry_pages(site_id, page_size=AUDIT_FIRST_START_ROWS):
+        rows.extend(page)
+        pages += 1
+        if newest is None:
+            newest = next((row.utc_date_time for row in page if row.utc_date_time <= limit), None)
+        if (newest is not None and rows[-1].utc_date_time < newest) or pages == AUDIT_MAX_PAGES:
+            break
+    start = min([started, *(row.utc_date_time for row in rows)])
+    return Cursor(start).advance(rows, limit)
+
+
+async def read_new(client: SaltoKSClient, site_id: str, cursor: Cursor) -> tuple[list[Entry], bool]:
+    """Every row past the cursor that one poll may read, oldest first, and whether the read
+    reached the cursor (else older new rows may be unread).
+
+    Newest first from the cursor's second on (the filter has whole seconds), following the
+    continuation tokens, at most AUDIT_MAX_PAGES pages.
+    """
+    rows: list[Entry] = []
+    reached = False
+    pages = 0
+    async for page in client.entry_pages(
+        site_id, since=cursor.timestamp, page_size=AUDIT_PAGE_SIZE
+    ):
+        rows.extend(page)
+        pages += 1
+        if pages == AUDIT_MAX_PAGES:
+            break
+    else:
+        reached = True
+    # Reversed: oldest first (rows sharing an instant in the reverse of the server's order).
+    return select_new(cursor, reversed(rows)), reached
+
+
+def bound_backlog(new: list[Entry]) -> list[Entry]:
+    """The rows (oldest first) one poll delivers: the newest AUDIT_BACKLOG_LIMIT of ``new``."""
+    return new[-AUDIT_BACKLOG_LIMIT:]
+
+
+def skipped_count(skipped: int, *, exact: bool) -> str | None:
+    """How many rows a poll left out, for the warning; None when it left out none for sure.
+
+    ``exact``: the read reached the cursor, so ``skipped`` is the whole count.
+    """
+    if exact:
+        return str(skipped) if skipped else None
+    return f"at least {skipped}" if skipped else "an unknown number of"
