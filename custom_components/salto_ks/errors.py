@@ -203,11 +203,12 @@ def update_failed(
 # --- entity and service actions ---------------------------------------------------------------
 
 
-def _action_error(key: str, placeholders: Mapping[str, str]) -> HomeAssistantError:
+def translated_error(key: str, placeholders: Mapping[str, str] | None = None) -> HomeAssistantError:
+    """An action's HomeAssistantError with a translation key of this integration."""
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key=key,
-        translation_placeholders=dict(placeholders) or None,
+        translation_placeholders=dict(placeholders or {}) or None,
     )
 
 
@@ -226,7 +227,7 @@ def rate_limited_error(
     wait: float, placeholders: Mapping[str, str] | None = None
 ) -> HomeAssistantError:
     """The action error while Salto's Retry-After runs (``wait`` seconds)."""
-    return _action_error("rate_limited", {**(placeholders or {}), "seconds": str(round(wait))})
+    return translated_error("rate_limited", {**(placeholders or {}), "seconds": str(round(wait))})
 
 
 def raise_if_rate_limited(
@@ -256,19 +257,19 @@ def action_error(
         return rate_limited_error(retry_wait(err), extra)
     if isinstance(err, TokenRejectedError):
         grace.note_transient_failure()
-        return _action_error("cannot_connect", {**extra, "error": type(err).__name__})
+        return translated_error("cannot_connect", {**extra, "error": type(err).__name__})
     if isinstance(err, AuthenticationError):
         if not grace.auth_refusal_is_trusted():
             # Right after a transient failure: not trusted yet.
-            return _action_error("cannot_connect", {**extra, "error": type(err).__name__})
+            return translated_error("cannot_connect", {**extra, "error": type(err).__name__})
         # The identity server refused the stored credentials: ask the user for new ones.
         entry.async_start_reauth(hass)
-        return _action_error("action_invalid_auth", extra)
+        return translated_error("action_invalid_auth", extra)
     for kind, key in keys.items():
         if isinstance(err, kind):
-            return _action_error(key, {**extra, **_key_placeholders(key, err, entry)})
+            return translated_error(key, {**extra, **_key_placeholders(key, err, entry)})
     grace.note_transient_failure()
-    return _action_error("cannot_connect", {**extra, "error": type(err).__name__})
+    return translated_error("cannot_connect", {**extra, "error": type(err).__name__})
 
 
 # --- config flow ------------------------------------------------------------------------------

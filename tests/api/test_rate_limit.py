@@ -23,7 +23,7 @@ RunClient = Callable[[], Awaitable[SaltoKSClient]]
 
 
 def _is_free(client: SaltoKSClient) -> bool:
-    return client.rate_limited_until is None and client.retry_after_remaining() is None
+    return client.retry_after_remaining() is None
 
 
 def _sent(sim: Simulator) -> int:
@@ -63,7 +63,6 @@ async def test_no_request_before_retry_after(
     assert (first.value.status, first.value.retry_after) == (429, 30.0)
     assert salto_sim.counters["locks"] == 1
     assert client.retry_after_remaining() == pytest.approx(30)
-    assert client.rate_limited_until is not None
 
     freezer.tick(29.5)
     errors = await _every_call_refused(salto_sim, client)
@@ -186,6 +185,24 @@ async def test_gates_are_per_client(
         await client.get_sites()
     assert len(await other.get_sites()) == 1
     assert other.retry_after_remaining() is None
+
+
+async def test_an_injected_gate_is_shared(
+    salto_sim: Simulator, make_client: MakeClient, freezer: FrozenDateTimeFactory
+) -> None:
+    """Clients given one gate (one config entry's, across reloads) honour each other's 429s."""
+    gate = RetryGate("test account")
+    first, second = make_client(retry_gate=gate), make_client(retry_gate=gate)
+    salto_sim.inject_fault("token", "429", times=1, retry_after=30)
+    with pytest.raises(RateLimitedError):
+        await first.get_sites()
+    assert gate.remaining() == pytest.approx(30)
+    freezer.tick(10)
+    errors = await _every_call_refused(salto_sim, second)
+    assert all(err.retry_after == pytest.approx(20) for err in errors)
+    freezer.tick(20)
+    assert _is_free(second)
+    assert len(await second.get_sites()) == 1
 
 
 @pytest.mark.parametrize("header", [None, "0", "soon", "inf", "-5"])

@@ -29,6 +29,7 @@ from .exceptions import (
     UnsupportedOperationError,
 )
 from .models import EasyOfficeModeSchedule, Entry, Iq, Lock, LockIq, Site, SiteUser, TokenResponse
+from .ratelimit import RetryGate
 
 __all__ = [
     "ACCEPT_API",
@@ -58,6 +59,7 @@ __all__ = [
     "OtpRequiredError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "RetryGate",
     "SaltoKSClient",
     "SaltoKSError",
     "Site",

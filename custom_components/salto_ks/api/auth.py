@@ -33,9 +33,9 @@ class TokenManager:
     uses client_credentials. A refresh token from the server is used for the next renewal; if the server
     refuses it, the primary grant is used again. Concurrent callers share one renewal.
 
-    ``api_gate`` is the API client's Retry-After gate: while a 429 from the API runs, no token request is
-    sent either (``RateLimitedError`` unsent, the refresh token kept), also when a call that was already
-    in flight comes back with a 401 and wants a new token.
+    ``gate`` is the Retry-After gate shared with the API client: after a 429 from the identity server or
+    the API no token request is sent before it has passed (``RateLimitedError`` unsent, the refresh token
+    kept), also when a call that was already in flight comes back with a 401 and wants a new token.
 
     ``auth_url`` must be https, or plain http to a loopback address (ValueError otherwise). Redirects are
     not followed. After a 429 no token request is sent before its Retry-After has passed (a cached
@@ -55,7 +55,7 @@ class TokenManager:
         password: str | None = None,
         request_timeout: float,
         scrubber: Scrubber | None = None,
-        api_gate: RetryGate | None = None,
+        gate: RetryGate | None = None,
     ) -> None:
         if (username is None) != (password is None):
             raise ValueError("username and password must be given together")
@@ -73,8 +73,8 @@ class TokenManager:
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._expires_at = 0.0
-        self._gate = RetryGate("identity server")
-        self._api_gate = api_gate
+        # Shared with the API client: a 429 from either server stops every request.
+        self._gate = gate or RetryGate("identity server")
 
     @property
     def grant_type(self) -> str:
@@ -85,11 +85,6 @@ class TokenManager:
     def has_valid_token(self) -> bool:
         """Whether a cached token exists and is not about to expire."""
         return self._access_token is not None and time.monotonic() < self._expires_at
-
-    @property
-    def rate_limited_until(self) -> float | None:
-        """The ``time.monotonic()`` value before which no token request is sent (after a 429), or None."""
-        return self._gate.until
 
     def __repr__(self) -> str:
         return (
@@ -125,11 +120,8 @@ class TokenManager:
             return await self._renew()
 
     def _check_gates(self) -> None:
-        """Raise ``RateLimitedError`` (nothing sent) while the identity server's or the API's
-        Retry-After runs."""
+        """Raise ``RateLimitedError`` (nothing sent) while a Retry-After runs."""
         self._gate.check()
-        if self._api_gate is not None:
-            self._api_gate.check()
 
     async def _renew(self) -> str:
         """Request a token (refresh grant first when possible). Call with the lock held."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from datetime import UTC, datetime
@@ -76,7 +75,9 @@ class SaltoKSClient:
     """Client of the Salto KS Connect API.
 
     The aiohttp session is injected and never closed by the client. With ``username`` and ``password`` the
-    password grant is used, without them client_credentials.
+    password grant is used, without them client_credentials. ``retry_gate`` is the Retry-After gate to
+    honour and close: pass one gate to every client of one account (an integration passes one per config
+    entry, kept across reloads) so that none of them sends before a 429's deadline.
     """
 
     def __init__(
@@ -90,6 +91,7 @@ class SaltoKSClient:
         username: str | None = None,
         password: str | None = None,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        retry_gate: RetryGate | None = None,
     ) -> None:
         if request_timeout <= 0:
             raise ValueError("request_timeout must be positive")
@@ -99,7 +101,8 @@ class SaltoKSClient:
         self._auth_url = auth_url
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._scrub = Scrubber()
-        self._gate = RetryGate("Salto KS API")
+        # One gate for the API and the identity server: a 429 from either stops every request.
+        self._gate = retry_gate or RetryGate("Salto KS cloud")
         self._auth = TokenManager(
             session,
             auth_url=auth_url,
@@ -109,7 +112,7 @@ class SaltoKSClient:
             password=password,
             request_timeout=request_timeout,
             scrubber=self._scrub,
-            api_gate=self._gate,  # a 429 from the API stops token requests too
+            gate=self._gate,
         )
         self._entries_path: str | None = None
         self._lock_memo = ModelMemo(Lock.from_dict)
@@ -136,23 +139,10 @@ class SaltoKSClient:
         """The entries path that answered last (``entries``, ``audit-trails`` or ``audit/log``)."""
         return self._entries_path
 
-    @property
-    def rate_limited_until(self) -> float | None:
-        """The ``time.monotonic()`` value before which API calls raise ``RateLimitedError`` unsent.
-
-        Set by a 429 from the API; also by a 429 from the token endpoint while no valid token is
-        cached (a call would need one). None when a call may be sent now.
-        """
-        deadlines = [self._gate.until]
-        if not self._auth.has_valid_token:
-            deadlines.append(self._auth.rate_limited_until)
-        pending = [deadline for deadline in deadlines if deadline is not None]
-        return max(pending) if pending else None
-
     def retry_after_remaining(self) -> float | None:
-        """Seconds until ``rate_limited_until``, or None when a call may be sent now."""
-        until = self.rate_limited_until
-        return None if until is None else max(0.0, until - time.monotonic())
+        """Seconds before Salto's Retry-After lets a call be sent (calls raise ``RateLimitedError``
+        unsent until then), or None when a call may be sent now."""
+        return self._gate.remaining()
 
     # --- authentication -------------------------------------------------------------------------
 
