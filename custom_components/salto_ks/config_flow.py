@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
@@ -30,7 +29,6 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-from yarl import URL
 
 from .api import (
     ACCEPT_API,
@@ -39,16 +37,10 @@ from .api import (
     LEGACY_AUTH_URL,
     PRODUCTION_API,
     PRODUCTION_AUTH_URL,
-    ApiNotEnabledError,
-    AuthenticationError,
-    InvalidRequestError,
-    PermissionDeniedError,
-    RateLimitedError,
-    SaltoKSError,
+    RetryGate,
     Site,
-    TokenRejectedError,
 )
-from .client import create_client
+from .client import create_client, entry_retry_gate, new_retry_gate
 from .const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -74,19 +66,17 @@ from .const import (
     ENDPOINT_CUSTOM,
     ENDPOINT_LEGACY,
     ENDPOINT_PRODUCTION,
-    LOGGER,
     MAX_EVENT_POLL_INTERVAL,
-    MAX_INPUT_LENGTH,
     MAX_RELEASED_STATE,
     MAX_STATUS_INTERVAL,
     MAX_UNLOCK_SECONDS,
-    MIN_EVENT_POLL_INTERVAL,
     MIN_RELEASED_STATE,
     MIN_STATUS_INTERVAL,
     MIN_UNLOCK_SECONDS,
 )
-from .coordinator import DEFAULT_RETRY_AFTER
-from .pin import hash_pin, is_valid_pin
+from .errors import form_error
+from .flow_validation import parse_credentials, parse_options, text, url_error
+from .pin import hash_pin
 
 STEP_USER = "user"
 STEP_CUSTOM_ENDPOINT = "custom_endpoint"
@@ -198,96 +188,6 @@ def _suggestions(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _text(user_input: Mapping[str, Any], key: str) -> str:
-    """Return a text field stripped of surrounding whitespace ('' when absent)."""
-    value = user_input.get(key)
-    return str(value).strip() if value is not None else ""
-
-
-def _has_control_chars(value: str, *, format_chars: bool = False) -> bool:
-    """True when ``value`` holds a control character (NUL, newline, ...), or a format character
-    (bidi override, zero-width space, ...) when ``format_chars``.
-
-    Credentials may contain format characters (emoji sequences use the zero-width joiner); URLs not.
-    """
-    refused = ("Cc", "Cf") if format_chars else ("Cc",)
-    return any(unicodedata.category(char) in refused for char in value)
-
-
-def _is_loopback(host: str) -> bool:
-    """Return True for a literal loopback address (127.0.0.0/8, ::1)."""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _url_error(url: str) -> str | None:
-    """Check a URL entered by the user; return an error key or None when acceptable.
-
-    https is required, except plain http to a loopback address (a local test server or proxy).
-    Credentials inside the URL are refused so they never end up in logs or diagnostics.
-    """
-    if len(url) > MAX_INPUT_LENGTH:
-        return "too_long"
-    if not url or any(char.isspace() for char in url):
-        return "invalid_url"
-    if _has_control_chars(url, format_chars=True):
-        return "invalid_url"
-    try:
-        parsed = URL(url)
-    except ValueError:
-        return "invalid_url"
-    if (
-        not parsed.is_absolute()
-        or not parsed.host
-        or parsed.user is not None
-        or parsed.password is not None
-    ):
-        return "invalid_url"
-    if parsed.scheme == "https" or (parsed.scheme == "http" and _is_loopback(parsed.host)):
-        return None
-    return "invalid_url"
-
-
-def _parse_credentials(
-    user_input: Mapping[str, Any],
-    *,
-    stored: Mapping[str, Any] | None = None,
-    require_user: bool = False,
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Strip and check client_id/client_secret and the optional KS system user.
-
-    With ``stored`` (reconfigure), an empty secret keeps the stored one. Returns the cleaned values
-    (username/password None for the client_credentials grant) and field errors.
-    """
-    keys = (CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_USERNAME, CONF_PASSWORD)
-    values = {key: _text(user_input, key) for key in keys}
-    errors = {key: "too_long" for key, value in values.items() if len(value) > MAX_INPUT_LENGTH}
-    for key, value in values.items():
-        if _has_control_chars(value):
-            errors.setdefault(key, "invalid_characters")
-    if stored is not None:
-        if not values[CONF_CLIENT_SECRET]:
-            values[CONF_CLIENT_SECRET] = stored.get(CONF_CLIENT_SECRET) or ""
-        if values[CONF_USERNAME] and not values[CONF_PASSWORD]:
-            values[CONF_PASSWORD] = stored.get(CONF_PASSWORD) or ""
-    for key in (CONF_CLIENT_ID, CONF_CLIENT_SECRET):
-        if not values[key]:
-            errors.setdefault(key, "value_required")
-    if values[CONF_USERNAME] and not values[CONF_PASSWORD]:
-        errors.setdefault(CONF_PASSWORD, "password_required")
-    if (values[CONF_PASSWORD] or require_user) and not values[CONF_USERNAME]:
-        errors.setdefault(CONF_USERNAME, "username_required")
-    data: dict[str, Any] = {
-        CONF_CLIENT_ID: values[CONF_CLIENT_ID],
-        CONF_CLIENT_SECRET: values[CONF_CLIENT_SECRET],
-        CONF_USERNAME: values[CONF_USERNAME] or None,
-        CONF_PASSWORD: values[CONF_PASSWORD] or None,
-    }
-    return data, errors
-
-
 def _site_title(site: Site) -> str:
     """Name of a site for entry titles."""
     return site.name or site.site_uid or site.id
@@ -309,24 +209,23 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data: dict[str, Any] = {}
         self._sites: dict[str, Site] = {}
         self._custom_urls: dict[str, str] = {}  # last custom URLs entered in this flow
-        # Loop time before which Salto's Retry-After forbids another attempt. Each attempt builds a
-        # new client, which knows nothing of an earlier 429, so the flow has to remember it.
-        self._retry_at: float | None = None
+        # Salto's Retry-After for the attempts of a new entry: each attempt builds a new client, and
+        # all of them honour this gate. Reauth and reconfigure use their entry's gate instead.
+        self._user_gate = new_retry_gate()
 
-    def _rate_limit_remaining(self) -> float | None:
-        """Seconds left of the last 429's Retry-After, None when a request may be sent."""
-        if self._retry_at is None:
-            return None
-        if (remaining := self._retry_at - self.hass.loop.time()) <= 0:
-            self._retry_at = None
-            return None
-        return remaining
+    def _retry_gate(self) -> RetryGate:
+        """The Retry-After gate of this flow's account: its entry's, or the user flow's own."""
+        if self.source == SOURCE_REAUTH:
+            return entry_retry_gate(self.hass, self._get_reauth_entry().entry_id)
+        if self.source == SOURCE_RECONFIGURE:
+            return entry_retry_gate(self.hass, self._get_reconfigure_entry().entry_id)
+        return self._user_gate
 
     def _error_placeholders(self, errors: Mapping[str, str]) -> dict[str, str] | None:
         """The rate_limited error's wait; form errors take the step's description placeholders."""
         if "rate_limited" not in errors.values():
             return None
-        return {"seconds": str(math.ceil(self._rate_limit_remaining() or 0))}
+        return {"seconds": str(math.ceil(self._retry_gate().remaining() or 0))}
 
     @staticmethod
     @callback
@@ -357,7 +256,7 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
         """Shared body of the user and reconfigure steps."""
         if user_input is None:
             return self._show_credentials_form(step_id, stored or {}, {})
-        data, errors = _parse_credentials(user_input, stored=stored)
+        data, errors = parse_credentials(user_input, stored=stored)
         if errors:
             return self._show_credentials_form(step_id, user_input, errors)
         endpoint = user_input[CONF_ENDPOINT]
@@ -398,8 +297,8 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
             if self._custom_urls:  # back here after a failed attempt
                 suggested = self._custom_urls
             return self._show_custom_form(suggested, {})
-        urls = {key: _text(user_input, key) for key in (CONF_API_BASE, CONF_AUTH_URL)}
-        errors = {key: error for key, value in urls.items() if (error := _url_error(value))}
+        urls = {key: text(user_input, key) for key in (CONF_API_BASE, CONF_AUTH_URL)}
+        errors = {key: error for key, value in urls.items() if (error := url_error(value))}
         if errors:
             return self._show_custom_form(user_input, errors)
         self._custom_urls = urls
@@ -422,42 +321,12 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_fetch_sites(self, data: Mapping[str, Any]) -> str | None:
         """Request a token and list the sites; return an error key, or None on success."""
-        if self._rate_limit_remaining() is not None:
-            return "rate_limited"
-        client = create_client(self.hass, data)
+        client = create_client(self.hass, data, retry_gate=self._retry_gate())
         try:
             await client.authenticate()
             sites = await client.get_sites()
-        except TokenRejectedError as err:
-            LOGGER.debug("The API refused a fresh token: %r", err)
-            # The Connect API acts for a KS user: it refuses a token issued to the client alone
-            # (client_credentials). With a user, a refusal means API and token URL do not match.
-            return "token_rejected" if data.get(CONF_USERNAME) else "ks_user_required"
-        except AuthenticationError as err:
-            LOGGER.debug("The identity server refused the credentials: %r", err)
-            return "invalid_auth"
-        except ApiNotEnabledError as err:
-            LOGGER.debug("The grant or scope was refused: %r", err)
-            return "api_not_enabled"
-        except PermissionDeniedError as err:
-            LOGGER.debug("Permission denied listing sites: %r", err)
-            return "missing_permission"
-        except RateLimitedError as err:
-            LOGGER.debug("Rate limited: %r", err)
-            wait = (
-                err.retry_after if err.retry_after and err.retry_after > 0 else DEFAULT_RETRY_AFTER
-            )
-            self._retry_at = self.hass.loop.time() + wait
-            return "rate_limited"
-        except InvalidRequestError as err:
-            LOGGER.debug("The request was refused as invalid: %r", err)
-            return "invalid_request"
-        except SaltoKSError as err:
-            LOGGER.debug("Cannot reach Salto KS: %r", err)
-            return "cannot_connect"
-        except Exception:
-            LOGGER.exception("Unexpected error while testing the Salto KS connection")
-            return "unknown"
+        except Exception as err:
+            return form_error(err, has_user=bool(data.get(CONF_USERNAME)))
         self._sites = {site.id: site for site in sites}
         return None
 
@@ -529,7 +398,7 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
         password_grant = bool(entry.data.get(CONF_USERNAME))
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = _parse_credentials(user_input, require_user=password_grant)
+            data, errors = parse_credentials(user_input, require_user=password_grant)
             if not errors:
                 self._data = {**entry.data, **data}
                 if error := await self._async_fetch_sites(self._data):
@@ -558,15 +427,6 @@ class SaltoKSConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-def _whole_seconds(value: Any) -> int | None:
-    """A finite whole number of seconds (30 or 30.0) as int; None for NaN, infinity or 30.5."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not math.isfinite(value) or value != int(value):
-        return None
-    return int(value)
-
-
 class SaltoKSOptionsFlow(OptionsFlow):
     """Polling cadence, unlock behaviour and the optional unlock PIN.
 
@@ -580,24 +440,15 @@ class SaltoKSOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         stored_hash: str | None = self.config_entry.options.get(CONF_PIN_HASH) or None
         if user_input is not None:
-            options: dict[str, Any] = {}
-            for key in DEFAULT_OPTIONS:
-                if (seconds := _whole_seconds(user_input.get(key))) is None:
-                    errors[key] = "whole_seconds"
-                else:
-                    options[key] = seconds
-            if 0 < options.get(CONF_EVENT_POLL_INTERVAL, 0) < MIN_EVENT_POLL_INTERVAL:
-                errors[CONF_EVENT_POLL_INTERVAL] = "event_poll_interval_too_short"
-            pin = _text(user_input, CONF_UNLOCK_PIN)
-            clear = user_input.get(CONF_CLEAR_PIN) is True
-            if pin and clear:
-                errors[CONF_CLEAR_PIN] = "pin_and_clear"
-            elif pin and not is_valid_pin(pin):
-                errors[CONF_UNLOCK_PIN] = "invalid_pin"
+            checked = parse_options(user_input, DEFAULT_OPTIONS)
+            errors = checked.errors
             if not errors:
-                if pin:
-                    options[CONF_PIN_HASH] = await self.hass.async_add_executor_job(hash_pin, pin)
-                elif stored_hash and not clear:
+                options: dict[str, Any] = dict(checked.options)
+                if checked.pin:
+                    options[CONF_PIN_HASH] = await self.hass.async_add_executor_job(
+                        hash_pin, checked.pin
+                    )
+                elif stored_hash and not checked.clear_pin:
                     options[CONF_PIN_HASH] = stored_hash
                 return self.async_create_entry(data=options)
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}

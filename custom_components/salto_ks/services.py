@@ -1,30 +1,20 @@
-"""Service actions of the Salto KS integration, registered once in ``async_setup``.
-
-Every action is a domain service: lock targets are resolved through the entity registry to the
-config entry and the Salto lock id (the lock entity's unique id), so one code path serves every
-supported Home Assistant version (``service.async_register_platform_entity_service`` needs 2025.10).
+"""Service actions of the Salto KS integration, registered once in ``async_setup``: schemas,
+registration and handlers. Targets are resolved in service_targets.py; the client's errors are
+translated by errors.py.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from types import ModuleType
-from typing import Final, NoReturn
+from typing import Final
 
 import voluptuous as vol
 from homeassistant.components.lock import DATA_COMPONENT as LOCK_DATA_COMPONENT
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
-    ATTR_AREA_ID,
     ATTR_CODE,
-    ATTR_DEVICE_ID,
     ATTR_ENTITY_ID,
-    ATTR_FLOOR_ID,
-    ATTR_LABEL_ID,
     ENTITY_MATCH_NONE,
     Platform,
 )
@@ -35,24 +25,14 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers import service as service_helper
 from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
-from .api import (
-    ApiNotEnabledError,
-    AuthenticationError,
-    Entry,
-    InvalidRequestError,
-    PermissionDeniedError,
-    RateLimitedError,
-    SaltoKSError,
-    TokenRejectedError,
-)
+from .api import Entry, SaltoKSError
 from .const import (
     CONF_UNLOCK_SECONDS,
     DEFAULT_UNLOCK_SECONDS,
@@ -61,7 +41,16 @@ from .const import (
     MIN_UNLOCK_SECONDS,
 )
 from .coordinator import SaltoConfigEntry
+from .errors import action_error, raise_if_rate_limited, translated_error
 from .lock import SaltoLock
+from .service_targets import (
+    ATTR_CONFIG_ENTRY_ID,
+    entry_from_call,
+    has_target,
+    resolve_locks,
+    resolve_scopes,
+    validation_error,
+)
 
 SERVICE_UNLOCK: Final = "unlock"
 SERVICE_GET_EVENTS: Final = "get_events"
@@ -71,7 +60,6 @@ SERVICE_GET_USERS: Final = "get_users"
 SERVICE_GET_STATUS: Final = "get_status"
 SERVICE_REFRESH_TOKEN: Final = "refresh_token"  # noqa: S105 - an action name
 
-ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_SECONDS: Final = "seconds"
 ATTR_LIMIT: Final = "limit"
 ATTR_SINCE: Final = "since"
@@ -85,7 +73,6 @@ DEFAULT_EVENTS_LIMIT: Final = 50
 MAX_EVENTS_SCAN_ROWS: Final = 1_000
 
 _CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
-_TARGET_KEYS: Final = (ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID)
 # HA's target fields, with entity ids narrowed to the lock domain ("none" still means no entity).
 # Whether a lock belongs to Salto KS needs the entity registry: the handlers check that.
 _LOCK_TARGET_FIELDS: Final[VolDictType] = {
@@ -132,7 +119,7 @@ def _utc_since(value: datetime) -> datetime | None:
 
 
 def _require_target(data: dict[str, object]) -> dict[str, object]:
-    if not _has_target(data):
+    if not has_target(data):
         raise vol.Invalid("choose at least one Salto KS lock (entity_id, device_id, area_id, ...)")
     return data
 
@@ -162,146 +149,7 @@ GET_STATUS_SCHEMA: Final = vol.Schema({**_LOCK_TARGET_FIELDS, **_CONFIG_ENTRY_FI
 ENTRY_SCHEMA: Final = vol.Schema(_CONFIG_ENTRY_FIELD)
 
 
-# --- target resolution ----------------------------------------------------------------------------
-
-
-# HA moved the target helpers to helpers/target.py (TargetSelection) and removed the
-# service.py versions in 2026.8; 2025.4 only has the latter. Looked up at run time so that
-# mypy sees one version's stubs without a version-specific import.
-def _import_target_helpers() -> ModuleType | None:
-    try:
-        return importlib.import_module("homeassistant.helpers.target")
-    except ImportError:
-        return None
-
-
-_TARGET_HELPERS: Final = _import_target_helpers()
-
-
-def _referenced_entities(hass: HomeAssistant, call: ServiceCall) -> tuple[set[str], set[str]]:
-    """Entity ids named in the call, and those reached through devices, areas, floors or labels."""
-    selection_cls = getattr(_TARGET_HELPERS, "TargetSelection", None) or getattr(
-        _TARGET_HELPERS, "TargetSelectorData", None
-    )
-    extract = getattr(_TARGET_HELPERS, "async_extract_referenced_entity_ids", None)
-    if selection_cls is not None and extract is not None:
-        selected = extract(hass, selection_cls(call.data))
-    else:
-        selected = service_helper.async_extract_referenced_entity_ids(hass, call)
-    return set(selected.referenced), set(selected.indirectly_referenced)
-
-
-def _has_target(data: Mapping[str, object]) -> bool:
-    return any(data.get(key) not in (None, [], ENTITY_MATCH_NONE) for key in _TARGET_KEYS)
-
-
-@dataclass(frozen=True, slots=True)
-class TargetLock:
-    """A targeted Salto KS lock entity, with its loaded config entry and Salto lock id."""
-
-    entry: SaltoConfigEntry
-    lock_id: str
-    entity_id: str
-
-
-def _validation_error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
-def _check_loaded(hass: HomeAssistant, entry_id: str) -> SaltoConfigEntry:
-    """The loaded Salto KS config entry ``entry_id``, or a translated ServiceValidationError."""
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None:
-        raise _validation_error("entry_not_found", entry_id=entry_id)
-    if entry.domain != DOMAIN:
-        raise _validation_error("entry_wrong_integration", title=entry.title)
-    if entry.state is not ConfigEntryState.LOADED:
-        raise _validation_error("entry_not_loaded", title=entry.title)
-    return entry
-
-
-def _resolve_locks(hass: HomeAssistant, call: ServiceCall) -> list[TargetLock]:
-    """The targeted Salto KS locks; [] when the call has no target at all.
-
-    An entity named directly must be a Salto KS lock; devices, areas, floors and labels may
-    contain other entities, which are ignored.
-    """
-    if not _has_target(call.data):
-        return []
-    direct, indirect = _referenced_entities(hass, call)
-    registry = er.async_get(hass)
-    targets: dict[str, TargetLock] = {}
-    for entity_id in sorted(direct | indirect):
-        reg_entry = registry.async_get(entity_id)
-        if (
-            reg_entry is None
-            or reg_entry.platform != DOMAIN
-            or reg_entry.domain != Platform.LOCK
-            or reg_entry.config_entry_id is None
-        ):
-            if entity_id in direct:
-                raise _validation_error("not_salto_lock", entity_id=entity_id)
-            continue
-        entry = _check_loaded(hass, reg_entry.config_entry_id)
-        targets[entity_id] = TargetLock(entry, reg_entry.unique_id, entity_id)
-    if not targets:
-        raise _validation_error("no_target")
-    return list(targets.values())
-
-
-def _entry_from_call(hass: HomeAssistant, call: ServiceCall) -> SaltoConfigEntry:
-    """The chosen config entry, or the only loaded one when none is chosen."""
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
-        return _check_loaded(hass, entry_id)
-    loaded: list[SaltoConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    if not loaded:
-        raise _validation_error("no_entry_loaded")
-    if len(loaded) > 1:
-        raise _validation_error("entry_required")
-    return loaded[0]
-
-
-@dataclass(slots=True)
-class _Scope:
-    """One config entry of a call, and the lock ids it is narrowed to (None: every lock)."""
-
-    entry: SaltoConfigEntry
-    lock_ids: set[str] | None
-
-
-def _resolve_scopes(hass: HomeAssistant, call: ServiceCall) -> list[_Scope]:
-    """Config entries (with lock filters) of a call taking a config entry or lock targets."""
-    locks = _resolve_locks(hass, call)
-    if not locks:
-        return [_Scope(_entry_from_call(hass, call), None)]
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
-        entry = _check_loaded(hass, entry_id)
-        for lock in locks:
-            if lock.entry.entry_id != entry.entry_id:
-                raise _validation_error(
-                    "target_not_in_entry", entity_id=lock.entity_id, title=entry.title
-                )
-    scopes: dict[str, _Scope] = {}
-    for lock in locks:
-        scope = scopes.setdefault(lock.entry.entry_id, _Scope(lock.entry, set()))
-        assert scope.lock_ids is not None
-        scope.lock_ids.add(lock.lock_id)
-    return list(scopes.values())
-
-
 # --- cloud calls ----------------------------------------------------------------------------------
-
-
-def _raise_cloud(key: str, err: Exception | None = None, **placeholders: str) -> NoReturn:
-    raise HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    ) from err
 
 
 async def _async_cloud[T](
@@ -309,32 +157,11 @@ async def _async_cloud[T](
 ) -> T:
     """Send one request for an action; the client's errors become translated HomeAssistantErrors."""
     roster = entry.runtime_data.roster
-    if (remaining := roster.rate_limit_remaining()) is not None:
-        _raise_cloud("rate_limited", seconds=str(round(remaining)))
+    raise_if_rate_limited(roster.client)
     try:
         return await request()
-    except RateLimitedError as err:
-        _raise_cloud("rate_limited", err, seconds=str(round(roster.note_rate_limited(err))))
-    except TokenRejectedError as err:
-        roster.note_transient_failure()
-        _raise_cloud("cannot_connect", err, error=type(err).__name__)
-    except AuthenticationError as err:
-        if not roster.auth_refusal_is_trusted():
-            # Right after a transient failure: not trusted yet (the roster's reauth grace).
-            _raise_cloud("cannot_connect", err, error=type(err).__name__)
-        # The identity server refused the stored credentials: ask the user for new ones.
-        entry.async_start_reauth(hass)
-        _raise_cloud("action_invalid_auth", err)
-    except ApiNotEnabledError as err:
-        _raise_cloud("api_not_enabled", err)
-    except PermissionDeniedError as err:
-        _raise_cloud("action_not_permitted", err, title=entry.title)
-    except InvalidRequestError as err:
-        # Permanent: not a glitch for the reauth grace.
-        _raise_cloud("invalid_request", err, code=err.error_code or "")
     except SaltoKSError as err:
-        roster.note_transient_failure()
-        _raise_cloud("cannot_connect", err, error=type(err).__name__)
+        raise action_error(err, hass=hass, entry=entry, grace=roster) from err
 
 
 def _site_id(entry: SaltoConfigEntry) -> str:
@@ -353,14 +180,14 @@ async def _async_unlock(call: ServiceCall) -> None:
     """Open the targeted locks; HA shows each released for ``seconds`` (or its entry's option)."""
     hass = call.hass
     # UNLOCK_SCHEMA requires a target, so there is at least one lock (or no_target).
-    targets = _resolve_locks(hass, call)
+    targets = resolve_locks(hass, call)
     component = hass.data.get(LOCK_DATA_COMPONENT)
     entities: list[tuple[SaltoLock, float]] = []
     for target in targets:
         entity = component.get_entity(target.entity_id) if component is not None else None
         if not isinstance(entity, SaltoLock):
             # Registered but not set up (disabled, or its platform is not loaded).
-            raise _validation_error("lock_not_available", entity_id=target.entity_id)
+            raise validation_error("lock_not_available", entity_id=target.entity_id)
         seconds = call.data.get(
             ATTR_SECONDS, target.entry.options.get(CONF_UNLOCK_SECONDS, DEFAULT_UNLOCK_SECONDS)
         )
@@ -438,7 +265,7 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
     since: datetime | None = call.data.get(ATTR_SINCE)
     rows: list[Entry] = []
     truncated = False
-    for scope in _resolve_scopes(hass, call):
+    for scope in resolve_scopes(hass, call):
         if scope.lock_ids is None:
             entries = await _async_get_entries(hass, scope.entry, limit, since)
             rows.extend(row for row in entries if _at_or_after(row, since))
@@ -454,14 +281,14 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
 
 async def _async_get_sites(call: ServiceCall) -> ServiceResponse:
     """Sites visible to the entry's credentials."""
-    entry = _entry_from_call(call.hass, call)
+    entry = entry_from_call(call.hass, call)
     sites = await _async_cloud(call.hass, entry, entry.runtime_data.client.get_sites)
     return {"sites": [site.as_dict() for site in sites]}
 
 
 async def _async_get_locks(call: ServiceCall) -> ServiceResponse:
     """The entry's site's locks, read from the cloud now."""
-    entry = _entry_from_call(call.hass, call)
+    entry = entry_from_call(call.hass, call)
     client = entry.runtime_data.client
     locks = await _async_cloud(call.hass, entry, lambda: client.get_locks(_site_id(entry)))
     return {"locks": [lock.as_dict() for lock in locks]}
@@ -469,7 +296,7 @@ async def _async_get_locks(call: ServiceCall) -> ServiceResponse:
 
 async def _async_get_users(call: ServiceCall) -> ServiceResponse:
     """The entry's site's users (read only: user management stays in the Salto KS portal)."""
-    entry = _entry_from_call(call.hass, call)
+    entry = entry_from_call(call.hass, call)
     client = entry.runtime_data.client
     users = await _async_cloud(call.hass, entry, lambda: client.get_users(_site_id(entry)))
     return {"users": [user.as_dict() for user in users]}
@@ -501,26 +328,26 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     registry = er.async_get(hass)
     rows: list[JsonValueType] = []
-    for scope in _resolve_scopes(hass, call):
+    for scope in resolve_scopes(hass, call):
         entry = scope.entry
         roster = entry.runtime_data.roster
         # A roster poll updates the entities too; its failure is already translated.
         await roster.async_refresh()
         if roster.stopped:
             # The entry reloaded or went while the poll waited; its answer was dropped.
-            _raise_cloud("entry_reloaded", title=entry.title)
+            raise translated_error("entry_reloaded", {"title": entry.title})
         if not roster.last_update_success:
             failure = roster.last_exception
             if isinstance(failure, HomeAssistantError) and failure.translation_key:
-                _raise_cloud(
-                    failure.translation_key, failure, **(failure.translation_placeholders or {})
-                )
-            _raise_cloud("cannot_connect", failure, error=type(failure).__name__)
+                raise translated_error(
+                    failure.translation_key, failure.translation_placeholders
+                ) from failure
+            raise translated_error("cannot_connect", {"error": type(failure).__name__}) from failure
         locks = roster.data.locks
         lock_ids = sorted(locks) if scope.lock_ids is None else sorted(scope.lock_ids)
         for lock_id in lock_ids:
             if lock_id not in locks:
-                _raise_cloud("lock_not_found", name=lock_id)
+                raise translated_error("lock_not_found", {"name": lock_id})
         last_events = await _async_last_events(hass, entry, lock_ids)
         for lock_id in lock_ids:
             lock = locks[lock_id].as_dict()
@@ -546,7 +373,7 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
 
 async def _async_refresh_token(call: ServiceCall) -> None:
     """Drop the cached token and authenticate again."""
-    entry = _entry_from_call(call.hass, call)
+    entry = entry_from_call(call.hass, call)
     client = entry.runtime_data.client
     client.invalidate_token()
     await _async_cloud(call.hass, entry, lambda: client.authenticate(force=True))

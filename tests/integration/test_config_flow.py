@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.salto_ks import config_flow
+from custom_components.salto_ks import config_flow, flow_validation
 from custom_components.salto_ks.api import PRODUCTION_API, PRODUCTION_AUTH_URL
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
@@ -744,7 +744,7 @@ async def test_invalid_urls_then_recover(
 )
 def test_url_rules(url: str, error: str | None) -> None:
     """https everywhere, plain http only to loopback, no credentials, sane length."""
-    assert config_flow._url_error(url) == error
+    assert flow_validation.url_error(url) == error
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.salto_ks import config_flow
+from custom_components.salto_ks import config_flow, flow_validation
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -155,12 +155,12 @@ def _credentials(sim: Simulator, **overrides: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(("url", "error"), BAD_URLS)
 def test_bad_urls(url: str, error: str) -> None:
     """The flow's rules refuse them, and so does the client (one policy)."""
-    assert config_flow._url_error(url) == error
+    assert flow_validation.url_error(url) == error
 
 
 @pytest.mark.parametrize("url", GOOD_URLS)
 def test_good_urls(url: str) -> None:
-    assert config_flow._url_error(url) is None
+    assert flow_validation.url_error(url) is None
 
 
 # --- user step ---------------------------------------------------------------------------------------

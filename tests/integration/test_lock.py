@@ -41,8 +41,9 @@ from custom_components.salto_ks.const import (
     DEFAULT_RELEASED_STATE,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
+    OTP_DOCS_URL,
 )
-from custom_components.salto_ks.lock import OTP_DOCS_URL, mentions_iq
+from custom_components.salto_ks.lock import mentions_iq
 from custom_components.salto_ks.pin import hash_pin
 from simulator import Simulator, connect_api
 from simulator.connect_api import ApiError

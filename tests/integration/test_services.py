@@ -30,8 +30,8 @@ from custom_components.salto_ks.const import (
     CONF_USERNAME,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
+    OTP_DOCS_URL,
 )
-from custom_components.salto_ks.lock import OTP_DOCS_URL
 from custom_components.salto_ks.services import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_LIMIT,
