@@ -212,6 +212,14 @@ async def test_entries_order_limit_and_since(salto_sim: Simulator, client: Salto
     assert [e.id for e in rounded] == ids[:3:-1]
 
 
+async def test_entries_since_a_year_below_1000(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    """The filter literal keeps four year digits (strftime's %Y does not pad them on Linux)."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    ids = await _add_entries(salto_sim, client, 2, start)
+    rows = await client.get_entries(salto_sim.site_id, since=datetime(1, 1, 1, tzinfo=UTC))
+    assert [e.id for e in rows][:2] == ids[::-1]
+
+
 async def test_entry_pages_newest_first_until_break(
     salto_sim: Simulator, client: SaltoKSClient
 ) -> None:

@@ -58,7 +58,7 @@ def _filter_stamp(when: datetime) -> str:
     """``when`` (naive = UTC) as the entries filter's literal, in whole seconds (rounded down)."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def _no_such_route(err: NotFoundError) -> bool:
