@@ -23,22 +23,15 @@ from typing import Any, Final, NoReturn
 from homeassistant.components.lock import LockEntity, LockEntityFeature
 from homeassistant.const import ATTR_CODE
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 
 from .api import (
-    AuthenticationError,
-    InvalidRequestError,
     LockedState,
     LockUnavailableError,
-    NotFoundError,
-    OtpRequiredError,
     PermissionDeniedError,
-    RateLimitedError,
     SaltoKSError,
-    TokenRejectedError,
-    UnsupportedOperationError,
 )
 from .const import (
     CONF_PIN_HASH,
@@ -50,12 +43,12 @@ from .const import (
 )
 from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
 from .entity import SaltoLockEntity
+from .errors import COMMAND_KEYS, action_error, raise_if_rate_limited, translated_error
 from .pin import is_valid_pin, verify_pin
 
 # Commands go to the cloud one at a time.
 PARALLEL_UPDATES = 1
 
-OTP_DOCS_URL: Final = "https://github.com/salto-ks-ha/salto_ks#one-time-passwords-otp"
 
 # Salto's 422 wording is undocumented; a whole word keeps "unique" or "IQ-less" text from matching.
 _IQ_WORD: Final = re.compile(r"\biq\b", re.IGNORECASE)
@@ -260,17 +253,11 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         return {"name": name, **extra}
 
     def _raise(self, key: str, err: Exception | None = None, **extra: str) -> NoReturn:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=key,
-            translation_placeholders=self._placeholders(**extra),
-        ) from err
+        raise translated_error(key, self._placeholders(**extra)) from err
 
     def _check_can_command(self) -> None:
         """Fail without a request when the roster already shows the command cannot work."""
-        coordinator = self.coordinator
-        if (remaining := coordinator.rate_limit_remaining()) is not None:
-            self._raise("rate_limited", seconds=str(round(remaining)))
+        raise_if_rate_limited(self.coordinator.client, self._placeholders())
         if (lock := self.salto_lock) is None:
             self._raise("lock_not_found")
         if lock.online is False:
@@ -306,42 +293,22 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         """Send a command and turn the client's errors into translated HomeAssistantErrors."""
         try:
             await request
-        except LockUnavailableError as err:
-            # An offline IQ takes its locks offline with it, so the cloud may blame the lock; a
-            # roster that has caught up with the IQ (e.g. polled while the request ran) is the
-            # better witness than the undocumented wording.
-            self._raise_if_roster_offline(err)
-            if mentions_iq(err.server_message or err.message):
-                self._raise("iq_offline", err, iq=self._iq_name())
-            self._raise("lock_offline", err)
-        except OtpRequiredError as err:
-            self._raise("otp_required", err, url=OTP_DOCS_URL)
-        except UnsupportedOperationError as err:
-            self._raise("unsupported", err)
-        except PermissionDeniedError as err:
-            # Salto documents 403 ErrorCode 2203 "Operation cannot be executed" for an offline lock
-            # or IQ as well as for a missing permission; the roster (polled while the request
-            # ran) tells the two apart.
-            self._raise_if_roster_offline(err)
-            self._raise("action_permission_denied", err)
-        except InvalidRequestError as err:
-            # A permanent 400 (e.g. the site is not released): retrying will not help.
-            self._raise("command_invalid", err)
-        except RateLimitedError as err:
-            wait = self.coordinator.note_rate_limited(err)
-            self._raise("rate_limited", err, seconds=str(round(wait)))
-        except NotFoundError as err:
-            self._raise("lock_not_found", err)
-        except TokenRejectedError as err:
-            self.coordinator.note_transient_failure()
-            self._raise("cannot_connect", err, error=type(err).__name__)
-        except AuthenticationError as err:
-            if not self.coordinator.auth_refusal_is_trusted():
-                # Right after a transient failure: not trusted yet (the roster's reauth grace).
-                self._raise("cannot_connect", err, error=type(err).__name__)
-            # The identity server refused the stored credentials: ask the user for new ones.
-            self.coordinator.config_entry.async_start_reauth(self.hass)
-            self._raise("action_invalid_auth", err)
         except SaltoKSError as err:
-            self.coordinator.note_transient_failure()
-            self._raise("cannot_connect", err, error=type(err).__name__)
+            if isinstance(err, LockUnavailableError | PermissionDeniedError):
+                # An offline IQ takes its locks offline with it, so the cloud may blame the lock,
+                # and Salto documents 403 ErrorCode 2203 "Operation cannot be executed" for an
+                # offline lock or IQ as well as for a missing permission: a roster that has caught
+                # up (e.g. polled while the request ran) is the better witness than the wording.
+                self._raise_if_roster_offline(err)
+            if isinstance(err, LockUnavailableError) and mentions_iq(
+                err.server_message or err.message
+            ):
+                self._raise("iq_offline", err, iq=self._iq_name())
+            raise action_error(
+                err,
+                hass=self.hass,
+                entry=self.coordinator.config_entry,
+                grace=self.coordinator,
+                keys=COMMAND_KEYS,
+                placeholders=self._placeholders(),
+            ) from err
