@@ -11,15 +11,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .api import Iq, Lock
+from .compat import DEVICE_PER_ENTRY
 from .const import DOMAIN, LOGGER
 
 MANUFACTURER: Final = "Salto"
 # The API has no IQ model field.
 IQ_MODEL: Final = "IQ"
-
-# Since HA 2026.8 a device belongs to exactly one config entry and is removed with
-# async_remove_device; before, a stale device is detached with remove_config_entry_id.
-DEVICE_PER_ENTRY: Final = hasattr(dr.DeviceRegistry, "async_get_device_by_identifier")
 
 # Successful polls a lock or IQ must be missing from before its device (and the user's names,
 # areas and disabled flags with it) is removed.

@@ -20,6 +20,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.salto_ks import PLATFORMS
+from custom_components.salto_ks.compat import DEVICE_PER_ENTRY
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -202,7 +203,7 @@ def get_device(hass: HomeAssistant, entry_id: str, salto_id: str) -> dr.DeviceEn
     """The entry's device of a lock or IQ (the lookup API differs between HA versions)."""
     registry = dr.async_get(hass)
     identifier = (DOMAIN, salto_id)
-    if hasattr(registry, "async_get_device_by_identifier"):
+    if DEVICE_PER_ENTRY:
         return registry.async_get_device_by_identifier(identifier, entry_id)  # type: ignore[no-any-return]
     return registry.async_get_device(identifiers={identifier})
 
