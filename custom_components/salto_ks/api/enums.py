@@ -22,11 +22,6 @@ class _TolerantStrEnum(StrEnum):
         member._value_ = value
         return member
 
-    @property
-    def known(self) -> bool:
-        """Whether the value is one of the documented members."""
-        return self._value_ in type(self)._value2member_map_
-
 
 class LockedState(_TolerantStrEnum):
     """State of a lock's latch (`locked_state`)."""
