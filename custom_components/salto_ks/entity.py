@@ -1,68 +1,163 @@
-"""Base entities of the Salto KS integration: one for lock devices, one for IQ devices."""
+"""The entity base of the Salto KS integration and the one way platforms add entities.
+
+Every entity belongs to a lock's or an IQ's device (``DeviceKind``: ``LOCK`` or ``IQ``), is fed by the roster
+coordinator and is available while the roster is usable and still lists its device. Sensors and binary sensors
+are made from descriptions (``SaltoEntityDescription``: the key and a ``value_fn``), as in HA core
+``tedee``/``peblar``. ``async_add_device_entities`` adds a platform's entities for every device the roster lists
+now and for each one it lists later; ``async_add_described_entities`` does so with one entity per description.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Final
+
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import Iq, Lock
 from .const import DOMAIN
-from .coordinator import SaltoRosterCoordinator
+from .coordinator import RosterData, SaltoConfigEntry, SaltoRosterCoordinator
 
 
-class SaltoEntity(CoordinatorEntity[SaltoRosterCoordinator]):
-    """An entity fed by the roster coordinator."""
+@dataclass(frozen=True, slots=True)
+class DeviceKind[DeviceT: Lock | Iq]:
+    """Locks or IQs: where a roster poll lists them and which callbacks hear of new ones."""
+
+    devices: Callable[[RosterData], Mapping[str, DeviceT]]
+    new_device_callbacks: Callable[[SaltoRosterCoordinator], list[Callable[[set[str]], None]]]
+
+
+LOCK: Final[DeviceKind[Lock]] = DeviceKind(
+    devices=lambda data: data.locks, new_device_callbacks=lambda roster: roster.new_lock_callbacks
+)
+IQ: Final[DeviceKind[Iq]] = DeviceKind(
+    devices=lambda data: data.iqs, new_device_callbacks=lambda roster: roster.new_iq_callbacks
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SaltoEntityDescription[DeviceT: Lock | Iq, ValueT](EntityDescription):
+    """An entity of every lock or of every IQ: its key names it within the device, its ``value_fn``
+    reads its value from the device as of the last roster poll."""
+
+    value_fn: Callable[[DeviceT], ValueT]
+
+
+class SaltoEntity[DeviceT: Lock | Iq](CoordinatorEntity[SaltoRosterCoordinator]):
+    """An entity of one lock's or IQ's device, fed by the roster coordinator."""
 
     _attr_has_entity_name = True
 
-    @property
-    def available(self) -> bool:
-        """Available while the roster is usable: fresh, or recent and only held back by a rate limit.
-
-        Not CoordinatorEntity's last_update_success: through a rate limit a lock command must reach
-        the entity to raise the rate-limited error (see SaltoRosterCoordinator.data_usable).
-        """
-        return self.coordinator.data_usable
-
-
-class SaltoLockEntity(SaltoEntity):
-    """An entity of a lock's device; unavailable once the lock leaves the roster."""
-
-    def __init__(self, coordinator: SaltoRosterCoordinator, lock_id: str, key: str | None) -> None:
-        """Bind the entity to a lock; ``key`` None marks the device's main entity."""
+    def __init__(
+        self,
+        coordinator: SaltoRosterCoordinator,
+        kind: DeviceKind[DeviceT],
+        device_id: str,
+        key: str | None,
+    ) -> None:
+        """Bind the entity to a device; ``key`` None marks the device's main entity."""
         super().__init__(coordinator)
-        self.lock_id = lock_id
-        self._attr_unique_id = lock_id if key is None else f"{lock_id}_{key}"
+        self._kind = kind
+        self.device_id = device_id
+        self._attr_unique_id = device_id if key is None else f"{device_id}_{key}"
         # The coordinator registers the device with all its details; entities only link to it.
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, lock_id)})
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device_id)})
 
     @property
-    def salto_lock(self) -> Lock | None:
-        """The lock as of the last roster poll, None when it left the site."""
-        return self.coordinator.data.locks.get(self.lock_id)
-
-    @property
-    def available(self) -> bool:
-        """Available while the roster is usable and still lists the lock."""
-        return super().available and self.lock_id in self.coordinator.data.locks
-
-
-class SaltoIqEntity(SaltoEntity):
-    """An entity of an IQ's device; unavailable once the IQ leaves the roster."""
-
-    def __init__(self, coordinator: SaltoRosterCoordinator, iq_id: str, key: str) -> None:
-        """Bind the entity to an IQ."""
-        super().__init__(coordinator)
-        self.iq_id = iq_id
-        self._attr_unique_id = f"{iq_id}_{key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, iq_id)})
-
-    @property
-    def iq(self) -> Iq | None:
-        """The IQ as of the last roster poll, None when it left the site."""
-        return self.coordinator.data.iqs.get(self.iq_id)
+    def device(self) -> DeviceT | None:
+        """The lock or IQ as of the last roster poll, None when it left the site."""
+        return self._kind.devices(self.coordinator.data).get(self.device_id)
 
     @property
     def available(self) -> bool:
-        """Available while the roster is usable and still lists the IQ."""
-        return super().available and self.iq_id in self.coordinator.data.iqs
+        """Available while the roster is usable and still lists the device.
+
+        Usable, not CoordinatorEntity's last_update_success: through a rate limit a lock command must
+        reach the entity to raise the rate-limited error (see SaltoRosterCoordinator.data_usable).
+        """
+        return self.coordinator.data_usable and self.device_id in self._kind.devices(
+            self.coordinator.data
+        )
+
+
+class SaltoDescriptionEntity[DeviceT: Lock | Iq, ValueT](SaltoEntity[DeviceT]):
+    """An entity made from a description: one per description and device of its kind."""
+
+    entity_description: SaltoEntityDescription[DeviceT, ValueT]
+
+    def __init__(
+        self,
+        coordinator: SaltoRosterCoordinator,
+        kind: DeviceKind[DeviceT],
+        device_id: str,
+        description: SaltoEntityDescription[DeviceT, ValueT],
+    ) -> None:
+        """Bind the entity to a device and its description."""
+        super().__init__(coordinator, kind, device_id, description.key)
+        self.entity_description = description
+
+    @property
+    def value(self) -> ValueT | None:
+        """The description's value as of the last roster poll; None (unknown) once the device left."""
+        device = self.device
+        return None if device is None else self.entity_description.value_fn(device)
+
+
+@callback
+def async_add_device_entities(
+    entry: SaltoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    kind: DeviceKind[Any],
+    entities: Callable[[str], Iterable[Entity]],
+) -> None:
+    """Add ``entities(device_id)`` for every device of ``kind``, now and whenever the roster lists new ones."""
+    roster = entry.runtime_data.roster
+
+    @callback
+    def add(device_ids: set[str]) -> None:
+        async_add_entities(
+            entity for device_id in sorted(device_ids) for entity in entities(device_id)
+        )
+
+    kind.new_device_callbacks(roster).append(add)
+    add(set(kind.devices(roster.data)))
+
+
+@callback
+def async_add_described_entities(
+    entry: SaltoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: Callable[[SaltoRosterCoordinator, DeviceKind[Any], str, Any], Entity],
+    *,
+    locks: Sequence[SaltoEntityDescription[Lock, Any]] = (),
+    iqs: Sequence[SaltoEntityDescription[Iq, Any]] = (),
+) -> None:
+    """Add an ``entity_class`` entity per description for every lock / IQ, now and later."""
+    roster = entry.runtime_data.roster
+    kinds: tuple[tuple[DeviceKind[Any], Sequence[SaltoEntityDescription[Any, Any]]], ...] = (
+        (LOCK, locks),
+        (IQ, iqs),
+    )
+    for kind, described in kinds:
+        async_add_device_entities(
+            entry,
+            async_add_entities,
+            kind,
+            partial(_described_entities, entity_class, roster, kind, described),
+        )
+
+
+def _described_entities(
+    entity_class: Callable[[SaltoRosterCoordinator, DeviceKind[Any], str, Any], Entity],
+    roster: SaltoRosterCoordinator,
+    kind: DeviceKind[Any],
+    descriptions: Sequence[SaltoEntityDescription[Any, Any]],
+    device_id: str,
+) -> list[Entity]:
+    return [entity_class(roster, kind, device_id, description) for description in descriptions]

@@ -28,6 +28,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 
 from .api import (
+    Lock,
     LockedState,
     LockUnavailableError,
     PermissionDeniedError,
@@ -42,7 +43,7 @@ from .const import (
     PIN_CODE_FORMAT,
 )
 from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
-from .entity import SaltoLockEntity
+from .entity import LOCK, SaltoEntity, async_add_device_entities
 from .errors import COMMAND_KEYS, action_error, raise_if_rate_limited, translated_error
 from .pin import is_valid_pin, verify_pin
 
@@ -72,19 +73,15 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.roster
     released_state = float(entry.options.get(CONF_RELEASED_STATE, DEFAULT_RELEASED_STATE))
     pin_hash: str | None = entry.options.get(CONF_PIN_HASH) or None
-
-    @callback
-    def add_locks(lock_ids: set[str]) -> None:
-        async_add_entities(
-            SaltoLock(coordinator, lock_id, released_state, pin_hash)
-            for lock_id in sorted(lock_ids)
-        )
-
-    coordinator.new_lock_callbacks.append(add_locks)
-    add_locks(set(coordinator.data.locks))
+    async_add_device_entities(
+        entry,
+        async_add_entities,
+        LOCK,
+        lambda lock_id: [SaltoLock(coordinator, lock_id, released_state, pin_hash)],
+    )
 
 
-class SaltoLock(SaltoLockEntity, LockEntity):
+class SaltoLock(SaltoEntity[Lock], LockEntity):
     """A Salto KS lock; the device's main entity."""
 
     _attr_name = None
@@ -98,7 +95,8 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         pin_hash: str | None = None,
     ) -> None:
         """Initialise the lock entity (``pin_hash``: the unlock PIN option, None when unset)."""
-        super().__init__(coordinator, lock_id, None)
+        super().__init__(coordinator, LOCK, lock_id, None)
+        self.lock_id = lock_id
         self._pin_hash = pin_hash
         # The options flow reloads the entry when the PIN changes, so this never goes stale.
         self._attr_code_format = PIN_CODE_FORMAT if pin_hash else None
@@ -107,6 +105,11 @@ class SaltoLock(SaltoLockEntity, LockEntity):
         # Counts releases ended early, so a poll finishing late leaves a newer state alone.
         self._release_id = 0
         self._cancel_release: CALLBACK_TYPE | None = None
+
+    @property
+    def salto_lock(self) -> Lock | None:
+        """The lock as of the last roster poll, None when it left the site."""
+        return self.device
 
     async def async_added_to_hass(self) -> None:
         """Cancel a pending release timer when the entity goes away; follow the audit feed."""

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -13,12 +12,12 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import BatteryLevel, Iq, Lock
-from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
-from .entity import SaltoIqEntity, SaltoLockEntity
+from .coordinator import SaltoConfigEntry
+from .entity import SaltoDescriptionEntity, SaltoEntityDescription, async_add_described_entities
 
 # Read-only platform fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -42,21 +41,14 @@ def battery_percent(level: BatteryLevel | int | None) -> int | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SaltoLockSensorEntityDescription(SensorEntityDescription):
-    """A sensor of a lock."""
-
-    value_fn: Callable[[Lock], int | None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class SaltoIqSensorEntityDescription(SensorEntityDescription):
-    """A sensor of an IQ."""
-
-    value_fn: Callable[[Iq], int | None]
+class SaltoSensorEntityDescription[DeviceT: Lock | Iq](
+    SensorEntityDescription, SaltoEntityDescription[DeviceT, int | None]
+):
+    """A sensor of every lock or of every IQ."""
 
 
-LOCK_SENSORS: Final = (
-    SaltoLockSensorEntityDescription(
+LOCK_SENSORS: Final[tuple[SaltoSensorEntityDescription[Lock], ...]] = (
+    SaltoSensorEntityDescription(
         key="battery",
         device_class=SensorDeviceClass.BATTERY,
         native_unit_of_measurement=PERCENTAGE,
@@ -65,8 +57,8 @@ LOCK_SENSORS: Final = (
     ),
 )
 
-IQ_SENSORS: Final = (
-    SaltoIqSensorEntityDescription(
+IQ_SENSORS: Final[tuple[SaltoSensorEntityDescription[Iq], ...]] = (
+    SaltoSensorEntityDescription(
         key="signal_strength",
         translation_key="signal_strength",
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -83,70 +75,18 @@ async def async_setup_entry(
     entry: SaltoConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add sensors for every lock and IQ, now and whenever new ones appear."""
-    coordinator = entry.runtime_data.roster
-
-    @callback
-    def add_locks(lock_ids: set[str]) -> None:
-        async_add_entities(
-            SaltoLockSensor(coordinator, lock_id, description)
-            for lock_id in sorted(lock_ids)
-            for description in LOCK_SENSORS
-        )
-
-    @callback
-    def add_iqs(iq_ids: set[str]) -> None:
-        async_add_entities(
-            SaltoIqSensor(coordinator, iq_id, description)
-            for iq_id in sorted(iq_ids)
-            for description in IQ_SENSORS
-        )
-
-    coordinator.new_lock_callbacks.append(add_locks)
-    coordinator.new_iq_callbacks.append(add_iqs)
-    add_locks(set(coordinator.data.locks))
-    add_iqs(set(coordinator.data.iqs))
+    """Add each lock's battery and each IQ's signal strength sensor, for new ones as they appear."""
+    async_add_described_entities(
+        entry, async_add_entities, SaltoSensor, locks=LOCK_SENSORS, iqs=IQ_SENSORS
+    )
 
 
-class SaltoLockSensor(SaltoLockEntity, SensorEntity):
-    """A sensor of a lock."""
+class SaltoSensor(SaltoDescriptionEntity[Any, int | None], SensorEntity):
+    """A sensor of a lock or an IQ."""
 
-    entity_description: SaltoLockSensorEntityDescription
-
-    def __init__(
-        self,
-        coordinator: SaltoRosterCoordinator,
-        lock_id: str,
-        description: SaltoLockSensorEntityDescription,
-    ) -> None:
-        """Initialise the sensor."""
-        super().__init__(coordinator, lock_id, description.key)
-        self.entity_description = description
+    entity_description: SaltoSensorEntityDescription[Any]
 
     @property
     def native_value(self) -> int | None:
         """The value from the last roster poll."""
-        lock = self.salto_lock
-        return None if lock is None else self.entity_description.value_fn(lock)
-
-
-class SaltoIqSensor(SaltoIqEntity, SensorEntity):
-    """A sensor of an IQ."""
-
-    entity_description: SaltoIqSensorEntityDescription
-
-    def __init__(
-        self,
-        coordinator: SaltoRosterCoordinator,
-        iq_id: str,
-        description: SaltoIqSensorEntityDescription,
-    ) -> None:
-        """Initialise the sensor."""
-        super().__init__(coordinator, iq_id, description.key)
-        self.entity_description = description
-
-    @property
-    def native_value(self) -> int | None:
-        """The value from the last roster poll."""
-        iq = self.iq
-        return None if iq is None else self.entity_description.value_fn(iq)
+        return self.value

@@ -100,3 +100,26 @@ async def test_office_mode(
     salto_sim.set_lock(lock_id, locked_state=locked_state)
     await async_refresh_roster(hass, setup_integration)
     assert hass.states.get(lock_entity_id(hass, lock_id, "office_mode")).state == expected
+
+
+async def test_devices_listed_later_get_their_binary_sensors(
+    hass: HomeAssistant, salto_sim: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """A lock and an IQ the roster lists after setup get every binary sensor, fed like the others."""
+    iq_id = salto_sim.add_iq(name="IQ annex", online=False)
+    lock_id = salto_sim.add_lock(name="Annex door", iq_id=iq_id, privacy_mode=True)
+    await async_refresh_roster(hass, setup_integration)
+    iq_online = er.async_get(hass).async_get_entity_id("binary_sensor", DOMAIN, f"{iq_id}_online")
+    assert iq_online is not None
+    assert hass.states.get(iq_online).state == STATE_OFF
+    states = {
+        key: hass.states.get(lock_entity_id(hass, lock_id, key)).state
+        for key in ("online", "left_open", "intrusion", "privacy_mode", "office_mode")
+    }
+    assert states == {
+        "online": STATE_ON,
+        "left_open": STATE_OFF,
+        "intrusion": STATE_OFF,
+        "privacy_mode": STATE_ON,
+        "office_mode": STATE_OFF,
+    }

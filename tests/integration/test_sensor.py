@@ -101,3 +101,17 @@ async def test_signal_strength_follows_iq(
     salto_sim.inject_fault("iqs", "503")
     await async_refresh_roster(hass, setup_integration)
     assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_devices_listed_later_get_their_sensors(
+    hass: HomeAssistant, salto_sim: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """A lock and an IQ the roster lists after setup get their sensors, fed like the others."""
+    iq_id = salto_sim.add_iq(name="IQ annex", signal_strength=9)
+    lock_id = salto_sim.add_lock(name="Annex door", iq_id=iq_id, battery_level="low")
+    await async_refresh_roster(hass, setup_integration)
+    signal = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{iq_id}_signal_strength")
+    assert signal is not None
+    assert hass.states.get(signal).state == "9"
+    assert hass.states.get(lock_entity_id(hass, lock_id, "battery")).state == "20"
