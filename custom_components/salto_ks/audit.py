@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -17,27 +17,24 @@ from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import (
-    Entry,
-    SaltoKSClient,
-    SaltoKSError,
-)
+from .api import Entry, SaltoKSClient, SaltoKSError
 from .audit_feed import (
     AUDIT_CLOCK_TOLERANCE,
+    STORE_DAMAGE,
     Cursor,
+    FeedState,
     bound_backlog,
-    entry_from_store,
-    entry_to_store,
     read_first,
     read_new,
     skipped_count,
 )
 from .audit_rows import EVENT_SALTO_KS, bus_payload, is_opening, user_name
-from .const import CONF_SITE_ID, DOMAIN, LOGGER
+from .const import DOMAIN, LOGGER
 from .errors import Grace, rate_limited_failure, update_failed
+from .polling import SaltoCoordinator
 
 # Unique-id suffix of a lock's event entity (event.py).
 AUDIT_EVENT_KEY: Final = "access"
@@ -101,32 +98,15 @@ class _Held:
     roster: RosterListing | None = None
 
 
-class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
+class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
     """Tail the site's entries feed: every row exactly once, oldest first.
 
     Each poll asks only for rows at or after the cursor (``Cursor``: newest handled instant plus the
     ids handled at it) and delivers the new ones to the lock's event entity (``async_subscribe``) and
     as a ``salto_ks_event`` on the bus, then moves the cursor and saves it (Store, delayed). A failed
     poll delivers nothing and keeps the cursor, so the next good poll picks up where it stopped.
-
-    - Reading: newest first from the cursor's second on, page by page (continuation tokens), the
-      only order and filter the record shows; delivered oldest first.
-    - First start (no Store): the cursor is placed after the newest existing row (at the setup time
-      when the log answers empty); history is not delivered. Until that read succeeds the cursor
-      sits at the setup time, so a feed failing at first start loses nothing.
-    - Every new row is delivered, up to AUDIT_BACKLOG_LIMIT per poll (the newest); a longer backlog
-      (an outage) skips the oldest and logs how many once.
-    - The cursor never moves beyond Home Assistant's clock plus AUDIT_CLOCK_TOLERANCE: a row dated
-      later is delivered once (its id is kept) and a warning names its lock.
-    - A row for a lock without event entity is held (and the roster asked for a refresh when it
-      does not know the lock) until the entity subscribes; after AUDIT_HOLD_POLLS polls (successful
-      roster refreshes while the roster does not list the lock) it is fired on the bus only. A
-      disabled event entity never subscribes: its lock's rows go to the bus at once.
-    - A failure is logged (HA's one error line, one recovery line) only once the roster has answered
-      since it began: while the roster fails too, its own line tells the user the cloud is lost.
-    - The bus event's ``entity_id`` is the lock's event entity (also when it is disabled; None when the
-      lock has none, e.g. it never appeared in the roster). ``lock_id`` names the lock.
-    - Entities never turn unavailable because of this coordinator: they follow the roster.
+    First start, backlog and clock bounds, held rows and failure logging: docs/architecture.md §3.
+    Entities never turn unavailable because of this coordinator: they follow the roster.
     """
 
     config_entry: ConfigEntry[Any]
@@ -140,17 +120,8 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
         interval: float,
     ) -> None:
         """Initialise the coordinator with the entry's event_poll_interval (> 0)."""
-        super().__init__(
-            hass,
-            LOGGER,
-            config_entry=config_entry,
-            name=f"{DOMAIN} audit",
-            update_interval=timedelta(seconds=interval),
-            always_update=False,
-        )
-        self.client = client
+        super().__init__(hass, config_entry, client, name="audit", interval=interval)
         self.roster = roster
-        self.site_id: str = config_entry.data[CONF_SITE_ID]
         self.store = audit_store(hass, config_entry.entry_id)
         self.cursor: Cursor | None = None
         self.recent: deque[Entry] = deque(maxlen=AUDIT_RECENT)
@@ -226,36 +197,26 @@ class SaltoAuditCoordinator(DataUpdateCoordinator[Cursor | None]):
         if not stored:
             return
         try:
-            cursor = stored.get("cursor")
-            self.cursor = Cursor.from_dict(cursor) if cursor else None
-            self._last_entries = {
-                lock_id: entry_from_store(data)
-                for lock_id, data in (stored.get("last_entries") or {}).items()
-            }
-            self._last_openings = {
-                lock_id: entry_from_store(data)
-                for lock_id, data in (stored.get("last_openings") or {}).items()
-            }
-            self._held = [
-                _Held(entry_from_store(item["entry"]), int(item.get("polls", 0)))
-                for item in stored.get("held") or []
-            ]
-        except (AttributeError, KeyError, TypeError, ValueError, SaltoKSError) as err:
+            state = FeedState.from_store(stored)
+        except STORE_DAMAGE as err:
             LOGGER.warning(
                 "Ignoring the damaged audit cursor of %s (%s); starting after the newest entry",
                 self.config_entry.title,
                 type(err).__name__,
             )
-            self.cursor = None
-            self._last_entries, self._last_openings, self._held = {}, {}, []
+            return
+        self.cursor = state.cursor
+        self._last_entries = state.last_entries
+        self._last_openings = state.last_openings
+        self._held = [_Held(entry, polls) for entry, polls in state.held]
 
     def _store_data(self) -> dict[str, Any]:
-        return {
-            "cursor": self.cursor.as_dict() if self.cursor else None,
-            "last_entries": {k: entry_to_store(v) for k, v in self._last_entries.items()},
-            "last_openings": {k: entry_to_store(v) for k, v in self._last_openings.items()},
-            "held": [{"entry": entry_to_store(h.entry), "polls": h.polls} for h in self._held],
-        }
+        return FeedState(
+            self.cursor,
+            self._last_entries,
+            self._last_openings,
+            [(held.entry, held.polls) for held in self._held],
+        ).as_store()
 
     @callback
     def _async_schedule_save(self) -> None:

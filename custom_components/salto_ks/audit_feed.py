@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from .api import Entry, SaltoKSClient
+from .api import Entry, SaltoKSClient, SaltoKSError
 
 # Rows per entries page the feed asks for (the client's maximum $top).
 AUDIT_PAGE_SIZE: Final = 200
@@ -128,6 +128,56 @@ def entry_to_store(entry: Entry) -> dict[str, Any]:
 def entry_from_store(data: Mapping[str, Any]) -> Entry:
     """Inverse of ``entry_to_store`` (raises the client's InvalidResponseError on a damaged value)."""
     return Entry.from_dict(data)
+
+
+@dataclass(slots=True)
+class FeedState:
+    """What the feed keeps across restarts: the cursor, the last row and last opening per lock, and
+    the rows held for a lock's event entity with the polls each has waited."""
+
+    cursor: Cursor | None = None
+    last_entries: dict[str, Entry] = field(default_factory=dict)
+    last_openings: dict[str, Entry] = field(default_factory=dict)
+    held: list[tuple[Entry, int]] = field(default_factory=list)
+
+    def as_store(self) -> dict[str, Any]:
+        """JSON-serialisable form (the Store's content)."""
+        return {
+            "cursor": self.cursor.as_dict() if self.cursor else None,
+            "last_entries": {k: entry_to_store(v) for k, v in self.last_entries.items()},
+            "last_openings": {k: entry_to_store(v) for k, v in self.last_openings.items()},
+            "held": [
+                {"entry": entry_to_store(entry), "polls": polls} for entry, polls in self.held
+            ],
+        }
+
+    @classmethod
+    def from_store(cls, stored: Mapping[str, Any]) -> FeedState:
+        """Inverse of ``as_store``.
+
+        Raises AttributeError, KeyError, TypeError, ValueError or the client's InvalidResponseError
+        on a damaged value (``STORE_DAMAGE``).
+        """
+        cursor = stored.get("cursor")
+        return cls(
+            cursor=Cursor.from_dict(cursor) if cursor else None,
+            last_entries={
+                lock_id: entry_from_store(data)
+                for lock_id, data in (stored.get("last_entries") or {}).items()
+            },
+            last_openings={
+                lock_id: entry_from_store(data)
+                for lock_id, data in (stored.get("last_openings") or {}).items()
+            },
+            held=[
+                (entry_from_store(item["entry"]), int(item.get("polls", 0)))
+                for item in stored.get("held") or []
+            ],
+        )
+
+
+# What ``FeedState.from_store`` raises for a damaged Store.
+STORE_DAMAGE: Final = (AttributeError, KeyError, TypeError, ValueError, SaltoKSError)
 
 
 async def read_first(

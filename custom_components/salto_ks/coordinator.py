@@ -5,32 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import UpdateFailed
 
-from .api import (
-    Iq,
-    Lock,
-    SaltoKSClient,
-    SaltoKSError,
-)
+from .api import Iq, Lock, SaltoKSClient, SaltoKSError
 from .audit import SaltoAuditCoordinator
 from .client import forget_retry_gate
-from .const import (
-    CONF_SITE_ID,
-    CONF_STATUS_INTERVAL,
-    DEFAULT_STATUS_INTERVAL,
-    DOMAIN,
-    LOGGER,
-)
+from .const import CONF_STATUS_INTERVAL, DEFAULT_STATUS_INTERVAL, DOMAIN
 from .devices import DeviceTracker
 from .errors import AuthGrace, rate_limited_failure, repair_issue, update_failed
 from .issues import async_create_entry_issue, async_delete_entry_issues
+from .polling import SaltoCoordinator
 
 type SaltoConfigEntry = ConfigEntry[SaltoRuntimeData]
 
@@ -76,7 +66,7 @@ def _update_failed(key: str, placeholders: dict[str, str] | None = None) -> Upda
     )
 
 
-class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
+class SaltoRosterCoordinator(SaltoCoordinator[RosterData]):
     """Poll the site's roster: one locks listing and one IQ listing per interval, whatever the lock count.
 
     Authentication: the client renews a token the API refuses (401) once by itself; only an
@@ -100,16 +90,7 @@ class SaltoRosterCoordinator(DataUpdateCoordinator[RosterData]):
     ) -> None:
         """Initialise the coordinator with the entry's status interval."""
         interval = config_entry.options.get(CONF_STATUS_INTERVAL, DEFAULT_STATUS_INTERVAL)
-        super().__init__(
-            hass,
-            LOGGER,
-            config_entry=config_entry,
-            name=f"{DOMAIN} roster",
-            update_interval=timedelta(seconds=interval),
-            always_update=False,
-        )
-        self.client = client
-        self.site_id: str = config_entry.data[CONF_SITE_ID]
+        super().__init__(hass, config_entry, client, name="roster", interval=interval)
         # Platforms register here to add entities for locks / IQs that appear after setup.
         self.new_lock_callbacks: list[Callable[[set[str]], None]] = []
         self.new_iq_callbacks: list[Callable[[set[str]], None]] = []
