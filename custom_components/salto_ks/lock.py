@@ -34,6 +34,7 @@ from .api import (
     PermissionDeniedError,
     SaltoKSError,
 )
+from .audit import SaltoAuditCoordinator
 from .const import (
     CONF_PIN_HASH,
     CONF_RELEASED_STATE,
@@ -73,11 +74,12 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.roster
     released_state = float(entry.options.get(CONF_RELEASED_STATE, DEFAULT_RELEASED_STATE))
     pin_hash: str | None = entry.options.get(CONF_PIN_HASH) or None
+    audit = entry.runtime_data.audit
     async_add_device_entities(
         entry,
         async_add_entities,
         LOCK,
-        lambda lock_id: [SaltoLock(coordinator, lock_id, released_state, pin_hash)],
+        lambda lock_id: [SaltoLock(coordinator, lock_id, released_state, pin_hash, audit)],
     )
 
 
@@ -93,8 +95,13 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         lock_id: str,
         released_state: float,
         pin_hash: str | None = None,
+        audit: SaltoAuditCoordinator | None = None,
     ) -> None:
-        """Initialise the lock entity (``pin_hash``: the unlock PIN option, None when unset)."""
+        """Initialise the lock entity.
+
+        ``pin_hash``: the unlock PIN option, None when unset; ``audit``: the access log that names
+        ``changed_by``, None when the audit loop is off.
+        """
         super().__init__(coordinator, LOCK, lock_id, None)
         self.lock_id = lock_id
         self._pin_hash = pin_hash
@@ -105,6 +112,7 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         # Counts releases ended early, so a poll finishing late leaves a newer state alone.
         self._release_id = 0
         self._cancel_release: CALLBACK_TYPE | None = None
+        self._audit = audit
 
     @property
     def salto_lock(self) -> Lock | None:
@@ -117,14 +125,14 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         self.async_on_remove(self._async_cancel_release)
         # changed_by: the person of the latest opening in the access log. The audit coordinator keeps
         # it in its Store, so it survives a restart; without the audit loop it stays None.
-        if (audit := self.coordinator.config_entry.runtime_data.audit) is not None:
+        if (audit := self._audit) is not None:
             self._attr_changed_by = audit.changed_by(self.lock_id)
             self.async_on_remove(audit.async_add_listener(self._async_handle_audit_update))
 
     @callback
     def _async_handle_audit_update(self) -> None:
         """Write the state when the latest opening's person changed."""
-        if (audit := self.coordinator.config_entry.runtime_data.audit) is None:
+        if (audit := self._audit) is None:
             return
         changed_by = audit.changed_by(self.lock_id)
         if changed_by != self._attr_changed_by:
