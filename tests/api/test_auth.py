@@ -24,7 +24,7 @@ from .conftest import MakeClient
 
 async def test_token_is_cached(salto_sim: Simulator, client: SaltoKSClient) -> None:
     await client.get_sites()
-    await client.get_site(salto_sim.site_id)
+    await client.get_locks(salto_sim.site_id)
     await client.authenticate()
     assert salto_sim.counters["token"] == 1
     await client.authenticate(force=True)

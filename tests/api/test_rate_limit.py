@@ -36,9 +36,7 @@ async def _every_call_refused(sim: Simulator, client: SaltoKSClient) -> list[Rat
     errors: list[RateLimitedError] = []
     calls = (
         client.get_sites(),
-        client.get_site(sim.site_id),
         client.get_locks(sim.site_id),
-        client.get_lock(sim.site_id, "L"),
         client.get_iqs(sim.site_id),
         client.get_users(sim.site_id),
         client.unlock(sim.site_id, "L"),

@@ -18,7 +18,7 @@ async def _collect_errors(sim: Simulator, make_client: MakeClient) -> list[Salto
     calls = [
         lambda: make_client(password=sim.password + "-wrong").get_sites(),
         lambda: make_client(client_secret=sim.client_secret + "-wrong").get_sites(),
-        lambda: client.get_lock(sim.site_id, "missing"),
+        lambda: client.unlock(sim.site_id, "missing"),
     ]
     for call in calls:
         try:
@@ -26,13 +26,13 @@ async def _collect_errors(sim: Simulator, make_client: MakeClient) -> list[Salto
         except SaltoKSError as err:
             errors.append(err)
     sim.inject_fault("sites", "500", times=1)
-    sim.inject_fault("site", "malformed", times=1)
+    sim.inject_fault("users", "malformed", times=1)
     sim.inject_fault("locks", "429", times=1, retry_after=3)
     sim.inject_fault("iqs", "drop", times=2)
     limited = make_client()  # after its 429 it refuses every call (Retry-After gate)
     for coro in (
         client.get_sites(),
-        client.get_site(sim.site_id),
+        client.get_users(sim.site_id),
         limited.get_locks(sim.site_id),
         limited.get_locks(sim.site_id),
         client.get_iqs(sim.site_id),

@@ -285,32 +285,16 @@ class SaltoKSClient:
         memo.finish()
         return result
 
-    async def _get_object(self, path: str, parser: Callable[[object], _T], what: str) -> _T:
-        body = await self._request("GET", self._url(path))
-        if not isinstance(body, Mapping):
-            raise InvalidResponseError(f"{what}: expected a JSON object")
-        return parser(body)
-
     # --- calls ----------------------------------------------------------------------------------
 
     async def get_sites(self) -> list[Site]:
         """Sites visible to the user."""
         return await self._get_list("/v1.2/sites", Site.from_dict, "site")
 
-    async def get_site(self, site_id: str) -> Site:
-        """One site."""
-        return await self._get_object(f"/v1.2/sites/{_seg(site_id)}", Site.from_dict, "site")
-
     async def get_locks(self, site_id: str, page_size: int | None = None) -> list[Lock]:
         """Every lock of a site (follows ``next_page_link``; ``page_size`` sets ``$top``)."""
         return await self._get_memo_list(
             f"/v1.2/sites/{_seg(site_id)}/locks", self._lock_memo, "lock", page_size
-        )
-
-    async def get_lock(self, site_id: str, lock_id: str) -> Lock:
-        """One lock."""
-        return await self._get_object(
-            f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}", Lock.from_dict, "lock"
         )
 
     async def get_iqs(self, site_id: str) -> list[Iq]:
