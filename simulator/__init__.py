@@ -86,8 +86,8 @@ Simulator-only: counters count every request to an endpoint, including the fault
 
 from __future__ import annotations
 
-from .core import Simulator
 from .faults import FAULT_KINDS
+from .server import Simulator
 from .tenant import Tenant
 
 __all__ = ["FAULT_KINDS", "Simulator", "Tenant"]

@@ -8,8 +8,8 @@ import contextlib
 import logging
 import signal
 
-from .core import Simulator
 from .scenarios import SCENARIOS
+from .server import Simulator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

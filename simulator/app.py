@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -22,26 +23,69 @@ from aiohttp import web
 from . import connect_api as api
 from .control import add_control_routes
 from .faults import FaultAction
-from .identity import Token, basic_client_id, token_endpoint
+from .identity import basic_client_id, token_endpoint
 from .monitor import CHANNEL_API, CHANNEL_TOKEN
+from .tokens import Token
 
 if TYPE_CHECKING:
-    from .core import Simulator
+    from .world import World
 
-Handler = Callable[["Simulator", web.Request, Token], Awaitable[web.Response]]
+Handler = Callable[["World", web.Request, Token], Awaitable[web.Response]]
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _LOGGER = logging.getLogger(__package__)
 MALFORMED_BODY = b'{"items": [{"id": "4d77312f-4a87-41db-a97b-f9d948dcc908", "customer_refer'
-# Endpoints only the legacy profile serves.
-LEGACY_ENDPOINTS = frozenset({"audit_trails", "audit_log"})
 PROXY_BODIES = {
     502: b"<html><body><h1>502 Bad Gateway</h1></body></html>",
     503: b"<html><body><h1>503 Service Unavailable</h1></body></html>",
 }
 
 
+@dataclass(frozen=True)
+class Route:
+    """One Connect API route; ``endpoint`` names it for counters and faults."""
+
+    method: str
+    path: str
+    endpoint: str
+    handler: Handler
+    legacy: bool = False  # served only by the legacy profile (a bare 404 elsewhere)
+
+
+_SITE = "/{version:v1\\.[12]}/sites/{site_id}"
+API_ROUTES = (
+    Route("GET", "/{version:v1\\.[12]}/sites", "sites", api.get_sites),
+    Route("GET", _SITE, "site", api.get_site),
+    Route("GET", _SITE + "/locks", "locks", api.get_locks),
+    Route("GET", _SITE + "/locks/{lock_id}", "lock", api.get_lock),
+    Route("PATCH", _SITE + "/locks/{lock_id}/locking", "locking", api.patch_locking),
+    Route("GET", _SITE + "/iqs", "iqs", api.get_iqs),
+    Route("GET", _SITE + "/iqs/{iq_id}", "iq", api.get_iq),
+    Route("GET", _SITE + "/users", "users", api.get_users),
+    Route("GET", _SITE + "/users/{user_id}", "user", api.get_user),
+    Route("GET", _SITE + "/entries", "entries", partial(api.get_entries, kind="entries")),
+    Route(
+        "GET",
+        _SITE + "/audit-trails",
+        "audit_trails",
+        partial(api.get_entries, kind="audit-trails"),
+        legacy=True,
+    ),
+    Route(
+        "GET",
+        _SITE + "/audit/log",
+        "audit_log",
+        partial(api.get_entries, kind="audit/log"),
+        legacy=True,
+    ),
+    Route("GET", _SITE + "/incidents", "incidents", partial(api.get_entries, kind="incidents")),
+)
+# The identity endpoint (``/connect/token``, legacy ``/oauth2/token``) counts as one.
+TOKEN_ENDPOINT = "token"
+ENDPOINTS = frozenset({TOKEN_ENDPOINT, *(route.endpoint for route in API_ROUTES)})
+
+
 async def apply_fault(
-    sim: Simulator, request: web.Request, action: FaultAction
+    sim: World, stopping: asyncio.Event, request: web.Request, action: FaultAction
 ) -> web.StreamResponse | None:
     """Answer a faulted request, or None to go on (after a ``timeout`` delay)."""
     kind = action.kind
@@ -49,7 +93,7 @@ async def apply_fault(
         parked = sim.monitor.park(sim.now())
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sim.stopping.wait(), action.delay)
+                await asyncio.wait_for(stopping.wait(), action.delay)
         finally:
             sim.monitor.unpark(parked)
         return None
@@ -87,7 +131,7 @@ def _connection(request: web.Request) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else "?"
 
 
-def _bearer_client(sim: Simulator, request: web.Request) -> str:
+def _bearer_client(sim: World, request: web.Request) -> str:
     """The client id behind a bearer token (also an expired one), for the monitor."""
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
@@ -98,7 +142,7 @@ def _bearer_client(sim: Simulator, request: web.Request) -> str:
 
 
 def _monitored(
-    sim: Simulator,
+    sim: World,
     endpoint: str,
     channel: str,
     client_of: Callable[[web.Request], str],
@@ -142,7 +186,7 @@ async def log_request(request: web.Request, handler: RouteHandler) -> web.Stream
     return response
 
 
-def legacy_only(sim: Simulator, inner: RouteHandler) -> RouteHandler:
+def legacy_only(sim: World, inner: RouteHandler) -> RouteHandler:
     """A route that exists only in the legacy profile (a bare 404 elsewhere, nothing counted)."""
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -162,7 +206,7 @@ def unauthorized(expired: bool) -> web.Response:
 
 
 def guard(
-    sim: Simulator, endpoint: str, handler: Handler
+    sim: World, stopping: asyncio.Event, endpoint: str, handler: Handler
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """Wrap a Connect API handler: counters, faults, bearer auth, rate limit, ApiError."""
 
@@ -170,7 +214,7 @@ def guard(
         sim.counters[endpoint] = sim.counters.get(endpoint, 0) + 1
         action = sim.faults.pick(endpoint)
         if action is not None:
-            answer = await apply_fault(sim, request, action)
+            answer = await apply_fault(sim, stopping, request, action)
             if answer is not None:
                 return answer
         header = request.headers.get("Authorization", "")
@@ -195,15 +239,15 @@ def guard(
 
 
 def token_guard(
-    sim: Simulator, *, legacy: bool
+    sim: World, stopping: asyncio.Event, *, legacy: bool
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The identity endpoint with counters and faults (endpoint name ``token``)."""
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        sim.counters["token"] = sim.counters.get("token", 0) + 1
-        action = sim.faults.pick("token")
+        sim.counters[TOKEN_ENDPOINT] = sim.counters.get(TOKEN_ENDPOINT, 0) + 1
+        action = sim.faults.pick(TOKEN_ENDPOINT)
         if action is not None:
-            answer = await apply_fault(sim, request, action)
+            answer = await apply_fault(sim, stopping, request, action)
             if answer is not None:
                 return answer
             if request.transport is None or request.transport.is_closing():
@@ -211,40 +255,19 @@ def token_guard(
                 return web.Response(status=499)
         return await token_endpoint(sim, request, legacy=legacy)
 
-    return _monitored(sim, "token", CHANNEL_TOKEN, basic_client_id, wrapped)
+    return _monitored(sim, TOKEN_ENDPOINT, CHANNEL_TOKEN, basic_client_id, wrapped)
 
 
-def build_app(sim: Simulator) -> web.Application:
-    """All routes of one simulator."""
+def build_app(sim: World, stopping: asyncio.Event) -> web.Application:
+    """All routes of one world; ``stopping`` cuts a ``timeout`` fault's wait short."""
     app = web.Application(middlewares=[log_request])
     r = app.router
-    r.add_post("/connect/token", token_guard(sim, legacy=False))
-    r.add_post("/oauth2/token", legacy_only(sim, token_guard(sim, legacy=True)))
-    site = "/{version:v1\\.[12]}/sites/{site_id}"
-    routes: list[tuple[str, str, str, Handler]] = [
-        ("GET", "/{version:v1\\.[12]}/sites", "sites", api.get_sites),
-        ("GET", site, "site", api.get_site),
-        ("GET", site + "/locks", "locks", api.get_locks),
-        ("GET", site + "/locks/{lock_id}", "lock", api.get_lock),
-        ("PATCH", site + "/locks/{lock_id}/locking", "locking", api.patch_locking),
-        ("GET", site + "/iqs", "iqs", api.get_iqs),
-        ("GET", site + "/iqs/{iq_id}", "iq", api.get_iq),
-        ("GET", site + "/users", "users", api.get_users),
-        ("GET", site + "/users/{user_id}", "user", api.get_user),
-        ("GET", site + "/entries", "entries", partial(api.get_entries, kind="entries")),
-        (
-            "GET",
-            site + "/audit-trails",
-            "audit_trails",
-            partial(api.get_entries, kind="audit-trails"),
-        ),
-        ("GET", site + "/audit/log", "audit_log", partial(api.get_entries, kind="audit/log")),
-        ("GET", site + "/incidents", "incidents", partial(api.get_entries, kind="incidents")),
-    ]
-    for method, path, endpoint, handler in routes:
-        route = guard(sim, endpoint, handler)
+    r.add_post("/connect/token", token_guard(sim, stopping, legacy=False))
+    r.add_post("/oauth2/token", legacy_only(sim, token_guard(sim, stopping, legacy=True)))
+    for route in API_ROUTES:
+        handler = guard(sim, stopping, route.endpoint, route.handler)
         r.add_route(
-            method, path, legacy_only(sim, route) if endpoint in LEGACY_ENDPOINTS else route
+            route.method, route.path, legacy_only(sim, handler) if route.legacy else handler
         )
     add_control_routes(app, sim)
     return app

@@ -16,8 +16,8 @@ from .models import INCIDENT_CATEGORIES, Lock, Site
 from .odata import ODataError, parse_query, parse_top
 
 if TYPE_CHECKING:
-    from .core import Simulator
-    from .identity import Token
+    from .tokens import Token
+    from .world import World
 
 OTP_MAX_FAILURES = 8
 OTP_BLOCK_SECONDS = 20 * 60
@@ -51,7 +51,7 @@ def not_found(what: str) -> ApiError:
 
 
 # helpers ---------------------------------------------------------------------------------
-def site_for(sim: Simulator, request: web.Request, caller: Token) -> Site:
+def site_for(sim: World, request: web.Request, caller: Token) -> Site:
     """The path's site, checked against the caller's memberships."""
     site_id = request.match_info["site_id"]
     site = sim.state.sites.get(site_id)
@@ -66,7 +66,7 @@ def site_for(sim: Simulator, request: web.Request, caller: Token) -> Site:
     return site
 
 
-def lock_for(sim: Simulator, site: Site, lock_id: str) -> Lock:
+def lock_for(sim: World, site: Site, lock_id: str) -> Lock:
     lock = sim.state.locks.get(lock_id)
     if lock is None or lock.site_id != site.id:
         raise not_found("lock")
@@ -94,7 +94,7 @@ def paged(
 
 
 # sites -----------------------------------------------------------------------------------
-async def get_sites(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def get_sites(sim: World, request: web.Request, caller: Token) -> web.Response:
     sites = [
         s
         for s in sim.state.sites.values()
@@ -112,25 +112,25 @@ async def get_sites(sim: Simulator, request: web.Request, caller: Token) -> web.
     return web.json_response(paged(request, items, sim.tenant.page_size, sim.tenant.max_top))
 
 
-async def get_site(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def get_site(sim: World, request: web.Request, caller: Token) -> web.Response:
     return web.json_response(sim.state.site_json(site_for(sim, request, caller)))
 
 
 # locks -----------------------------------------------------------------------------------
-async def get_locks(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def get_locks(sim: World, request: web.Request, caller: Token) -> web.Response:
     site = site_for(sim, request, caller)
     now = sim.now()
     items = [sim.state.lock_json(lock, now) for lock in sim.state.locks_of(site.id)]
     return web.json_response(paged(request, items, sim.tenant.page_size, sim.tenant.max_top))
 
 
-async def get_lock(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def get_lock(sim: World, request: web.Request, caller: Token) -> web.Response:
     site = site_for(sim, request, caller)
     lock = lock_for(sim, site, request.match_info["lock_id"])
     return web.json_response(sim.state.lock_json(lock, sim.now()))
 
 
-async def patch_locking(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def patch_locking(sim: World, request: web.Request, caller: Token) -> web.Response:
     site = site_for(sim, request, caller)
     lock = lock_for(sim, site, request.match_info["lock_id"])
     try:
@@ -194,14 +194,14 @@ async def patch_locking(sim: Simulator, request: web.Request, caller: Token) -> 
     return web.json_response(sim.state.lock_json(lock, now))
 
 
-def offline(sim: Simulator, message: str) -> ApiError:
+def offline(sim: World, message: str) -> ApiError:
     """The refusal of an offline lock or IQ, as ``tenant.offline_answer`` models it [inferred]."""
     if sim.tenant.offline_answer == "403":
         return ApiError(403, 2203, "Operation cannot be executed")
     return ApiError(422, 2203, message)
 
 
-def _office_entry(sim: Simulator, site: Site, lock: Lock, caller: Token, detail: str) -> None:
+def _office_entry(sim: World, site: Site, lock: Lock, caller: Token, detail: str) -> None:
     sim.state.add_entry(
         sim.clock(),
         site.id,
@@ -214,13 +214,13 @@ def _office_entry(sim: Simulator, site: Site, lock: Lock, caller: Token, detail:
 
 
 # iqs and users ---------------------------------------------------------------------------
-async def get_iqs(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def get_iqs(sim: World, request: web.Request, caller: Token) -> web.Response:
     site = site_for(sim, request, caller)
     items = [sim.state.iq_json(iq) for iq in sim.state.iqs_of(site.id)]
     return web.json_response(paged(request, items, sim.tenant.page_size, sim.tenant.max_top))
 
 
-async def get_iq(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def get_iq(sim: World, request: web.Request, caller: Token) -> web.Response:
     site = site_for(sim, request, caller)
     iq = sim.state.iqs.get(request.match_info["iq_id"])
     if iq is None or iq.site_id != site.id:
@@ -228,7 +228,7 @@ async def get_iq(sim: Simulator, request: web.Request, caller: Token) -> web.Res
     return web.json_response(sim.state.iq_json(iq))
 
 
-async def get_users(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def get_users(sim: World, request: web.Request, caller: Token) -> web.Response:
     site = site_for(sim, request, caller)
     items = [su.to_json() for su in sim.state.users_of(site.id)]
     if sim.tenant.users_envelope == "array":
@@ -240,7 +240,7 @@ async def get_users(sim: Simulator, request: web.Request, caller: Token) -> web.
     return web.json_response(paged(request, items, sim.tenant.page_size, sim.tenant.max_top))
 
 
-async def get_user(sim: Simulator, request: web.Request, caller: Token) -> web.Response:
+async def get_user(sim: World, request: web.Request, caller: Token) -> web.Response:
     site = site_for(sim, request, caller)
     su = sim.state.site_users.get(request.match_info["user_id"])
     if su is None or su.site_id != site.id:
@@ -275,7 +275,7 @@ def _parse_row_key(text: str) -> tuple[str, int]:
 
 
 async def get_entries(
-    sim: Simulator, request: web.Request, caller: Token, *, kind: str
+    sim: World, request: web.Request, caller: Token, *, kind: str
 ) -> web.Response:
     """Entries (``kind`` = entries | audit-trails | audit/log) or incidents; v1.1 only."""
     if request.match_info["version"] != "v1.1":

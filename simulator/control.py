@@ -30,9 +30,9 @@ from aiohttp import web
 from .state import NotFoundError
 
 if TYPE_CHECKING:
-    from .core import Simulator
+    from .world import World
 
-ControlHandler = Callable[["Simulator", web.Request, dict[str, Any]], Any]
+ControlHandler = Callable[["World", web.Request, dict[str, Any]], Any]
 EVENT_KINDS = frozenset(
     {
         "open_by",
@@ -48,7 +48,7 @@ EVENT_KINDS = frozenset(
 
 
 def _wrap(
-    sim: Simulator, handler: ControlHandler, status: int = 200
+    sim: World, handler: ControlHandler, status: int = 200
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def wrapped(request: web.Request) -> web.Response:
         body: dict[str, Any] = {}
@@ -77,7 +77,7 @@ def _id(request: web.Request) -> str:
     return request.match_info["id"]
 
 
-def _event(sim: Simulator, body: dict[str, Any]) -> dict[str, Any] | None:
+def _event(sim: World, body: dict[str, Any]) -> dict[str, Any] | None:
     args = dict(body)
     kind = args.pop("kind", None)
     if kind not in EVENT_KINDS:
@@ -86,7 +86,7 @@ def _event(sim: Simulator, body: dict[str, Any]) -> dict[str, Any] | None:
     return method(**args)
 
 
-def _fault(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+def _fault(sim: World, body: dict[str, Any]) -> dict[str, Any]:
     args = dict(body)
     endpoint = args.pop("endpoint", None)
     if not isinstance(endpoint, str):
@@ -95,22 +95,22 @@ def _fault(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     return {"faults": [f.as_dict() for f in sim.faults.faults]}
 
 
-def _clear_faults(sim: Simulator, request: web.Request) -> None:
+def _clear_faults(sim: World, request: web.Request) -> None:
     sim.clear_faults(request.query.get("endpoint"))
 
 
-def _reset_counters(sim: Simulator) -> dict[str, int]:
+def _reset_counters(sim: World) -> dict[str, int]:
     before = dict(sim.counters)
     sim.reset_counters()
     return before
 
 
-def _set_tenant(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+def _set_tenant(sim: World, body: dict[str, Any]) -> dict[str, Any]:
     sim.tenant.update(**body)
     return sim.tenant.as_dict()
 
 
-def add_control_routes(app: web.Application, sim: Simulator) -> None:
+def add_control_routes(app: web.Application, sim: World) -> None:
     """Register ``/_sim/…``."""
     table: list[tuple[str, str, ControlHandler, int]] = [
         ("GET", "/_sim/state", lambda s, r, b: s.snapshot(), 200),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -22,67 +21,10 @@ from aiohttp import web
 from .tenant import LEGACY_SCOPES
 
 if TYPE_CHECKING:
-    from .core import Simulator
+    from .world import World
 
 DEFAULT_SCOPE = "user_api.full_access"
 KNOWN_GRANTS = frozenset({"password", "client_credentials", "refresh_token", "authorization_code"})
-
-
-@dataclass
-class Token:
-    """An issued access or refresh token."""
-
-    value: str
-    client_id: str
-    user_id: str | None  # platform user id; None for client_credentials
-    scope: str
-    expires_at: float  # epoch seconds; refresh tokens: far future
-
-
-class TokenStore:
-    """Issued tokens by value."""
-
-    def __init__(self) -> None:
-        self.access: dict[str, Token] = {}
-        self.refresh: dict[str, Token] = {}
-        # Every access and refresh token ever issued (measuring hook: a soak looks for them in logs).
-        self.issued: list[str] = []
-
-    def issue(
-        self, client_id: str, user_id: str | None, scope: str, now: float, lifetime: int
-    ) -> Token:
-        token = Token(secrets.token_urlsafe(32), client_id, user_id, scope, now + lifetime)
-        self.access[token.value] = token
-        self.issued.append(token.value)
-        return token
-
-    def issue_refresh(self, access: Token) -> str:
-        value = secrets.token_urlsafe(32)
-        self.issued.append(value)
-        self.refresh[value] = Token(value, access.client_id, access.user_id, access.scope, 1e18)
-        return value
-
-    def valid(self, value: str, now: float) -> Token | None:
-        token = self.access.get(value)
-        if token is None or now >= token.expires_at:
-            return None
-        return token
-
-    def expire_all(self, *, refresh: bool = False) -> None:
-        for token in self.access.values():
-            token.expires_at = 0.0
-        if refresh:
-            self.refresh.clear()
-
-    def revoke(self, *, client_id: str | None = None, user_id: str | None = None) -> None:
-        for store in (self.access, self.refresh):
-            for value in [
-                v
-                for v, t in store.items()
-                if (client_id is not None and t.client_id == client_id)
-                or (user_id is not None and t.user_id == user_id)
-            ]:
-                del store[value]
 
 
 class IdentityError(Exception):
@@ -131,7 +73,7 @@ def _client_from_request(request: web.Request, form: dict[str, str]) -> tuple[st
     return client_id, form.get("client_secret", "")
 
 
-def _check_scope(sim: Simulator, requested: str | None, legacy: bool) -> str:
+def _check_scope(sim: World, requested: str | None, legacy: bool) -> str:
     if not requested:
         return DEFAULT_SCOPE
     allowed = set(sim.tenant.scopes) | (LEGACY_SCOPES if legacy else set())
@@ -141,7 +83,7 @@ def _check_scope(sim: Simulator, requested: str | None, legacy: bool) -> str:
     return " ".join(asked)
 
 
-def grant(sim: Simulator, form: dict[str, str], client_id: str, legacy: bool) -> dict[str, Any]:
+def grant(sim: World, form: dict[str, str], client_id: str, legacy: bool) -> dict[str, Any]:
     """Run one grant for an authenticated client; the token response body."""
     grant_type = form.get("grant_type", "")
     if grant_type not in KNOWN_GRANTS:
@@ -189,7 +131,7 @@ def grant(sim: Simulator, form: dict[str, str], client_id: str, legacy: bool) ->
     return body
 
 
-async def token_endpoint(sim: Simulator, request: web.Request, *, legacy: bool) -> web.Response:
+async def token_endpoint(sim: World, request: web.Request, *, legacy: bool) -> web.Response:
     """Handle ``POST /connect/token`` (legacy=False) or ``POST /oauth2/token`` (legacy=True)."""
     try:
         posted = await request.post()

@@ -11,13 +11,13 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .core import Simulator
+    from .world import World
 
 _LOGGER = logging.getLogger(__name__)
 BATTERY_STEPS = {"fresh": "good", "good": "low", "low": "critical", "critical": "fresh"}
 
 
-def life_step(sim: Simulator) -> str:
+def life_step(sim: World) -> str:
     """Make one thing happen; returns what (for logs and tests)."""
     rng = sim.life_rng
     locks = [lock for lock in sim.state.locks.values() if lock.site_id == sim.site_id]
@@ -65,7 +65,7 @@ def life_step(sim: Simulator) -> str:
     return f"office mode {'start' if start else 'end'} {lock.name}"
 
 
-async def run_life(sim: Simulator, interval: float) -> None:
+async def run_life(sim: World, interval: float) -> None:
     """Loop forever: wait ~``interval`` s, make something happen."""
     while True:
         await asyncio.sleep(interval * (0.5 + sim.life_rng.random()))

@@ -1,6 +1,6 @@
 """Ready-made worlds: ``small``, ``large`` and ``demo`` (all deterministic for a seed).
 
-All share the default credentials (``core.DEFAULT_*``): a client and a "system user" who is a site
+All share the default credentials (``world.DEFAULT_*``): a client and a "system user" who is a site
 admin with remote access, as most real backend integrations use.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .models import office_hours_schedule
 
 if TYPE_CHECKING:
-    from .core import Simulator
+    from .world import World
 
 SCENARIOS = ("small", "large", "demo")
 LOCKS_PER_IQ = 50
@@ -27,7 +27,7 @@ PEOPLE = (
 )
 
 
-def build(sim: Simulator, name: str, *, locks: int | None = None) -> None:
+def build(sim: World, name: str, *, locks: int | None = None) -> None:
     """Fill an empty simulator with scenario ``name`` (``locks`` sizes ``large`` only)."""
     if locks is not None and name != "large":
         raise ValueError(f"locks only applies to scenario 'large', not {name!r}")
@@ -42,7 +42,7 @@ def build(sim: Simulator, name: str, *, locks: int | None = None) -> None:
     sim.scenario = name
 
 
-def _system_user(sim: Simulator) -> str:
+def _system_user(sim: World) -> str:
     su = sim.add_user(
         first_name="System",
         last_name="User",
@@ -54,7 +54,7 @@ def _system_user(sim: Simulator) -> str:
     return str(su["user"]["id"])
 
 
-def _small(sim: Simulator) -> None:
+def _small(sim: World) -> None:
     """1 site, 1 IQ (no OTP), 3 locks of distinct types, 3 users, 3 past entries."""
     sim.add_site("Salto Sim Office", site_uid="DE4520000001")
     sim.add_iq(name="IQ 01")
@@ -80,7 +80,7 @@ def _small(sim: Simulator) -> None:
     sim.reject(back, bob["user"]["id"], "pin_code", utc=now - timedelta(hours=1))
 
 
-def _large(sim: Simulator, count: int) -> None:
+def _large(sim: World, count: int) -> None:
     """1 site, ``count`` locks at ~50 per IQ, 50 users, a day of history."""
     if count < 0:
         raise ValueError("locks must be >= 0")
@@ -114,7 +114,7 @@ def _large(sim: Simulator, count: int) -> None:
             sim.open_by(rng.choice(lock_ids), user, rng.choice(("tag", "pin_code")), utc=when)
 
 
-def _demo(sim: Simulator) -> None:
+def _demo(sim: World) -> None:
     """1 site, 2 IQs (the second asks for an OTP), 6 varied locks, 6 users, a day of history."""
     sim.add_site("Salto Demo HQ", site_uid="DE4520000003")
     ground = sim.add_iq(name="IQ Ground Floor")

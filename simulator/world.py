@@ -1,41 +1,24 @@
-"""``Simulator``: the in-process face of the simulated Salto KS cloud (see docs/architecture.md §2)."""
+"""The simulated cloud's world: its state and the verbs that change it (no HTTP in here).
+
+``World`` holds the sites, IQs, locks, users and entries (``state``), the tenant profile, issued
+tokens, injected faults, rate limiter, request counters and the monitor, and the clock they all
+read. The server (``server.Simulator``, ``app``) serves a world; nothing here knows of it.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
-
 from .faults import FaultInjector
-from .identity import TokenStore
 from .monitor import Monitor
 from .ratelimit import RateLimiter
 from .state import State
 from .tenant import Tenant
+from .tokens import TokenStore
 
-ENDPOINTS = frozenset(
-    {
-        "token",
-        "sites",
-        "site",
-        "locks",
-        "lock",
-        "locking",
-        "iqs",
-        "iq",
-        "users",
-        "user",
-        "entries",
-        "audit_trails",
-        "audit_log",
-        "incidents",
-    }
-)
 DEFAULT_CLIENT_ID = "salto-sim-client"
 DEFAULT_CLIENT_SECRET = "salto-sim-secret"
 DEFAULT_USERNAME = "system@salto-sim.example"
@@ -47,8 +30,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Simulator:
-    """A local Salto KS cloud: identity server, Connect API and control API on one port."""
+class World:
+    """Everything the simulated cloud knows, and the verbs tests and the control API use."""
+
+    # The endpoint names a fault may target: those of the server that serves this world.
+    endpoints: frozenset[str] = frozenset()
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
@@ -68,85 +54,6 @@ class Simulator:
         self.password = DEFAULT_PASSWORD
         self.site_id = ""
         self.scenario = "empty"
-        self.url = ""
-        self.stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._life: asyncio.Task[None] | None = None
-
-    # construction ------------------------------------------------------------------------
-    @classmethod
-    def from_scenario(cls, name: str, *, seed: int = 0, locks: int | None = None) -> Simulator:
-        """A simulator holding scenario ``small``, ``large`` or ``demo``."""
-        from .scenarios import build  # noqa: PLC0415  (scenarios import this module)
-
-        sim = cls(seed=seed)
-        build(sim, name, locks=locks)
-        return sim
-
-    # server ------------------------------------------------------------------------------
-    @property
-    def api_base(self) -> str:
-        return self.url
-
-    @property
-    def auth_url(self) -> str:
-        return self.url + "/connect/token"
-
-    @property
-    def legacy_auth_url(self) -> str:
-        return self.url + "/oauth2/token"
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on ``host:port`` (0 = a free port); sets ``url``. Starts no background task."""
-        if self._runner is not None:
-            raise RuntimeError("already started")
-        from .app import build_app  # noqa: PLC0415  (app imports control, which imports core)
-
-        self.stopping = asyncio.Event()
-        runner = web.AppRunner(
-            build_app(self),
-            access_log=None,  # app.log_request logs each request without its query string
-            shutdown_timeout=1.0,
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound = runner.addresses[0]
-        url_host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{url_host}:{bound[1]}"
-
-    async def stop(self) -> None:
-        """Stop the life task and the server; leaves no task, timer or connection behind."""
-        await self.stop_life()
-        self.stopping.set()
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    def start_life(self, interval: float = 4.0) -> None:
-        """Start the demo scenario's background life (people, batteries, outages)."""
-        from .life import run_life  # noqa: PLC0415
-
-        if self._life is None or self._life.done():
-            self._life = asyncio.get_running_loop().create_task(
-                run_life(self, interval), name="salto-sim-life"
-            )
-
-    async def stop_life(self) -> None:
-        task, self._life = self._life, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    @property
-    def life_running(self) -> bool:
-        return self._life is not None and not self._life.done()
 
     # time --------------------------------------------------------------------------------
     def now(self) -> float:
@@ -335,8 +242,8 @@ class Simulator:
         sequence: list[str | int | None] | None = None,
     ) -> None:
         """Make requests to ``endpoint`` (or ``"*"``) fail; see ``faults.FAULT_KINDS``."""
-        if endpoint != "*" and endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(ENDPOINTS)}")
+        if endpoint != "*" and endpoint not in self.endpoints:
+            raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(self.endpoints)}")
         self.faults.add(
             endpoint,
             kind,
@@ -384,11 +291,8 @@ class Simulator:
             self.tokens.revoke(user_id=user.id)
 
     def credentials(self) -> dict[str, str]:
-        """The scenario's valid credentials and URLs."""
+        """The scenario's valid credentials."""
         return {
-            "api_base": self.api_base,
-            "auth_url": self.auth_url,
-            "legacy_auth_url": self.legacy_auth_url,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "username": self.username,
@@ -397,13 +301,12 @@ class Simulator:
         }
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything, as ``GET /_sim/state`` shows it."""
+        """Everything the world holds (``GET /_sim/state`` adds what the server runs)."""
         return {
             "scenario": self.scenario,
             "seed": self.seed,
             "tenant": self.tenant.as_dict(),
             "faults": [f.as_dict() for f in self.faults.faults],
             "counters": dict(self.counters),
-            "life_running": self.life_running,
             **self.state.snapshot(self.now()),
         }
