@@ -78,6 +78,21 @@ def test_cycle_finder_sees_a_circle() -> None:
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_imports_are_read_in_every_form() -> None:
+    source = """
+from . import app
+from .world import World
+import simulator.state
+from simulator import Simulator
+if TYPE_CHECKING:
+    from aiohttp import web
+def later():
+    import json
+"""
+    found = _imports(ast.parse(source), {"app", "world", "state"})
+    assert found == {"app", "world", "state", "__init__", "aiohttp", "json"}
+
+
 def test_no_import_circle() -> None:
     assert _cycle(_graph()) is None
 
