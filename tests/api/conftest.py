@@ -15,6 +15,7 @@ from simulator import Simulator
 from .hostile import PASSWORD, SECRET, Handler, Server, start_app
 
 MakeClient = Callable[..., SaltoKSClient]
+RunClient = Callable[..., Awaitable[SaltoKSClient]]
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ async def server(socket_enabled: None) -> tuple[Server, web.Application]:
 @pytest.fixture
 async def run(
     server: tuple[Server, web.Application],
-) -> AsyncIterator[Callable[..., Awaitable[SaltoKSClient]]]:
+) -> AsyncIterator[RunClient]:
     """Start the server and return a client for it (``auth_path`` picks another token route)."""
     state, app = server
     runners: list[web.AppRunner] = []

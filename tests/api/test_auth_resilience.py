@@ -17,10 +17,8 @@ from custom_components.salto_ks.api import (
 )
 from simulator import Simulator
 
-from .conftest import MakeClient
+from .conftest import MakeClient, RunClient
 from .hostile import Server
-
-RunClient = Callable[..., Awaitable[SaltoKSClient]]
 
 
 async def test_401_with_a_valid_token_renews_once_and_retries_once(

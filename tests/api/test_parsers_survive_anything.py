@@ -11,7 +11,6 @@ import json
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
@@ -34,14 +33,7 @@ from custom_components.salto_ks.api import (
 from custom_components.salto_ks.api._http import Scrubber, api_error, parse_retry_after, token_error
 from custom_components.salto_ks.api.pages import entries_page, list_page
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def load(name: str) -> dict[str, Any]:
-    """One of the record's example payloads."""
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    return data
-
+from .helpers import load
 
 FAST = settings(
     max_examples=200,
