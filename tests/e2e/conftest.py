@@ -13,23 +13,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from scripts.hadev import (
-    DOMAIN,
-    REPO,
-    HomeAssistant,
-    Process,
-    SimulatorControl,
-    free_port,
-    hass_argv,
-    link_component,
-    new_session,
-    simulator_argv,
-    skip_onboarding_integrations,
-    start_process,
-    wait_for,
-    wait_http,
-    write_test_config,
-)
+from devtools.common import REPO
+from devtools.haconfig import link_component, skip_onboarding_integrations, write_test_config
+from devtools.processes import Process, free_port, hass_argv, simulator_argv, start_process
+from devtools.rest import HomeAssistant
+from devtools.salto import salto_entities
+from devtools.sim_control import SimulatorControl
+from devtools.waiting import new_session, wait_for, wait_http
 
 # Own deadlines, well inside each test's pytest-timeout.
 HASS_START_WITHIN = 60.0
@@ -131,21 +121,13 @@ class Stack:
                 parts.append(path.read_text(encoding="utf-8", errors="replace"))
         return "\n".join(parts)
 
-    async def salto_entities(self, ha: HomeAssistant, domain: str) -> list[dict[str, Any]]:
-        async with ha.websocket() as ws:
-            return [
-                e
-                for e in await ws.entity_registry()
-                if e.get("platform") == DOMAIN and e["entity_id"].startswith(domain + ".")
-            ]
-
     async def wait_entities(
         self, ha: HomeAssistant, domain: str, count: int, within: float = 30
     ) -> list[dict[str, Any]]:
         """Wait until ``count`` Salto KS entities of ``domain`` exist and have a state."""
 
         async def probe() -> list[dict[str, Any]] | None:
-            found = await self.salto_entities(ha, domain)
+            found = await salto_entities(ha, domain)
             if len(found) < count:
                 return None
             for entity in found:

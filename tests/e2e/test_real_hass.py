@@ -17,16 +17,12 @@ from typing import Any
 
 import pytest
 
-from scripts.hadev import (
-    DOMAIN,
-    ONBOARDING_DOMAINS,
-    HomeAssistant,
-    integration_problems,
-    leaked_secrets,
-    onboarding_noise,
-    simulator_answers,
-    wait_for,
-)
+from devtools.common import DOMAIN
+from devtools.haconfig import ONBOARDING_DOMAINS
+from devtools.logs import integration_problems, leaked_secrets, onboarding_noise
+from devtools.rest import HomeAssistant
+from devtools.salto import salto_entities, simulator_answers
+from devtools.waiting import wait_for
 
 from .conftest import Stack
 
@@ -132,7 +128,7 @@ async def test_onboarding_config_flow_and_lock_cycle(stack: Stack) -> None:
     )
 
     # A restart brings back the same entry and entities (no duplicates), with the options kept.
-    registry_before = sorted(e["entity_id"] for e in await stack.salto_entities(ha, "lock"))
+    registry_before = sorted(e["entity_id"] for e in await salto_entities(ha, "lock"))
     ha = await stack.restart_hass()
     entries = await ha.config_entries(DOMAIN)
     assert [e["entry_id"] for e in entries] == [entry["entry_id"]]
@@ -194,13 +190,11 @@ async def test_tag_opening_event_survives_restart(stack: Stack) -> None:
     await ha.set_options(entry["entry_id"], {"event_poll_interval": 5})
     await stack.wait_entities(ha, "lock", len(sim_locks))
 
-    events = await stack.salto_entities(ha, "event")
+    events = await salto_entities(ha, "event")
     assert events, "the integration has no event entities"
     lock_id = sorted(sim_locks)[0]
     lock_name = sim_locks[lock_id]["customer_reference"]
-    lock_entity = next(
-        e for e in await stack.salto_entities(ha, "lock") if e["unique_id"] == lock_id
-    )
+    lock_entity = next(e for e in await salto_entities(ha, "lock") if e["unique_id"] == lock_id)
     on_lock = [e for e in events if e.get("device_id") == lock_entity["device_id"]]
     assert len(on_lock) == 1, f"one event entity per lock expected: {on_lock}"
     watched = [on_lock[0]["entity_id"]]

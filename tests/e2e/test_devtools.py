@@ -1,19 +1,14 @@
-"""The harness's own pure helpers (no process started): the log checks, the form answering and
-the onboarding store."""
+"""The dev tools' pure helpers (no process started): the log checks, the form answering and the
+onboarding store."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from scripts.hadev import (
-    _answer_form,
-    integration_problems,
-    leaked_secrets,
-    log_records,
-    onboarding_noise,
-    skip_onboarding_integrations,
-)
+from devtools.flows import answer_form
+from devtools.haconfig import skip_onboarding_integrations
+from devtools.logs import integration_problems, leaked_secrets, log_records, onboarding_noise
 
 LOG = """\
 2026-11-22 03:12:21.028 WARNING (SyncWorker_0) [homeassistant.loader] We found a custom integration salto_ks
@@ -81,7 +76,7 @@ def test_answer_form_by_field_name_defaults_and_first_option() -> None:
         {"name": "note", "required": False, "description": {"suggested_value": "kept"}},
     ]
     answers = {"endpoint": "custom", "client_id": "c", "username": None, "released_state": 2}
-    assert _answer_form(schema, answers) == {
+    assert answer_form(schema, answers) == {
         "endpoint": "custom",
         "client_id": "c",
         "released_state": 2,

@@ -9,140 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-import aiohttp
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.hadev import (
-    DEV_PASSWORD,
-    DEV_USER,
-    DOMAIN,
-    REPO,
-    HaDevError,
-    HomeAssistant,
-    Process,
-    free_port,
-    new_session,
-    start_process,
-    wait_for,
-    wait_http,
-)
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-    "--force-device-scale-factor=1",
-]
-
-# Finds an element by CSS selector through every open shadow root (the frontend is web components).
-DEEP_QUERY_JS = """
-const deep = (selector, root) => {
-  const found = root.querySelector(selector);
-  if (found) return found;
-  for (const el of root.querySelectorAll('*')) {
-    if (el.shadowRoot) {
-      const inner = deep(selector, el.shadowRoot);
-      if (inner) return inner;
-    }
-  }
-  return null;
-};
-"""
-
-
-class WebDriver:
-    """The few W3C WebDriver commands this script needs."""
-
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session = session
-        self.url = url
-        self.session_id: str | None = None
-
-    async def _call(self, method: str, path: str, payload: Any = None) -> Any:
-        async with self.session.request(method, self.url + path, json=payload) as resp:
-            body = await resp.json(content_type=None)
-        if resp.status >= 400:
-            raise HaDevError(f"webdriver {method} {path}: {resp.status} {body}")
-        return body.get("value") if isinstance(body, dict) else body
-
-    async def start(self, *, user_data_dir: Path, width: int, height: int) -> None:
-        args = [
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={user_data_dir}",
-            f"--window-size={width},{height}",
-        ]
-        value = await self._call(
-            "POST",
-            "/session",
-            {
-                "capabilities": {
-                    "alwaysMatch": {
-                        "browserName": "chrome",
-                        "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
-                    }
-                }
-            },
-        )
-        self.session_id = value["sessionId"]
-
-    def _s(self, path: str) -> str:
-        if self.session_id is None:
-            raise HaDevError("no WebDriver session")
-        return f"/session/{self.session_id}{path}"
-
-    async def get(self, url: str) -> None:
-        await self._call("POST", self._s("/url"), {"url": url})
-
-    async def execute(self, script: str, *args: Any) -> Any:
-        return await self._call(
-            "POST", self._s("/execute/sync"), {"script": script, "args": list(args)}
-        )
-
-    async def screenshot(self, path: Path) -> None:
-        data = await self._call("GET", self._s("/screenshot"))
-        await asyncio.to_thread(path.write_bytes, base64.b64decode(data))
-
-    async def quit(self) -> None:
-        if self.session_id is not None:
-            try:
-                await self._call("DELETE", self._s(""))
-            finally:
-                self.session_id = None
-
-
-async def wait_for_element(
-    driver: WebDriver, selector: str, *, within: float, text: str | None = None
-) -> None:
-    """Wait until ``selector`` exists somewhere in the page (optionally containing ``text``)."""
-    script = DEEP_QUERY_JS + (
-        "const el = deep(arguments[0], document);"
-        "if (!el) return false;"
-        "if (arguments[1] === null) return true;"
-        "return (el.shadowRoot ? el.shadowRoot.textContent : '').includes(arguments[1])"
-        " || el.textContent.includes(arguments[1]);"
-    )
-
-    async def probe() -> bool:
-        return bool(await driver.execute(script, selector, text))
-
-    await wait_for(probe, within=within, interval=0.5, what=f"{selector} in the page")
+from devtools.common import DEV_PASSWORD, DEV_USER, DOMAIN, REPO, DevToolsError
+from devtools.processes import Process, free_port, start_process
+from devtools.rest import HomeAssistant
+from devtools.waiting import new_session, wait_http
+from devtools.webdriver import CHROMEDRIVER, WebDriver, wait_for_element
 
 
 async def capture(args: argparse.Namespace) -> None:
@@ -152,8 +29,10 @@ async def capture(args: argparse.Namespace) -> None:
         ha = HomeAssistant(session, ha_url)
         try:
             await wait_http(session, ha_url + "/api/onboarding", within=10)
-        except HaDevError as err:
-            raise HaDevError(f"no Home Assistant at {ha_url}: start scripts/develop first") from err
+        except DevToolsError as err:
+            raise DevToolsError(
+                f"no Home Assistant at {ha_url}: start scripts/develop first"
+            ) from err
         tokens = await ha.login(DEV_USER, DEV_PASSWORD)
         async with ha.websocket() as ws:
             entities = [e for e in await ws.entity_registry() if e.get("platform") == DOMAIN]
@@ -163,7 +42,7 @@ async def capture(args: argparse.Namespace) -> None:
             key=lambda e: e["entity_id"],
         )
         if not locks:
-            raise HaDevError("no Salto KS lock in Home Assistant: is scripts/develop running?")
+            raise DevToolsError("no Salto KS lock in Home Assistant: is scripts/develop running?")
         wanted = [e for e in locks if args.lock in e["entity_id"]] if args.lock else locks
         lock = (wanted or locks)[0]
         device = devices[lock["device_id"]]
@@ -231,7 +110,7 @@ def main() -> int:
     t0 = time.monotonic()
     try:
         asyncio.run(capture(args))
-    except HaDevError as err:
+    except DevToolsError as err:
         print(f"[screenshot] {err}", file=sys.stderr)
         return 1
     print(f"[screenshot] done in {time.monotonic() - t0:.1f} s", flush=True)
