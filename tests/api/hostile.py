@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -36,3 +37,12 @@ async def start_app(app: web.Application) -> tuple[web.AppRunner, str]:
     await site.start()
     port = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{port}"
+
+
+def entry(n: int) -> dict[str, Any]:
+    """A minimal entries row, the n-th of a feed."""
+    return {
+        "id": f"e{n}",
+        "event_category": "lock_opened",
+        "utc_date_time": f"2026-01-01T00:00:{n % 60:02d}Z",
+    }

@@ -1,22 +1,77 @@
-"""Every call of the client against the simulator over loopback HTTP."""
+"""api/client.py: construction, every call against the simulator over loopback HTTP, paging, the entries paths."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 
+from custom_components.salto_ks import api
 from custom_components.salto_ks.api import (
     BatteryLevel,
+    CommunicationError,
     DataSyncState,
     EventCategory,
     Lock,
     LockedState,
+    NotFoundError,
+    PermissionDeniedError,
     SaltoKSClient,
 )
 from simulator import Simulator
 
 from .conftest import MakeClient
+from .helpers import first_lock_id
+from .hostile import entry
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://connect.my-clay.com", "https://connect.my-clay.com"),
+        ("https://connect.my-clay.com/", "https://connect.my-clay.com"),
+        ("https://connect.my-clay.com/v1", "https://connect.my-clay.com"),
+        ("https://connect.my-clay.com/v1.2/", "https://connect.my-clay.com"),
+        (api.LEGACY_API_BASE, "https://clp.my-clay.com"),
+        ("http://127.0.0.1:8787/proxy/v1.1", "http://127.0.0.1:8787/proxy"),
+    ],
+)
+async def test_api_base_version_is_stripped(given: str, expected: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        client = SaltoKSClient(session, api_base=given, client_id="c", client_secret="s")
+        assert client.api_base == expected
+        assert client.auth_url == api.PRODUCTION_AUTH_URL
+
+
+def test_constants() -> None:
+    assert api.PRODUCTION_API == "https://connect.my-clay.com"
+    assert api.PRODUCTION_AUTH_URL == "https://identity.eu.my-clay.com/connect/token"
+    assert api.LEGACY_API_BASE == "https://clp.my-clay.com/v1.1"
+    assert api.LEGACY_AUTH_URL == "https://clp.my-clay.com/oauth2/token"
+    assert api.ACCEPT_API.startswith("https://")
+    assert api.ACCEPT_AUTH_URL.endswith("/connect/token")
+    assert api.DEFAULT_REQUEST_TIMEOUT == 10.0
+
+
+async def test_invalid_arguments() -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ValueError, match="request_timeout"):
+            SaltoKSClient(session, client_id="c", client_secret="s", request_timeout=0)
+        with pytest.raises(ValueError, match="absolute"):
+            SaltoKSClient(session, api_base="/relative", client_id="c", client_secret="s")
+        client = SaltoKSClient(session, client_id="c", client_secret="s")
+        with pytest.raises(ValueError, match="limit"):
+            await client.get_entries("S", limit=201)
+        with pytest.raises(ValueError, match="limit"):
+            await client.get_entries("S", limit=0)
+        with pytest.raises(ValueError, match="page_size"):
+            await client.get_entries("S", page_size=0)
+        with pytest.raises(ValueError, match="page_size"):
+            await client.get_locks("S", page_size=0)
 
 
 async def _lock(client: SaltoKSClient, site_id: str, lock_id: str) -> Lock:
@@ -58,26 +113,6 @@ async def test_get_locks(salto_sim: Simulator, client: SaltoKSClient) -> None:
         assert isinstance(lock.locked_state, LockedState)
         assert lock.iq is not None
         assert lock.iq.id == iqs[0].id
-
-
-async def test_unchanged_locks_reuse_their_models(
-    salto_sim: Simulator, client: SaltoKSClient
-) -> None:
-    """A lock whose JSON did not change comes back as the very same model object; a changed one is new."""
-    first = {lock.id: lock for lock in await client.get_locks(salto_sim.site_id)}
-    first_iqs = await client.get_iqs(salto_sim.site_id)
-    changed = next(iter(first))
-    salto_sim.set_lock(changed, battery_level="low")
-    second = {lock.id: lock for lock in await client.get_locks(salto_sim.site_id)}
-    assert second[changed] is not first[changed]
-    assert second[changed].battery_level is BatteryLevel.LOW
-    for lock_id, lock in second.items():
-        if lock_id != changed:
-            assert lock is first[lock_id]
-    assert [
-        iq is old
-        for iq, old in zip(await client.get_iqs(salto_sim.site_id), first_iqs, strict=True)
-    ] == [True] * len(first_iqs)
 
 
 async def test_lock_state_changes_are_seen(salto_sim: Simulator, client: SaltoKSClient) -> None:
@@ -146,14 +181,6 @@ async def test_get_users_and_paging(salto_sim: Simulator, client: SaltoKSClient)
     new = next(u for u in users if u.id == added["id"])
     assert (new.first_name, new.last_name, new.alias) == ("Ada", "Lovelace", "ada")
     assert new.roles == ("site_user",)
-
-
-async def test_users_as_a_bare_array(salto_sim: Simulator, client: SaltoKSClient) -> None:
-    """The record saw the users list both as {items, …} and as a bare array: both parse alike."""
-    wrapped = await client.get_users(salto_sim.site_id)
-    salto_sim.tenant.update(users_envelope="array")
-    assert await client.get_users(salto_sim.site_id) == wrapped
-    assert len(wrapped) == 3
 
 
 async def test_unlock_opens_and_logs_remote_entry(
@@ -312,3 +339,171 @@ async def test_legacy_profile_urls(salto_sim: Simulator, make_client: MakeClient
     assert client.api_base == salto_sim.url
     await client.authenticate()
     assert salto_sim.counters["token"] == 1
+
+
+async def test_unlock_with_valid_otp(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    lock = (await client.get_locks(salto_sim.site_id))[0]
+    assert lock.iq is not None
+    salto_sim.set_iq(lock.iq.id, otp_enabled=True)
+    await client.unlock(salto_sim.site_id, lock.id, otp=salto_sim.valid_otp(lock.iq.id))
+    assert salto_sim.counters["locking"] == 1
+
+
+async def test_malformed_locking_answer(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    lock_id = await first_lock_id(salto_sim, client)
+    # The body of a successful PATCH is not needed, so a broken one does not fail the command.
+    salto_sim.inject_fault("locking", "malformed", times=1)
+    await client.unlock(salto_sim.site_id, lock_id)
+
+
+async def test_dropped_connection(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    salto_sim.inject_fault("sites", "drop", times=2)  # aiohttp retries a GET once
+    with pytest.raises(CommunicationError) as err:
+        await client.get_sites()
+    assert err.value.status is None
+
+
+async def test_timeout(salto_sim: Simulator, make_client: MakeClient) -> None:
+    client = make_client(request_timeout=0.3)
+    await client.authenticate()
+    salto_sim.inject_fault("locks", "timeout", times=1, delay=3)
+    started = time.monotonic()
+    with pytest.raises(CommunicationError, match="Timeout") as err:
+        await client.get_locks(salto_sim.site_id)
+    assert time.monotonic() - started < 2
+    assert err.value.status is None
+
+
+async def test_entries_of_an_unknown_site_do_not_try_legacy_paths(
+    salto_sim: Simulator, client: SaltoKSClient
+) -> None:
+    """A 404 with a Connect error body is about the site, not the route: no fallback."""
+    salto_sim.tenant.update(profile="legacy")  # its legacy routes exist (and count requests)
+    with pytest.raises(NotFoundError) as err:
+        await client.get_entries("00000000-0000-0000-0000-000000000000")
+    assert err.value.error_code == "1100"
+    assert salto_sim.counters == {"token": 1, "entries": 1}
+    assert client.entries_path is None
+
+
+async def test_relative_next_page_link_is_followed(server: Any, run: Any) -> None:
+    _state, app = server
+
+    async def users(request: web.Request) -> web.Response:
+        if request.query.get("p") == "2":
+            return web.json_response({"items": [{"id": "U2"}], "next_page_link": None})
+        return web.json_response(
+            {"items": [{"id": "U1"}], "next_page_link": "/v1.2/sites/S/users?p=2"}
+        )
+
+    app.router.add_get("/v1.2/sites/S/users", users)
+    client = await run()
+    assert [u.id for u in await client.get_users("S")] == ["U1", "U2"]
+
+
+async def test_redirect_is_not_followed(server: Any, run: Any) -> None:
+    _state, app = server
+
+    async def sites(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://127.0.0.1:9/steal")
+
+    app.router.add_get("/v1.2/sites", sites)
+    client = await run()
+    with pytest.raises(CommunicationError) as err:
+        await client.get_sites()
+    assert err.value.status == 302
+
+
+async def test_entries_wire_format(server: Any, run: Any) -> None:
+    _state, app = server
+    queries: list[dict[str, str]] = []
+
+    async def entries(request: web.Request) -> web.Response:
+        queries.append(dict(request.query))
+        return web.json_response({"items": [entry(1)]})
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    since = datetime(2026, 8, 19, 14, 50, 38, 999, tzinfo=timezone(timedelta(hours=2)))
+    await client.get_entries("S", since=since, limit=30, page_size=10)
+    assert queries == [
+        {
+            "$filter": "utc_date_time ge DateTime'2026-08-19T12:50:38Z'",
+            "$orderby": "utc_date_time desc",
+            "$top": "10",
+        }
+    ]
+
+
+async def test_entries_items_null_and_naive_since(server: Any, run: Any) -> None:
+    _state, app = server
+    filters: list[str] = []
+
+    async def entries(request: web.Request) -> web.Response:
+        filters.append(request.query["$filter"])
+        return web.json_response({"items": None, "continuation_token": None})
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    assert await client.get_entries("S", since=datetime(2026, 1, 2, 3, 4, 5)) == []
+    assert filters == ["utc_date_time ge DateTime'2026-01-02T03:04:05Z'"]
+
+
+async def test_entries_bare_404_falls_back_and_is_remembered(server: Any, run: Any) -> None:
+    """A route-level 404 (aiohttp's plain answer: no /entries route here) tries the legacy paths."""
+    state, app = server
+
+    async def audit_trails(request: web.Request) -> web.Response:
+        return web.json_response([entry(1), entry(2)])
+
+    app.router.add_get("/v1.1/sites/S/audit-trails", audit_trails)
+    client = await run()
+    assert [e.id for e in await client.get_entries("S", limit=1)] == ["e1"]
+    assert client.entries_path == "audit-trails"
+    await client.get_entries("S")
+    assert [r.path for r in state.requests] == [
+        "/v1.1/sites/S/entries",
+        "/v1.1/sites/S/audit-trails",
+        "/v1.1/sites/S/audit-trails",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (404, {"ErrorCode": 1100, "Message": "The site was not found"}, NotFoundError),
+        (404, {"ErrorCode": "2202", "Message": "User not found"}, NotFoundError),
+        (405, None, CommunicationError),
+    ],
+)
+async def test_entries_404_with_a_connect_body_or_405_does_not_fall_back(
+    server: Any, run: Any, status: int, body: object, error: type[Exception]
+) -> None:
+    state, app = server
+
+    async def entries(request: web.Request) -> web.Response:
+        if body is None:
+            return web.Response(status=status)
+        return web.json_response(body, status=status)
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    with pytest.raises(error) as err:
+        await client.get_entries("S")
+    assert err.value.status == status  # type: ignore[attr-defined]
+    assert [r.path for r in state.requests] == ["/v1.1/sites/S/entries"]
+    assert client.entries_path is None
+
+
+async def test_entries_other_errors_do_not_fall_back(server: Any, run: Any) -> None:
+    state, app = server
+
+    async def entries(request: web.Request) -> web.Response:
+        return web.json_response({"ErrorCode": 2203, "Message": "nope"}, status=403)
+
+    app.router.add_get("/v1.1/sites/S/entries", entries)
+    client = await run()
+    with pytest.raises(PermissionDeniedError):
+        await client.get_entries("S")
+    assert len(state.requests) == 1
+    assert client.entries_path is None

@@ -1,14 +1,15 @@
-"""Pure parts of the client: construction, URL handling, Retry-After, the exception tree."""
+"""api/_http.py: answers mapped to the exception tree, unit by unit and as the client raises them (simulator, hostile server)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
-import aiohttp
 import pytest
+from aiohttp import web
+from freezegun.api import FrozenDateTimeFactory
 
-from custom_components.salto_ks import api
 from custom_components.salto_ks.api import (
     ApiNotEnabledError,
     AuthenticationError,
@@ -22,55 +23,13 @@ from custom_components.salto_ks.api import (
     RateLimitedError,
     SaltoKSClient,
     SaltoKSError,
-    TokenRejectedError,
     UnsupportedOperationError,
 )
 from custom_components.salto_ks.api._http import Scrubber, api_error, parse_retry_after, token_error
+from simulator import Simulator
 
-
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        ("https://connect.my-clay.com", "https://connect.my-clay.com"),
-        ("https://connect.my-clay.com/", "https://connect.my-clay.com"),
-        ("https://connect.my-clay.com/v1", "https://connect.my-clay.com"),
-        ("https://connect.my-clay.com/v1.2/", "https://connect.my-clay.com"),
-        (api.LEGACY_API_BASE, "https://clp.my-clay.com"),
-        ("http://127.0.0.1:8787/proxy/v1.1", "http://127.0.0.1:8787/proxy"),
-    ],
-)
-async def test_api_base_version_is_stripped(given: str, expected: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        client = SaltoKSClient(session, api_base=given, client_id="c", client_secret="s")
-        assert client.api_base == expected
-        assert client.auth_url == api.PRODUCTION_AUTH_URL
-
-
-def test_constants() -> None:
-    assert api.PRODUCTION_API == "https://connect.my-clay.com"
-    assert api.PRODUCTION_AUTH_URL == "https://identity.eu.my-clay.com/connect/token"
-    assert api.LEGACY_API_BASE == "https://clp.my-clay.com/v1.1"
-    assert api.LEGACY_AUTH_URL == "https://clp.my-clay.com/oauth2/token"
-    assert api.ACCEPT_API.startswith("https://")
-    assert api.ACCEPT_AUTH_URL.endswith("/connect/token")
-    assert api.DEFAULT_REQUEST_TIMEOUT == 10.0
-
-
-async def test_invalid_arguments() -> None:
-    async with aiohttp.ClientSession() as session:
-        with pytest.raises(ValueError, match="request_timeout"):
-            SaltoKSClient(session, client_id="c", client_secret="s", request_timeout=0)
-        with pytest.raises(ValueError, match="absolute"):
-            SaltoKSClient(session, api_base="/relative", client_id="c", client_secret="s")
-        client = SaltoKSClient(session, client_id="c", client_secret="s")
-        with pytest.raises(ValueError, match="limit"):
-            await client.get_entries("S", limit=201)
-        with pytest.raises(ValueError, match="limit"):
-            await client.get_entries("S", limit=0)
-        with pytest.raises(ValueError, match="page_size"):
-            await client.get_entries("S", page_size=0)
-        with pytest.raises(ValueError, match="page_size"):
-            await client.get_locks("S", page_size=0)
+from .conftest import MakeClient
+from .helpers import first_lock_id
 
 
 def test_retry_after_parsing() -> None:
@@ -90,26 +49,6 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after(past) == 0.0
 
 
-def test_exception_tree() -> None:
-    for cls in (
-        AuthenticationError,
-        ApiNotEnabledError,
-        PermissionDeniedError,
-        NotFoundError,
-        OtpRequiredError,
-        LockUnavailableError,
-        UnsupportedOperationError,
-        RateLimitedError,
-        CommunicationError,
-    ):
-        assert cls.__bases__ == (SaltoKSError,)
-    assert TokenRejectedError.__bases__ == (AuthenticationError,)
-    assert InvalidResponseError.__bases__ == (CommunicationError,)
-    err = RateLimitedError("x", status=429, error_code="1", retry_after=3.0)
-    assert (err.status, err.error_code, err.message, err.retry_after) == (429, "1", "x", 3.0)
-    assert str(err) == "x"
-
-
 def _api(
     status: int, body: bytes, headers: dict[str, str] | None = None, *, locking: bool = False
 ) -> SaltoKSError:
@@ -117,7 +56,11 @@ def _api(
 
 
 _OTP_MISSING = b'{"ErrorCode":"2202","Message":"Otp is invalid"}'
+
+
 _USER_NOT_FOUND = b'{"ErrorCode":2202,"Message":"User not found"}'
+
+
 _OTP_FIELD = b'{"ErrorCode":1100,"Message":"The otp field is required."}'
 
 
@@ -288,3 +231,264 @@ def test_scrubber_removes_secrets_from_server_messages() -> None:
     assert "s3cr3t-value" not in str(err)
     assert "***" in str(err)
     assert "s3cr3t" not in repr(scrub)
+
+
+async def test_offline_lock(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    lock_id = await first_lock_id(salto_sim, client)
+    salto_sim.set_lock(lock_id, online=False)
+    with pytest.raises(LockUnavailableError) as err:
+        await client.unlock(salto_sim.site_id, lock_id)
+    assert err.value.status == 422
+    assert err.value.error_code == "2203"
+    assert "offline" in err.value.message.lower()
+    assert err.value.server_message == "The lock is offline"
+
+
+async def test_offline_iq(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    lock = (await client.get_locks(salto_sim.site_id))[0]
+    assert lock.iq is not None
+    salto_sim.set_iq(lock.iq.id, online=False)
+    with pytest.raises(LockUnavailableError) as err:
+        await client.unlock(salto_sim.site_id, lock.id)
+    assert err.value.status == 422
+    assert "IQ" in err.value.message
+
+
+async def test_lock_not_supported(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    iq_id = (await client.get_iqs(salto_sim.site_id))[0].id
+    lock_id = salto_sim.add_lock(
+        name="XS4 strike", iq_id=iq_id, supports_remote_lock=False, locked_state="unlocked"
+    )
+    with pytest.raises(UnsupportedOperationError) as err:
+        await client.lock(salto_sim.site_id, lock_id)
+    assert err.value.status == 422
+    assert err.value.error_code == "1101"
+    assert not isinstance(err.value, LockUnavailableError)
+
+
+async def test_otp_required_and_invalid(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    lock = (await client.get_locks(salto_sim.site_id))[0]
+    assert lock.iq is not None
+    salto_sim.set_iq(lock.iq.id, otp_enabled=True)
+    with pytest.raises(OtpRequiredError) as err:
+        await client.unlock(salto_sim.site_id, lock.id)
+    assert (err.value.status, err.value.error_code) == (404, "2202")
+    assert not isinstance(err.value, NotFoundError)
+    with pytest.raises(OtpRequiredError) as err:
+        await client.unlock(salto_sim.site_id, lock.id, otp="00000")
+    assert err.value.status in (400, 403)
+    assert err.value.error_code == "3102"
+
+
+async def test_empty_otp_field_is_an_otp_need(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    """400 ErrorCode 1100 "The otp field is required." on the locking call asks for an OTP."""
+    lock = (await client.get_locks(salto_sim.site_id))[0]
+    assert lock.iq is not None
+    salto_sim.set_iq(lock.iq.id, otp_enabled=True)
+    with pytest.raises(OtpRequiredError) as err:
+        await client.unlock(salto_sim.site_id, lock.id, otp="")
+    assert (err.value.status, err.value.error_code) == (400, "1100")
+    assert err.value.server_message == "The otp field is required."
+
+
+async def test_site_uid_is_an_invalid_request(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    """400 ErrorCode 1100 (the site UID instead of its UUID) is permanent, not a CommunicationError."""
+    site_uid = salto_sim.state.sites[salto_sim.site_id].site_uid
+    for call in (client.get_locks, client.get_entries):
+        with pytest.raises(InvalidRequestError) as err:
+            await call(site_uid)
+        assert not isinstance(err.value, CommunicationError)
+        assert (err.value.status, err.value.error_code) == (400, "1100")
+        assert "will not help" in err.value.message
+    lock_id = await first_lock_id(salto_sim, client)
+    with pytest.raises(InvalidRequestError):
+        await client.unlock(site_uid, lock_id)
+
+
+async def test_otp_blocked_after_eight_wrong(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    lock = (await client.get_locks(salto_sim.site_id))[0]
+    assert lock.iq is not None
+    salto_sim.set_iq(lock.iq.id, otp_enabled=True)
+    for _ in range(8):
+        with pytest.raises(OtpRequiredError) as err:
+            await client.unlock(salto_sim.site_id, lock.id, otp="00000")
+        assert (err.value.status, err.value.server_message) == (400, "otp_invalid")
+    # Blocked now: even the right OTP is refused, with the other 3102 answer.
+    with pytest.raises(OtpRequiredError) as err:
+        await client.unlock(salto_sim.site_id, lock.id, otp=salto_sim.valid_otp(lock.iq.id))
+    assert (err.value.status, err.value.error_code) == (403, "3102")
+    assert err.value.server_message == "otp_blocked"
+    assert salto_sim.counters["locking"] == 9
+
+
+async def test_token_refusal_carries_server_message(make_client: MakeClient) -> None:
+    with pytest.raises(AuthenticationError) as err:
+        await make_client(password="wrong-password").get_sites()
+    assert (err.value.status, err.value.error_code) == (400, "invalid_grant")
+    assert err.value.server_message == "invalid_username_or_password"
+
+
+async def test_no_remote_access(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    me = next(u for u in await client.get_users(salto_sim.site_id) if u.email == salto_sim.username)
+    salto_sim.set_user(me.id, remote_access=False)
+    lock_id = await first_lock_id(salto_sim, client)
+    with pytest.raises(PermissionDeniedError) as err:
+        await client.unlock(salto_sim.site_id, lock_id)
+    assert err.value.status == 403
+    assert err.value.error_code == "2203"
+
+
+async def test_not_found(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    with pytest.raises(NotFoundError) as err:
+        await client.unlock(salto_sim.site_id, "00000000-0000-0000-0000-000000000000")
+    assert err.value.status == 404
+    with pytest.raises(NotFoundError):
+        await client.get_locks("00000000-0000-0000-0000-000000000000")
+    with pytest.raises(NotFoundError):
+        await client.get_entries("00000000-0000-0000-0000-000000000000")
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "503"])
+async def test_server_errors(salto_sim: Simulator, client: SaltoKSClient, kind: str) -> None:
+    salto_sim.inject_fault("iqs", kind, times=1)
+    with pytest.raises(CommunicationError) as err:
+        await client.get_iqs(salto_sim.site_id)
+    assert err.value.status == int(kind)
+    assert len(await client.get_iqs(salto_sim.site_id)) == 1
+
+
+async def test_scripted_sequence(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    salto_sim.inject_fault("users", sequence=["503", None, "malformed"])
+    with pytest.raises(CommunicationError):
+        await client.get_users(salto_sim.site_id)
+    assert len(await client.get_users(salto_sim.site_id)) == 3
+    with pytest.raises(InvalidResponseError):
+        await client.get_users(salto_sim.site_id)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "call"),
+    [
+        ("sites", "get_sites"),
+        ("locks", "get_locks"),
+        ("iqs", "get_iqs"),
+        ("users", "get_users"),
+        ("entries", "get_entries"),
+    ],
+)
+async def test_malformed_payloads(
+    salto_sim: Simulator, client: SaltoKSClient, endpoint: str, call: str
+) -> None:
+    salto_sim.inject_fault(endpoint, "malformed", times=1)
+    method = getattr(client, call)
+    args = () if call == "get_sites" else (salto_sim.site_id,)
+    with pytest.raises(InvalidResponseError) as err:
+        await method(*args)
+    assert isinstance(err.value, SaltoKSError)
+    await method(*args)  # and it works again afterwards
+
+
+async def test_retry_after_on_429(
+    salto_sim: Simulator, client: SaltoKSClient, freezer: FrozenDateTimeFactory
+) -> None:
+    salto_sim.inject_fault("locks", "429", times=1, retry_after=7)
+    with pytest.raises(RateLimitedError) as err:
+        await client.get_locks(salto_sim.site_id)
+    assert err.value.status == 429
+    assert err.value.retry_after == 7.0
+    freezer.tick(7)
+    assert len(await client.get_locks(salto_sim.site_id)) == 3
+
+
+async def test_tenant_rate_limit(salto_sim: Simulator, client: SaltoKSClient) -> None:
+    salto_sim.tenant.rate_limit_per_minute = 2
+    await client.get_sites()
+    await client.get_sites()
+    with pytest.raises(RateLimitedError) as err:
+        await client.get_sites()
+    assert err.value.retry_after is not None
+    assert 0 < err.value.retry_after <= 60
+
+
+async def test_retry_after_http_date(server: Any, run: Any) -> None:
+    _state, app = server
+    when = datetime.now(UTC) + timedelta(seconds=120)
+
+    async def sites(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"ErrorCode": 429, "Message": "slow down"},
+            status=429,
+            headers={"Retry-After": format_datetime(when, usegmt=True)},
+        )
+
+    app.router.add_get("/v1.2/sites", sites)
+    client = await run()
+    with pytest.raises(RateLimitedError) as err:
+        await client.get_sites()
+    assert err.value.retry_after is not None
+    assert 100 < err.value.retry_after <= 120
+
+
+_USER_NOT_FOUND_JSON = {"ErrorCode": "2202", "Message": "User not found"}
+
+
+async def test_2202_is_an_otp_need_only_on_the_locking_call(server: Any, run: Any) -> None:
+    """404 ErrorCode 2202 also means "User not found": only the locking call's "Otp is invalid" is an OTP need."""
+    _state, app = server
+    answers: dict[str, object] = {}
+
+    async def lock(request: web.Request) -> web.Response:
+        return web.json_response(_USER_NOT_FOUND_JSON, status=404)
+
+    async def locking(request: web.Request) -> web.Response:
+        return web.json_response(answers["locking"], status=404)
+
+    app.router.add_get("/v1.2/sites/S/locks", lock)
+    app.router.add_patch("/v1.2/sites/S/locks/L/locking", locking)
+    client = await run()
+    with pytest.raises(NotFoundError) as err:
+        await client.get_locks("S")
+    assert not isinstance(err.value, OtpRequiredError)
+    assert err.value.error_code == "2202"
+    answers["locking"] = _USER_NOT_FOUND_JSON
+    with pytest.raises(NotFoundError) as err:
+        await client.unlock("S", "L")
+    assert not isinstance(err.value, OtpRequiredError)
+    answers["locking"] = {"ErrorCode": "2202", "Message": "Otp is invalid"}
+    with pytest.raises(OtpRequiredError):
+        await client.unlock("S", "L")
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (1100, "The otp field is required."),
+        ("1101", "At least one day should be selected"),
+        (1102, "Invalid OData filter"),
+        (2210, "Site not released"),
+        (3102, "otp_invalid"),
+    ],
+)
+async def test_permanent_400s_are_invalid_requests(
+    server: Any, run: Any, code: int | str, message: str
+) -> None:
+    """400 with 1100/1101/1102/2210 is InvalidRequestError (not transient); OTP codes only on locking."""
+    _state, app = server
+
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response({"ErrorCode": code, "Message": message}, status=400)
+
+    app.router.add_get("/v1.2/sites/S/locks", refuse)
+    app.router.add_patch("/v1.2/sites/S/locks/L/locking", refuse)
+    client = await run()
+    expected = CommunicationError if str(code) == "3102" else InvalidRequestError
+    with pytest.raises(expected) as err:
+        await client.get_locks("S")
+    assert not isinstance(err.value, OtpRequiredError)
+    if expected is InvalidRequestError:
+        assert not isinstance(err.value, CommunicationError)
+        assert f"ErrorCode {code}" in err.value.message
+        assert message in err.value.message
+    locking = OtpRequiredError if "otp" in message else InvalidRequestError
+    with pytest.raises(locking):
+        await client.unlock("S", "L")
