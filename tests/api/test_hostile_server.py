@@ -1,7 +1,7 @@
-"""Behaviours the faithful simulator cannot produce: a server that misbehaves on purpose.
+"""A server that misbehaves on purpose never makes the client loop, follow it elsewhere or crash.
 
-A tiny aiohttp server on 127.0.0.1 (real HTTP, no mocking; ``server``/``run`` in conftest.py) answers with paging loops, links to other hosts,
-endless 401s, refresh tokens and redirects.
+A tiny aiohttp server on 127.0.0.1 (real HTTP, no mocking; ``server``/``run`` in conftest.py) answers with
+paging loops, links to other hosts and bodies nested too deeply: behaviours the faithful simulator cannot produce.
 """
 
 from __future__ import annotations
