@@ -121,36 +121,78 @@ def _is_exception_call(node: ast.AST) -> bool:
     )
 
 
+def _key_argument(call: ast.Call, helper: tuple[int, str, bool]) -> ast.expr | None:
+    """The argument a call of a key helper passes as the translation key."""
+    index, name, method = helper
+    if method and isinstance(call.func, ast.Attribute):
+        index -= 1  # self.helper(...): self is not in the call's arguments
+    argument = next((kw.value for kw in call.keywords if kw.arg == name), None)
+    if argument is None and 0 <= index < len(call.args):
+        argument = call.args[index]
+    return argument
+
+
 def _key_helpers(modules: dict[str, ast.Module]) -> dict[str, tuple[int, str, bool]]:
-    """Functions that pass one of their parameters as an exception's translation_key.
+    """Functions that pass one of their parameters as an exception's translation_key, directly or
+    through another such function (``_raise`` -> ``translated_error`` -> ``HomeAssistantError``).
 
     name -> (parameter index, parameter name, is a method taking self).
     """
     helpers: dict[str, tuple[int, str, bool]] = {}
-    for module in modules.values():
-        for func in ast.walk(module):
-            if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            params = [arg.arg for arg in func.args.posonlyargs + func.args.args]
-            for node in ast.walk(func):
-                if not _is_exception_call(node):
+    changed = True
+    while changed:
+        changed = False
+        for module in modules.values():
+            for func in ast.walk(module):
+                if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
                     continue
-                assert isinstance(node, ast.Call)
-                key = _translation_key(node)
-                if isinstance(key, ast.Name) and key.id in params:
-                    helpers[func.name] = (
-                        params.index(key.id),
-                        key.id,
-                        bool(params) and params[0] == "self",
-                    )
+                if func.name in helpers:
+                    continue
+                params = [arg.arg for arg in func.args.posonlyargs + func.args.args]
+                for node in ast.walk(func):
+                    if not isinstance(node, ast.Call):
+                        continue
+                    if _is_exception_call(node):
+                        key = _translation_key(node)
+                    elif (helper := helpers.get(_callee(node) or "")) is not None:
+                        key = _key_argument(node, helper)
+                    else:
+                        continue
+                    if isinstance(key, ast.Name) and key.id in params:
+                        helpers[func.name] = (
+                            params.index(key.id),
+                            key.id,
+                            bool(params) and params[0] == "self",
+                        )
+                        changed = True
+                        break
     return helpers
+
+
+def _key_tables(module: ast.Module) -> set[str]:
+    """The keys of the module-level tables of client error -> translation key (``*_KEYS``)."""
+    keys: set[str] = set()
+    for node in module.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if not isinstance(target, ast.Name) or not target.id.endswith("_KEYS"):
+            continue
+        if isinstance(node.value, ast.Dict):
+            keys.update(
+                value.value
+                for value in node.value.values
+                if isinstance(value, ast.Constant) and isinstance(value.value, str)
+            )
+    return keys
 
 
 def raised_exception_keys() -> set[str]:
     """Every exception translation key the integration raises, found with ast.
 
-    Direct ``SomeError(translation_key="…")`` calls, and string constants passed to helpers that
-    forward a parameter as ``translation_key`` (``_raise("…")``, ``_validation_error("…")``, …).
+    Direct ``SomeError(translation_key="…")`` calls, string constants passed to helpers that
+    forward a parameter as ``translation_key`` (``_raise("…")``, ``validation_error("…")``, …), and
+    the values of errors.py's tables of client error -> key (``COMMAND_KEYS``, ``READ_KEYS``).
     """
     modules = _modules()
     helpers = _key_helpers(modules)
@@ -166,16 +208,10 @@ def raised_exception_keys() -> set[str]:
                 continue
             if (helper := helpers.get(_callee(node) or "")) is None:
                 continue
-            index, name, method = helper
-            if method and isinstance(node.func, ast.Attribute):
-                index -= 1  # self.helper(...): self is not in the call's arguments
-            argument: ast.expr | None = next(
-                (kw.value for kw in node.keywords if kw.arg == name), None
-            )
-            if argument is None and 0 <= index < len(node.args):
-                argument = node.args[index]
+            argument = _key_argument(node, helper)
             if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                 keys.add(argument.value)
+        keys |= _key_tables(module)
     return keys
 
 
@@ -186,10 +222,11 @@ def test_raised_exception_keys_exist() -> None:
     assert {
         "invalid_auth",  # ConfigEntryAuthFailed(translation_key=...)
         "rate_limited",  # UpdateFailed(translation_key=...)
-        "lock_offline",  # self._raise(...) in lock.py
-        "cannot_connect",  # _raise_update_failed(...)
-        "no_target",  # _validation_error(...) in services.py
-        "action_not_permitted",  # _raise_cloud(...) in services.py
+        "lock_offline",  # self._raise(...) in lock.py, through translated_error(...)
+        "cannot_connect",  # translated_error(...) in errors.py
+        "no_target",  # validation_error(...) in service_targets.py
+        "action_not_permitted",  # READ_KEYS in errors.py
+        "otp_required",  # COMMAND_KEYS in errors.py
     } <= keys
     exceptions = _load("en")["exceptions"]
     assert not keys - set(exceptions), "raised but not translated"
