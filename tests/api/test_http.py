@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from freezegun.api import FrozenDateTimeFactory
 
 from custom_components.salto_ks.api import (
     ApiNotEnabledError,
@@ -386,28 +385,6 @@ async def test_malformed_payloads(
         await method(*args)
     assert isinstance(err.value, SaltoKSError)
     await method(*args)  # and it works again afterwards
-
-
-async def test_retry_after_on_429(
-    salto_sim: Simulator, client: SaltoKSClient, freezer: FrozenDateTimeFactory
-) -> None:
-    salto_sim.inject_fault("locks", "429", times=1, retry_after=7)
-    with pytest.raises(RateLimitedError) as err:
-        await client.get_locks(salto_sim.site_id)
-    assert err.value.status == 429
-    assert err.value.retry_after == 7.0
-    freezer.tick(7)
-    assert len(await client.get_locks(salto_sim.site_id)) == 3
-
-
-async def test_tenant_rate_limit(salto_sim: Simulator, client: SaltoKSClient) -> None:
-    salto_sim.tenant.rate_limit_per_minute = 2
-    await client.get_sites()
-    await client.get_sites()
-    with pytest.raises(RateLimitedError) as err:
-        await client.get_sites()
-    assert err.value.retry_after is not None
-    assert 0 < err.value.retry_after <= 60
 
 
 async def test_retry_after_http_date(server: Any, run: Any) -> None:
