@@ -65,7 +65,7 @@ ATTR_LIMIT: Final = "limit"
 ATTR_SINCE: Final = "since"
 
 MIN_EVENTS_LIMIT: Final = 1
-MAX_EVENTS_LIMIT: Final = 200  # the client's (and seed 000's) limit per call
+MAX_EVENTS_LIMIT: Final = 200  # the client's limit per call
 DEFAULT_EVENTS_LIMIT: Final = 50
 # The API cannot filter by lock: for lock targets get_events reads the site's log newest first,
 # page by page, until enough rows match, but at most this many rows (5 pages of 200) per site, so
