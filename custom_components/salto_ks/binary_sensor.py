@@ -15,12 +15,9 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Iq, Lock, LockedState
-from .coordinator import SaltoConfigEntry
-from .entity import SaltoDescriptionEntity, SaltoEntityDescription, async_add_described_entities
+from .entity import SaltoDescriptionEntity, SaltoEntityDescription, described_platform_setup
 
 # Read-only platform fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -83,21 +80,6 @@ LOCK_BINARY_SENSORS: Final[tuple[SaltoBinarySensorEntityDescription[Lock], ...]]
 IQ_BINARY_SENSORS: Final[tuple[SaltoBinarySensorEntityDescription[Iq], ...]] = (online(),)
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SaltoConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the locks' state and alarm sensors and the IQs' online sensors, also for new ones."""
-    async_add_described_entities(
-        entry,
-        async_add_entities,
-        SaltoBinarySensor,
-        locks=LOCK_BINARY_SENSORS,
-        iqs=IQ_BINARY_SENSORS,
-    )
-
-
 class SaltoBinarySensor(SaltoDescriptionEntity[Any, bool | None], BinarySensorEntity):
     """A binary sensor of a lock or an IQ."""
 
@@ -107,3 +89,9 @@ class SaltoBinarySensor(SaltoDescriptionEntity[Any, bool | None], BinarySensorEn
     def is_on(self) -> bool | None:
         """The value from the last roster poll; None (unknown) when the API gives none."""
         return self.value
+
+
+# The locks' state and alarm sensors and the IQs' online sensors, also for new ones.
+async_setup_entry = described_platform_setup(
+    SaltoBinarySensor, locks=LOCK_BINARY_SENSORS, iqs=IQ_BINARY_SENSORS
+)

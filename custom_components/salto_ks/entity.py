@@ -9,12 +9,12 @@ now and for each one it lists later; ``async_add_described_entities`` does so wi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -151,6 +151,29 @@ def async_add_described_entities(
             kind,
             partial(_described_entities, entity_class, roster, kind, described),
         )
+
+
+type PlatformSetup = Callable[
+    [HomeAssistant, SaltoConfigEntry, AddConfigEntryEntitiesCallback], Awaitable[None]
+]
+
+
+def described_platform_setup(
+    entity_class: Callable[[SaltoRosterCoordinator, DeviceKind[Any], str, Any], Entity],
+    *,
+    locks: Sequence[SaltoEntityDescription[Lock, Any]] = (),
+    iqs: Sequence[SaltoEntityDescription[Iq, Any]] = (),
+) -> PlatformSetup:
+    """A platform's ``async_setup_entry`` that adds one ``entity_class`` per description and device."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: SaltoConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        async_add_described_entities(entry, async_add_entities, entity_class, locks=locks, iqs=iqs)
+
+    return async_setup_entry
 
 
 def _described_entities(

@@ -12,12 +12,9 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import BatteryLevel, Iq, Lock
-from .coordinator import SaltoConfigEntry
-from .entity import SaltoDescriptionEntity, SaltoEntityDescription, async_add_described_entities
+from .entity import SaltoDescriptionEntity, SaltoEntityDescription, described_platform_setup
 
 # Read-only platform fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -70,17 +67,6 @@ IQ_SENSORS: Final[tuple[SaltoSensorEntityDescription[Iq], ...]] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SaltoConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add each lock's battery and each IQ's signal strength sensor, for new ones as they appear."""
-    async_add_described_entities(
-        entry, async_add_entities, SaltoSensor, locks=LOCK_SENSORS, iqs=IQ_SENSORS
-    )
-
-
 class SaltoSensor(SaltoDescriptionEntity[Any, int | None], SensorEntity):
     """A sensor of a lock or an IQ."""
 
@@ -90,3 +76,7 @@ class SaltoSensor(SaltoDescriptionEntity[Any, int | None], SensorEntity):
     def native_value(self) -> int | None:
         """The value from the last roster poll."""
         return self.value
+
+
+# Each lock's battery and each IQ's signal strength sensor, for new ones as they appear.
+async_setup_entry = described_platform_setup(SaltoSensor, locks=LOCK_SENSORS, iqs=IQ_SENSORS)
