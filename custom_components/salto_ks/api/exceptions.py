@@ -8,6 +8,16 @@ credential or a token.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
+
+class ErrorFields(TypedDict, total=False):
+    """What every client error may carry besides its message."""
+
+    status: int | None
+    error_code: str | None
+    server_message: str | None
+
 
 class SaltoKSError(Exception):
     """Base class of every error raised by the client."""
@@ -57,8 +67,17 @@ class OtpRequiredError(SaltoKSError):
     """The lock's IQ needs a (valid) one-time password; raised by the locking call only.
 
     404 ErrorCode 2202 "Otp is invalid", 400 ErrorCode 1100 "The otp field is required." and
-    400/403 ErrorCode 3102 (``otp_invalid`` / ``otp_blocked``).
+    400/403 ErrorCode 3102 (``otp_invalid`` / ``otp_blocked``). The two 3102 answers raise the
+    subclasses below; this class itself means no OTP (or an empty one) was sent.
     """
+
+
+class OtpInvalidError(OtpRequiredError):
+    """400 ErrorCode 3102 ``otp_invalid``: the OTP sent is wrong or expired."""
+
+
+class OtpBlockedError(OtpRequiredError):
+    """403 ErrorCode 3102 ``otp_blocked``: too many wrong OTPs; the IQ refuses every OTP for 20 minutes."""
 
 
 class InvalidRequestError(SaltoKSError):
@@ -85,17 +104,9 @@ class RateLimitedError(SaltoKSError):
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error_code: str | None = None,
-        server_message: str | None = None,
-        retry_after: float | None = None,
+        self, message: str, *, retry_after: float | None = None, **fields: Unpack[ErrorFields]
     ) -> None:
-        super().__init__(
-            message, status=status, error_code=error_code, server_message=server_message
-        )
+        super().__init__(message, **fields)
         self.retry_after = retry_after
 
 
