@@ -8,7 +8,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .audit import SaltoAuditCoordinator, audit_store
-from .client import create_client, entry_retry_gate
+from .client import async_create_entry_client, entry_retry_gate
 from .const import CONF_EVENT_POLL_INTERVAL, DEFAULT_EVENT_POLL_INTERVAL, DOMAIN
 from .coordinator import (
     SaltoConfigEntry,
@@ -17,6 +17,7 @@ from .coordinator import (
     async_forget_entry,
 )
 from .issues import async_delete_entry_issues
+from .otp import async_setup_otp_issues
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -32,7 +33,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> bool:
     """Set up a Salto KS site: fetch the roster once, then add devices and entities."""
-    client = create_client(hass, entry.data, retry_gate=entry_retry_gate(hass, entry.entry_id))
+    client = await async_create_entry_client(
+        hass, entry, retry_gate=entry_retry_gate(hass, entry.entry_id)
+    )
     roster = SaltoRosterCoordinator(hass, entry, client)
     # ConfigEntryNotReady on connection errors, ConfigEntryAuthFailed (→ reauth) on refused credentials.
     await roster.async_config_entry_first_refresh()
@@ -50,6 +53,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> boo
         client=client, roster=roster, audit=audit, options=dict(entry.options)
     )
     roster.async_start_device_tracking()
+    async_setup_otp_issues(hass, entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if audit is not None:

@@ -17,6 +17,14 @@ CONF_CLIENT_SECRET: Final = "client_secret"  # noqa: S105 - a key name, not a se
 CONF_USERNAME: Final = "username"  # optional KS system-user e-mail (password grant)
 CONF_PASSWORD: Final = "password"  # noqa: S105 - key name; optional, with CONF_USERNAME
 CONF_SITE_ID: Final = "site_id"  # the site UUID; also the entry's unique id
+# How the entry signs in (one of AUTH_*); entries without it use the password grant when a KS user is
+# stored, else client_credentials.
+CONF_AUTH_METHOD: Final = "auth_method"
+AUTH_OAUTH: Final = "oauth"  # Salto account: authorization code + PKCE via application credentials
+AUTH_KS_USER: Final = "ks_user"  # password grant of a KS system user
+AUTH_API_CLIENT: Final = "api_client"  # client_credentials
+CONF_AUTHORIZE_URL: Final = "authorize_url"  # OAuth entries: the identity server's authorize URL
+CONF_ACCOUNT: Final = "account"  # OAuth entries: the access token's `sub` (who signed in)
 
 ENDPOINT_PRODUCTION: Final = "production"
 ENDPOINT_ACCEPT: Final = "accept"
@@ -56,3 +64,7 @@ PIN_CODE_FORMAT: Final = "^[0-9]{4,12}$"
 
 # Where the README explains one-time passwords (linked from the otp_required error).
 OTP_DOCS_URL: Final = "https://github.com/salto-ks-ha/salto_ks#one-time-passwords-otp"
+
+# entry.data: the IQ activations that let Home Assistant compute OTPs (otp.py), by IQ id:
+# {"secret": <IQ secret>, "pin": <IQ PIN>, "rotated": <bool>}. Secrets: never logged, redacted in diagnostics.
+CONF_OTP_ACTIVATIONS: Final = "otp_activations"

@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from .const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
+    CONF_OTP_ACTIVATIONS,
     CONF_PASSWORD,
     CONF_PIN_HASH,
     CONF_UNLOCK_PIN,
@@ -30,6 +31,9 @@ TO_REDACT: Final = {
     CONF_PIN_HASH,  # the unlock PIN's salted hash (a short PIN's hash is easy to brute-force)
     CONF_UNLOCK_PIN,
     "code",
+    CONF_OTP_ACTIVATIONS,  # IQ secrets and PINs, by IQ
+    "secret",
+    "pin",
     # personal data
     "email",
     "first_name",

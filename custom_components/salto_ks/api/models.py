@@ -16,7 +16,7 @@ from typing import Any, Self
 from .enums import BatteryLevel, DataSyncState, EventCategory, LockedState
 from .exceptions import InvalidResponseError
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _mapping(data: object, what: str) -> Mapping[str, Any]:
@@ -181,7 +181,7 @@ class EasyOfficeModeSchedule(_Model):
         d = _mapping(data, what)
         return cls(
             auto_start=_opt_bool(d, "eom_auto_start", what),
-            days=tuple(day for day in _WEEKDAYS if _opt_bool(d, day, what)),
+            days=tuple(day for day in WEEKDAYS if _opt_bool(d, day, what)),
             start_time=_opt_str(d, "start_time", what),
             end_time=_opt_str(d, "end_time", what),
             start_date=_opt_str(d, "start_date", what),
@@ -279,6 +279,28 @@ class Iq(_Model):
             otp_enabled=_opt_bool(d, "otp_enabled", "iq"),
             mac=_opt_str(d, "mac", "iq"),
             time_zone=_opt_str(d, "time_zone", "iq"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IqActivation(_Model):
+    """The caller's activation on one IQ (``GET /v1.2/me/{site}/activated_iqs``)."""
+
+    iq_id: str
+    activated: bool | None
+    activation_date: datetime | None
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """Parse one activation."""
+        d = _mapping(data, "activated_iq")
+        date = d.get("activation_date")
+        return cls(
+            iq_id=_req_str(d, "iq_id", "activated_iq"),
+            activated=_opt_bool(d, "activated", "activated_iq"),
+            activation_date=None
+            if date is None
+            else _parse_utc(date, "activated_iq", "activation_date"),
         )
 
 
