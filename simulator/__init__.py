@@ -51,6 +51,14 @@ Connect API:
   then ``locked_state: locked`` on a lock with ``supports_remote_lock=False`` → 422 1101
   [inferred]. The valid OTP is a fixed 5-hex-digit code per IQ [inferred]: ``sim.valid_otp(iq_id)``,
   ``GET /_sim/iqs/{id}/otp`` or ``otp`` in ``GET /_sim/state`` (case-insensitive).
+- Manual office mode through ``…/locking`` (``office_mode``, and ``locked`` while the lock is in
+  office mode) also needs the caller's user right ``toggle_manual_office_mode``, checked after
+  ``remote_access`` and before the OTP: without it 403 2203 [inferred: the record names the right,
+  not the refusal; every caller needs it, site admins too, the conservative choice]. The scenarios'
+  system user has the right; set it per user with ``set_user``.
+- Easy office mode schedule: ``PUT …/locks/{id}/easy_office_mode_schedule`` sets it and ``DELETE``
+  removes it (the record shows no removal [inferred]); site admins only, the body validated as
+  ``simulator/office_mode_api.py`` describes [inferred].
 - The 200 of ``…/locking`` carries the lock object [inferred: as the Core API does].
   ``unlocked`` appends ``lock_opened`` + ``access_by: "remote"`` [inferred] with the caller's
   platform user (``user_id: null`` for a client_credentials token); ``office_mode`` appends

@@ -20,9 +20,26 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from . import authorize as sign_in
 from . import connect_api as api
+from . import office_mode_api
 from .control import add_control_routes
 from .faults import FaultAction
+from .hub import HUB_ENDPOINTS, add_hub_routes
+from .guests_api import (
+    delete_group_user,
+    delete_user,
+    get_access_group,
+    get_access_groups,
+    get_group_locks,
+    get_keys,
+    get_subscription,
+    get_time_schedules,
+    post_group_user,
+    post_guest,
+    post_time_schedule,
+    put_pin,
+)
 from .identity import basic_client_id, token_endpoint
 from .monitor import CHANNEL_API, CHANNEL_TOKEN
 from .tokens import Token
@@ -58,10 +75,42 @@ API_ROUTES = (
     Route("GET", _SITE + "/locks", "locks", api.get_locks),
     Route("GET", _SITE + "/locks/{lock_id}", "lock", api.get_lock),
     Route("PATCH", _SITE + "/locks/{lock_id}/locking", "locking", api.patch_locking),
+    Route(
+        "PUT",
+        _SITE + "/locks/{lock_id}/easy_office_mode_schedule",
+        "easy_office_mode_schedule",
+        office_mode_api.put_schedule,
+    ),
+    Route(
+        "DELETE",
+        _SITE + "/locks/{lock_id}/easy_office_mode_schedule",
+        "easy_office_mode_schedule_delete",
+        office_mode_api.delete_schedule,
+    ),
     Route("GET", _SITE + "/iqs", "iqs", api.get_iqs),
     Route("GET", _SITE + "/iqs/{iq_id}", "iq", api.get_iq),
     Route("GET", _SITE + "/users", "users", api.get_users),
     Route("GET", _SITE + "/users/{user_id}", "user", api.get_user),
+    # guest access (guests_api.py)
+    Route("POST", _SITE + "/guests", "guests", post_guest),
+    Route("DELETE", _SITE + "/users/{user_id}", "user_delete", delete_user),
+    Route("PUT", _SITE + "/users/{user_id}/pin", "pin", put_pin),
+    Route("GET", _SITE + "/users/{user_id}/keys", "keys", get_keys),
+    Route("GET", _SITE + "/subscription", "subscription", get_subscription),
+    Route("GET", _SITE + "/access_groups", "access_groups", get_access_groups),
+    Route("GET", _SITE + "/access_groups/{ag}", "access_group", get_access_group),
+    Route("GET", _SITE + "/access_groups/{ag}/locks", "access_group_locks", get_group_locks),
+    Route("GET", _SITE + "/access_groups/{ag}/time_schedules", "time_schedules", get_time_schedules),
+    Route(
+        "POST", _SITE + "/access_groups/{ag}/time_schedules", "time_schedule", post_time_schedule
+    ),
+    Route("POST", _SITE + "/access_groups/{ag}/users", "access_group_users", post_group_user),
+    Route(
+        "DELETE",
+        _SITE + "/access_groups/{ag}/users/{uid}",
+        "access_group_user",
+        delete_group_user,
+    ),
     Route("GET", _SITE + "/entries", "entries", partial(api.get_entries, kind="entries")),
     Route(
         "GET",
@@ -79,9 +128,14 @@ API_ROUTES = (
     ),
     Route("GET", _SITE + "/incidents", "incidents", partial(api.get_entries, kind="incidents")),
 )
-# The identity endpoint (``/connect/token``, legacy ``/oauth2/token``) counts as one.
+# The identity endpoint (``/connect/token``, legacy ``/oauth2/token``) counts as one; so do the
+# sign-in pages (``/connect/authorize`` and its login and consent posts).
 TOKEN_ENDPOINT = "token"
-ENDPOINTS = frozenset({TOKEN_ENDPOINT, *(route.endpoint for route in API_ROUTES)})
+AUTHORIZE_ENDPOINT = "authorize"
+ENDPOINTS = frozenset(
+    {TOKEN_ENDPOINT, AUTHORIZE_ENDPOINT, *HUB_ENDPOINTS, *(route.endpoint for route in API_ROUTES)}
+)
+PageHandler = Callable[["World", web.Request], Awaitable[web.Response]]
 
 
 async def apply_fault(
@@ -258,16 +312,46 @@ def token_guard(
     return _monitored(sim, TOKEN_ENDPOINT, CHANNEL_TOKEN, basic_client_id, wrapped)
 
 
+def authorize_guard(
+    sim: World, stopping: asyncio.Event, handler: PageHandler
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A sign-in page with counters and faults (endpoint name ``authorize``)."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        sim.counters[AUTHORIZE_ENDPOINT] = sim.counters.get(AUTHORIZE_ENDPOINT, 0) + 1
+        action = sim.faults.pick(AUTHORIZE_ENDPOINT)
+        if action is not None:
+            answer = await apply_fault(sim, stopping, request, action)
+            if answer is not None:
+                return answer
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)
+        return await handler(sim, request)
+
+    return _monitored(
+        sim,
+        AUTHORIZE_ENDPOINT,
+        CHANNEL_TOKEN,
+        lambda request: request.query.get("client_id", "?"),
+        wrapped,
+    )
+
+
 def build_app(sim: World, stopping: asyncio.Event) -> web.Application:
     """All routes of one world; ``stopping`` cuts a ``timeout`` fault's wait short."""
     app = web.Application(middlewares=[log_request])
     r = app.router
     r.add_post("/connect/token", token_guard(sim, stopping, legacy=False))
     r.add_post("/oauth2/token", legacy_only(sim, token_guard(sim, stopping, legacy=True)))
+    r.add_get("/.well-known/openid-configuration", partial(sign_in.discovery, sim))
+    r.add_get(sign_in.AUTHORIZE_PATH, authorize_guard(sim, stopping, sign_in.authorize))
+    r.add_post(sign_in.LOGIN_PATH, authorize_guard(sim, stopping, sign_in.login))
+    r.add_post(sign_in.CONSENT_PATH, authorize_guard(sim, stopping, sign_in.consent))
     for route in API_ROUTES:
         handler = guard(sim, stopping, route.endpoint, route.handler)
         r.add_route(
             route.method, route.path, legacy_only(sim, handler) if route.legacy else handler
         )
+    add_hub_routes(app, sim, partial(apply_fault, sim, stopping))
     add_control_routes(app, sim)
     return app

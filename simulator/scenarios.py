@@ -51,17 +51,19 @@ def _system_user(sim: World) -> str:
         roles=("site_admin",),
         remote_access=True,
     )
+    # The integration's own user may toggle manual office mode (the right is off by default).
+    sim.set_user(su["id"], toggle_manual_office_mode=True)
     return str(su["user"]["id"])
 
 
 def _small(sim: World) -> None:
-    """1 site, 1 IQ (no OTP), 3 locks of distinct types, 3 users, 3 past entries."""
+    """1 site, 1 IQ (no OTP), 3 locks of distinct types, 3 users, 3 past entries, 2 access groups."""
     sim.add_site("Salto Sim Office", site_uid="DE4520000001")
     sim.add_iq(name="IQ 01")
     front = sim.add_lock(name="Front Door", lock_type="escutcheon_pin")
     sim.set_lock(front, easy_office_mode_schedule=office_hours_schedule())
     back = sim.add_lock(name="Back Door", lock_type="wall_reader_pin")
-    sim.add_lock(
+    storage = sim.add_lock(
         name="Storage Room", lock_type="cylinder", battery_level="good", supports_remote_lock=False
     )
     _system_user(sim)
@@ -78,6 +80,9 @@ def _small(sim: World) -> None:
     sim.open_by(front, alice["user"]["id"], "tag", utc=now - timedelta(hours=3))
     sim.open_by(back, alice["user"]["id"], "pin_code", utc=now - timedelta(hours=2))
     sim.reject(back, bob["user"]["id"], "pin_code", utc=now - timedelta(hours=1))
+    # Guest access: a group that opens the two doors at any time, and one without a schedule.
+    sim.add_access_group(name="Apartment", lock_ids=[front, back])
+    sim.add_access_group(name="Storage", lock_ids=[storage], schedule=False)
 
 
 def _large(sim: World, count: int) -> None:
@@ -120,6 +125,7 @@ def _demo(sim: World) -> None:
     ground = sim.add_iq(name="IQ Ground Floor")
     first = sim.add_iq(name="IQ First Floor", otp_enabled=True, signal_strength=14)
     main = sim.add_lock(name="Main Entrance", iq_id=ground, lock_type="wall_reader_pin")
+    sim.add_access_group(name="Visitors", lock_ids=[main])
     sim.set_lock(main, easy_office_mode_schedule=office_hours_schedule())
     sim.add_lock(name="Office 1.01", iq_id=first, lock_type="escutcheon_pin")
     sim.add_lock(
