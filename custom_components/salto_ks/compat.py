@@ -37,3 +37,18 @@ def _import_target_helpers() -> ModuleType | None:
 # service.py versions in 2026.8; 2025.4 only has the latter. Looked up at run time so that mypy sees
 # one version's stubs without a version-specific import. Removable with HA 2026.8 (import directly).
 TARGET_HELPERS: Final = _import_target_helpers()
+
+
+
+def _implementation_unavailable() -> tuple[type[Exception], ...]:
+    """HA's error for an OAuth implementation whose provider is down (absent before 2025.x)."""
+    error = getattr(
+        importlib.import_module("homeassistant.exceptions"), "ImplementationUnavailableError", None
+    )
+    return (error,) if isinstance(error, type) and issubclass(error, Exception) else ()
+
+
+# Newer HA raises ImplementationUnavailableError when an entry's OAuth implementation may come back
+# (retry the setup) and UnknownImplementationError, a ValueError, when it is gone; HA 2025.4 raises a
+# plain ValueError for both. Removable once the minimum HA version has the error (import it directly).
+OAUTH_IMPLEMENTATION_UNAVAILABLE: Final = _implementation_unavailable()

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import logging
 import time
+from typing import Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -24,6 +25,59 @@ from .ratelimit import RetryGate
 from .urls import require_secure_url
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class TokenSource(Protocol):
+    """Hands out a valid access token obtained elsewhere (e.g. Home Assistant's OAuth2 session).
+
+    ``force_refresh``: the API refused the last token; get a new one even if it looks valid.
+    Raises the client's exceptions (``AuthenticationError`` for a refused refresh token,
+    ``CommunicationError`` or ``RateLimitedError`` for a transient failure).
+    """
+
+    async def __call__(self, *, force_refresh: bool = False) -> str:
+        """Return a valid access token."""
+
+
+class ExternalTokens:
+    """The token interface of ``TokenManager`` over a ``TokenSource``: no grant of its own.
+
+    Honours and closes the shared Retry-After gate like ``TokenManager``; concurrent 401s share one
+    forced refresh (a refresh token may be single-use, so refreshing twice would waste a rotation).
+    """
+
+    grant_type = "external"
+
+    def __init__(self, source: TokenSource, *, scrubber: Scrubber, gate: RetryGate) -> None:
+        self._source = source
+        self._scrub = scrubber
+        self._gate = gate
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return "ExternalTokens()"
+
+    def invalidate(self) -> None:
+        """Nothing is cached here: the source owns the tokens."""
+
+    async def get_token(self, *, force: bool = False) -> str:
+        """Return the source's token (a refreshed one with ``force``)."""
+        self._gate.check()
+        try:
+            token = await self._source(force_refresh=force)
+        except RateLimitedError as err:
+            err.retry_after = self._gate.note(err.retry_after)
+            raise
+        self._scrub.add(token)
+        return token
+
+    async def renew_rejected(self, rejected: str) -> str:
+        """A new token after the API rejected ``rejected``; one refresh for all callers."""
+        async with self._lock:
+            current = await self.get_token()
+            if current != rejected:
+                return current
+            return await self.get_token(force=True)
 
 
 class TokenManager:
