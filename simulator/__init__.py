@@ -87,6 +87,30 @@ Connect API:
 - A local opening (``open_by`` without ``utc``) also shows the lock ``unlocked`` for its open time.
 - Unknown routes answer aiohttp's plain 404; ``/v1/…`` is not served (the client strips it).
 
+Guest access (``guests.py``, served by ``guests_api.py``):
+
+- ``POST /v1.2/…/guests {alias, expires_at}`` → 201, a site user with role ``site_guest``,
+  ``use_pin: false`` and ``expires_at``; ``DELETE …/users/{id}`` → 202 (also out of every group;
+  unknown → 404 ``"2202"``). ``PUT …/users/{id}/pin`` (``{}`` or ``{expiry_date}``) → 200 with a
+  bare JSON string, a 6-digit PIN the server generates; a ``pin`` field needs the ``custom_pin``
+  feature (else 403 2203 [inferred]); a site with ``pin_enabled: false`` refuses with 403 2203
+  [inferred]. ``GET …/users/{id}/keys`` lists the PIN key. Membership takes the platform user id
+  (``user.id``); a site-user id there is an unknown user (404 ``"2202"``) [inferred].
+- Seats: ``sim.guest_access.seat_limit`` subscribed users per site (default 10 [inferred]; the
+  subscription's ``user_amount``); a guest created with none left is silently ``suspended``. An
+  expired guest keeps its seat until removed.
+- For ``consistency_seconds`` (default 60) after a guest is created, ``…/pin`` and ``…/keys``
+  answer 404 ``"2202"`` "User not found" and group membership 403 2203 "Operation cannot be
+  executed" [which call answers which code: inferred]. ``PATCH /_sim/guest_access`` sets it.
+- Access groups, their locks and time schedules (v1.1 only; v1.2 → 405 [inferred]); a schedule
+  without a day → 400 1101; ends are stored with :59 seconds. ``GET …/subscription`` →
+  ``user_amount``, ``type``, ``features``.
+- At the door (``sim.type_pin(lock_id, pin)``, ``POST /_sim/locks/{id}/pin``): a PIN of a
+  subscribed, unblocked user, not past its ``expiry_date`` nor the user's ``expires_at``, in a
+  group of that lock with a schedule covering the site's local time, writes ``lock_opened`` +
+  ``access_by: pin_code`` for that user; otherwise ``lock_rejected`` (``no_access``,
+  ``suspended`` or ``blocked``; an unknown PIN with ``user_id: null``) [inferred].
+
 Simulator-only: counters count every request to an endpoint, including the faulted, refused and
 401 ones (not the bare 404 of a route the profile lacks); every request is logged at INFO on the
 ``simulator`` logger as method, path and status (no query string, header or body).

@@ -25,7 +25,6 @@ from . import connect_api as api
 from . import office_mode_api
 from .control import add_control_routes
 from .faults import FaultAction
-from .hub import HUB_ENDPOINTS, add_hub_routes
 from .guests_api import (
     delete_group_user,
     delete_user,
@@ -40,6 +39,7 @@ from .guests_api import (
     post_time_schedule,
     put_pin,
 )
+from .hub import HUB_ENDPOINTS, add_hub_routes
 from .identity import basic_client_id, token_endpoint
 from .monitor import CHANNEL_API, CHANNEL_TOKEN
 from .tokens import Token
@@ -100,7 +100,9 @@ API_ROUTES = (
     Route("GET", _SITE + "/access_groups", "access_groups", get_access_groups),
     Route("GET", _SITE + "/access_groups/{ag}", "access_group", get_access_group),
     Route("GET", _SITE + "/access_groups/{ag}/locks", "access_group_locks", get_group_locks),
-    Route("GET", _SITE + "/access_groups/{ag}/time_schedules", "time_schedules", get_time_schedules),
+    Route(
+        "GET", _SITE + "/access_groups/{ag}/time_schedules", "time_schedules", get_time_schedules
+    ),
     Route(
         "POST", _SITE + "/access_groups/{ag}/time_schedules", "time_schedule", post_time_schedule
     ),

@@ -13,9 +13,21 @@
 | ``POST /_sim/faults``, ``DELETE /_sim/faults[?endpoint=]`` | ``inject_fault`` / ``clear_faults`` |
 | ``GET /_sim/counters``, ``POST /_sim/counters/reset`` | ``counters`` / ``reset_counters`` |
 | ``GET /_sim/monitor`` | ``monitor.as_dict()``: 429s answered, requests before their Retry-After, parked requests |
+| ``GET/PATCH /_sim/stream`` | the event hub (``sim.stream``): settings, faults, open connections, counters per site; PATCH ``keepalive``, ``client_timeout``, ``handshake_timeout``, ``stall``, ``delay``, ``duplicate``, ``lead`` |
+| ``POST /_sim/stream/drop``, ``POST /_sim/stream/close`` | abort open hub connections (1006) / close them with a close message (body ``{"site_id"?, "error"?, "allow_reconnect"?}``) |
+| ``POST /_sim/stream/refuse`` | the next ``times`` hub connects answer ``status`` (401 or 403) |
+| ``POST /_sim/stream/clear``, ``POST /_sim/stream/counters/reset`` | no hub fault, default timers / hub counters to zero |
 | ``POST /_sim/tokens/expire`` | ``expire_tokens`` (body ``{"refresh": true}`` also drops refresh tokens) |
+| ``POST /_sim/tokens/revoke_refresh`` | ``revoke_refresh_tokens`` (body ``{"client_id"?, "user_id"?}``) → ``{"revoked"}`` |
 | ``POST /_sim/credentials`` | ``set_credentials`` |
+| ``GET /_sim/clients/{id}`` | ``client_info``: the client's registered redirect URIs |
+| ``POST/DELETE /_sim/clients/{id}/redirect_uris`` | ``register_redirect_uri`` / ``unregister_redirect_uri`` (body ``{"uri"}``) |
+| ``GET /_sim/oidc`` | sign-in counters, open sign-ins and codes (counts), clients' redirect URIs |
 | ``GET/PATCH /_sim/tenant`` | the tenant profile |
+| ``GET/PATCH /_sim/guest_access`` | ``configure_guest_access``: ``seat_limit``, ``features``, ``pin_enabled``, ``consistency_seconds`` |
+| ``POST /_sim/access_groups`` | ``add_access_group`` (``name``, ``lock_ids``, ``schedule``) → the group |
+| ``POST /_sim/access_groups/{id}/time_schedules`` | ``add_time_schedule`` → the schedule |
+| ``POST /_sim/locks/{id}/pin`` | ``type_pin`` (body ``{"pin"}``): someone types a PIN at the keypad → the entry row |
 
 Errors: 400 ``{"error"}`` for bad input, 404 ``{"error"}`` for an unknown id.
 """
@@ -99,10 +111,31 @@ def _clear_faults(sim: World, request: web.Request) -> None:
     sim.clear_faults(request.query.get("endpoint"))
 
 
+def _uri(sim: World, request: web.Request, body: dict[str, Any], *, add: bool) -> dict[str, Any]:
+    uri = body.get("uri")
+    if not isinstance(uri, str):
+        raise ValueError("uri is required")
+    if add:
+        return sim.register_redirect_uri(_id(request), uri)
+    return sim.unregister_redirect_uri(_id(request), uri)
+
+
+def _type_pin(sim: World, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+    pin = body.get("pin")
+    if not isinstance(pin, str | int) or isinstance(pin, bool):
+        raise ValueError("pin is required")
+    return sim.type_pin(_id(request), str(pin))
+
+
 def _reset_counters(sim: World) -> dict[str, int]:
     before = dict(sim.counters)
     sim.reset_counters()
     return before
+
+
+def _stream_update(sim: World, body: dict[str, Any]) -> dict[str, Any]:
+    sim.stream.update(**body)
+    return sim.stream.as_dict()
 
 
 def _set_tenant(sim: World, body: dict[str, Any]) -> dict[str, Any]:
@@ -134,9 +167,36 @@ def add_control_routes(app: web.Application, sim: World) -> None:
         ("GET", "/_sim/counters", lambda s, r, b: dict(s.counters), 200),
         ("POST", "/_sim/counters/reset", lambda s, r, b: _reset_counters(s), 200),
         ("GET", "/_sim/monitor", lambda s, r, b: s.monitor.as_dict(), 200),
+        ("GET", "/_sim/stream", lambda s, r, b: s.stream.as_dict(), 200),
+        ("PATCH", "/_sim/stream", lambda s, r, b: _stream_update(s, b), 200),
+        ("POST", "/_sim/stream/drop", lambda s, r, b: {"dropped": s.stream.drop(**b)}, 200),
+        ("POST", "/_sim/stream/close", lambda s, r, b: {"closed": s.stream.close(**b)}, 200),
+        ("POST", "/_sim/stream/refuse", lambda s, r, b: s.stream.refuse(**b), 200),
+        ("POST", "/_sim/stream/clear", lambda s, r, b: s.stream.clear(), 200),
+        ("POST", "/_sim/stream/counters/reset", lambda s, r, b: s.stream.reset_counters(), 200),
         ("POST", "/_sim/tokens/expire", lambda s, r, b: s.expire_tokens(**b), 200),
+        ("POST", "/_sim/tokens/revoke_refresh", lambda s, r, b: s.revoke_refresh_tokens(**b), 200),
+        ("GET", "/_sim/clients/{id}", lambda s, r, b: s.client_info(_id(r)), 200),
+        ("POST", "/_sim/clients/{id}/redirect_uris", lambda s, r, b: _uri(s, r, b, add=True), 200),
+        (
+            "DELETE",
+            "/_sim/clients/{id}/redirect_uris",
+            lambda s, r, b: _uri(s, r, b, add=False),
+            200,
+        ),
+        ("GET", "/_sim/oidc", lambda s, r, b: s.oidc.as_dict(sorted(s.clients)), 200),
         ("GET", "/_sim/tenant", lambda s, r, b: s.tenant.as_dict(), 200),
         ("PATCH", "/_sim/tenant", lambda s, r, b: _set_tenant(s, b), 200),
+        ("GET", "/_sim/guest_access", lambda s, r, b: s.guest_access.settings(), 200),
+        ("PATCH", "/_sim/guest_access", lambda s, r, b: s.configure_guest_access(**b), 200),
+        ("POST", "/_sim/access_groups", lambda s, r, b: s.add_access_group(**b), 201),
+        (
+            "POST",
+            "/_sim/access_groups/{id}/time_schedules",
+            lambda s, r, b: s.add_time_schedule(_id(r), **b),
+            201,
+        ),
+        ("POST", "/_sim/locks/{id}/pin", _type_pin, 201),
     ]
     for method, path, handler, status in table:
         app.router.add_route(method, path, _wrap(sim, handler, status))

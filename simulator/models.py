@@ -25,6 +25,8 @@ ROLES: dict[str, dict[str, Any]] = {
         "customer_reference": "Site Admin",
         "parent_id": None,
     },
+    # The record names a "Site Super User" (event-stream rights); its code and id are [inferred].
+    "site_super_user": {"customer_reference": "Site Super User", "parent_id": None},
     "site_user": {
         "id": "8f6081a3-80fb-11e8-a892-000d3a221c5b",
         "customer_reference": "Site User",
@@ -75,6 +77,7 @@ class Site:
     name: str
     time_zone: str = "Europe/Berlin"
     country_code: str = "DE"
+    pin_enabled: bool = True
 
 
 @dataclass
@@ -222,6 +225,8 @@ class SiteUser:
     toggle_easy_office_mode: bool = False
     toggle_manual_office_mode: bool = False
     override_privacy_mode: bool = False
+    subscription_state: str = "subscribed"  # "suspended": created with no seat left
+    expires_at: str | None = None  # guests: ISO UTC
 
     def to_json(self) -> dict[str, Any]:
         """The site-user object of ``GET …/users``."""
@@ -244,11 +249,11 @@ class SiteUser:
             "remote_access": self.remote_access,
             "blocked": self.blocked,
             "tag_owned_by_this_site": self.user.tag_number is not None,
-            "subscription_state": "subscribed",
+            "subscription_state": self.subscription_state,
             "override_privacy_mode": self.override_privacy_mode,
             "use_pin": self.use_pin,
             "data_removal_expires_at": None,
-            "expires_at": None,
+            "expires_at": self.expires_at,
         }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +75,8 @@ class State:
         self.users: dict[str, PlatformUser] = {}
         self.site_users: dict[str, SiteUser] = {}
         self.entries: dict[str, list[Entry]] = {}
+        # Called with every new row once it is in the log (the event stream pushes it).
+        self.entry_listeners: list[Callable[[Entry], None]] = []
         self._seq = 0
 
     # ids ---------------------------------------------------------------------------------
@@ -158,7 +161,7 @@ class State:
             "active_user_amount": sum(1 for su in users if not su.blocked),
             "subscribed_user_amount": max(10, len(users)),
             "active_iq_amount": sum(1 for iq in self.iqs_of(site.id) if iq.online),
-            "pin_enabled": True,
+            "pin_enabled": site.pin_enabled,
             "mkey_compatible": True,
             "store_events_ttl": "90.00:00:00",
             "owner": None
@@ -397,7 +400,10 @@ class State:
             "ttl_in_seconds": 7_776_000,
             "expiration_date_time": expiration_of(when),
         }
-        self.entries[sid].append(Entry(self._seq, sid, when, data))
+        entry = Entry(self._seq, sid, when, data)
+        self.entries[sid].append(entry)
+        for listener in self.entry_listeners:
+            listener(entry)
         return dict(data)
 
     def snapshot(self, now: float) -> dict[str, Any]:

@@ -13,9 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .faults import FaultInjector
+from .guests import GuestAccess
+from .models import Entry
 from .monitor import Monitor
+from .oidc import HA_REDIRECT_URI, Oidc
 from .ratelimit import RateLimiter
-from .state import State
+from .state import NotFoundError, State
+from .stream import EventStream
 from .tenant import Tenant
 from .tokens import TokenStore
 
@@ -39,6 +43,7 @@ class World:
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
         self.state = State(random.Random(seed))
+        self.guest_access = GuestAccess(self.state, random.Random(seed + 3))
         self.life_rng = random.Random(seed + 1)
         self.tenant = Tenant()
         self.tokens = TokenStore()
@@ -46,8 +51,12 @@ class World:
         self.rate_limiter = RateLimiter()
         self.counters: dict[str, int] = {}
         self.monitor = Monitor()
+        self.stream = EventStream()
+        self.state.entry_listeners.append(self._push_entry)
         self.clock: Callable[[], datetime] = utc_now
         self.clients: dict[str, str] = {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET}
+        self.oidc = Oidc()
+        self.oidc.register(DEFAULT_CLIENT_ID, HA_REDIRECT_URI)
         self.client_id = DEFAULT_CLIENT_ID
         self.client_secret = DEFAULT_CLIENT_SECRET
         self.username = DEFAULT_USERNAME
@@ -104,10 +113,34 @@ class World:
     def remove_user(self, site_user_id: str) -> None:
         self.state.remove_user(site_user_id)
 
+    # guest access ------------------------------------------------------------------------
+    def add_access_group(self, site_id: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """An access group (``name``, ``lock_ids``, ``schedule``: True every day / False none / a body)."""
+        return self.guest_access.add_group(site_id, **kwargs)
+
+    def add_time_schedule(self, group_id: str, **body: Any) -> dict[str, Any]:
+        return self.guest_access.add_schedule(group_id, body)
+
+    def configure_guest_access(self, **values: Any) -> dict[str, Any]:
+        """``seat_limit``, ``features``, ``pin_enabled``, ``consistency_seconds``."""
+        return self.guest_access.configure(**values)
+
+    def type_pin(self, lock_id: str, pin: str) -> dict[str, Any]:
+        """Someone types a PIN at a lock's keypad: ``lock_opened`` + ``pin_code`` when it is valid
+        (not expired, subscribed, in a group of the lock inside its schedule), else ``lock_rejected``."""
+        owner, detail = self.guest_access.pin_grants(lock_id, str(pin), self.clock())
+        user_id = owner.user.id if owner is not None else None
+        if detail:
+            return self.reject(lock_id, user_id, "pin_code", detail=detail)
+        return self.open_by(lock_id, user_id, "pin_code")
+
     # entries -----------------------------------------------------------------------------
     def add_entry(self, site_id: str | None = None, **kwargs: Any) -> dict[str, Any]:
         """Append an audit row; ``utc`` defaults to now (whole seconds)."""
         return self.state.add_entry(self.clock(), site_id, **kwargs)
+
+    def _push_entry(self, entry: Entry) -> None:
+        self.stream.entry_added(entry.site_id, entry.seq, entry.data, self.now())
 
     def entries(self, site_id: str | None = None) -> list[dict[str, Any]]:
         """All rows of a site, oldest first."""
@@ -264,6 +297,33 @@ class World:
         """Expire every issued access token (and drop refresh tokens when ``refresh``)."""
         self.tokens.expire_all(refresh=refresh)
 
+    def revoke_refresh_tokens(
+        self, *, client_id: str | None = None, user_id: str | None = None
+    ) -> dict[str, int]:
+        """Revoke live refresh tokens (of a client and/or platform user; all without either)."""
+        return {"revoked": self.tokens.revoke_refresh(client_id=client_id, user_id=user_id)}
+
+    # authorization-code clients ----------------------------------------------------------
+    def register_redirect_uri(self, client_id: str, uri: str) -> dict[str, Any]:
+        """Register a redirect URI for a client (as a Salto partner does on request)."""
+        if client_id not in self.clients:
+            raise NotFoundError(f"client {client_id}")
+        return {"client_id": client_id, "redirect_uris": self.oidc.register(client_id, uri)}
+
+    def unregister_redirect_uri(self, client_id: str, uri: str) -> dict[str, Any]:
+        if client_id not in self.clients:
+            raise NotFoundError(f"client {client_id}")
+        return {"client_id": client_id, "redirect_uris": self.oidc.unregister(client_id, uri)}
+
+    def client_info(self, client_id: str) -> dict[str, Any]:
+        """A client's registered redirect URIs (never its secret)."""
+        if client_id not in self.clients:
+            raise NotFoundError(f"client {client_id}")
+        return {
+            "client_id": client_id,
+            "redirect_uris": list(self.oidc.redirect_uris.get(client_id, [])),
+        }
+
     def set_credentials(
         self,
         *,
@@ -309,4 +369,5 @@ class World:
             "faults": [f.as_dict() for f in self.faults.faults],
             "counters": dict(self.counters),
             **self.state.snapshot(self.now()),
+            **self.guest_access.snapshot(),
         }

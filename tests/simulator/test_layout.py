@@ -13,7 +13,20 @@ PACKAGE = "simulator"
 ROOT = Path(__file__).parents[2] / PACKAGE
 # State and domain verbs; they import neither aiohttp nor a server module.
 WORLD = frozenset(
-    {"faults", "models", "monitor", "ratelimit", "scenarios", "state", "tenant", "tokens", "world"}
+    {
+        "faults",
+        "guests",
+        "models",
+        "monitor",
+        "oidc",
+        "ratelimit",
+        "scenarios",
+        "state",
+        "stream",
+        "tenant",
+        "tokens",
+        "world",
+    }
 )
 
 
