@@ -77,7 +77,9 @@ async def test_right_is_checked_before_the_otp(api: Api, salto_sim: Simulator) -
     salto_sim.set_iq(iq_id, otp_enabled=True)
     salto_sim.set_user(_system_site_user(salto_sim), toggle_manual_office_mode=False)
     reply = await api.request(
-        "PATCH", api.site(f"/locks/{back}/locking"), json={"locked_state": "office_mode", "otp": "x"}
+        "PATCH",
+        api.site(f"/locks/{back}/locking"),
+        json={"locked_state": "office_mode", "otp": "x"},
     )
     assert (reply.status, reply.json()["ErrorCode"]) == (403, 2203)
     assert salto_sim.state.iqs[iq_id].otp_failures == 0

@@ -17,6 +17,8 @@ from .exceptions import (
     InvalidResponseError,
     LockUnavailableError,
     NotFoundError,
+    OtpBlockedError,
+    OtpInvalidError,
     OtpRequiredError,
     PermissionDeniedError,
     RateLimitedError,
@@ -158,6 +160,10 @@ def api_error(
         text += f" (ErrorCode {code})"
     kwargs: dict[str, Any] = {"status": status, "error_code": code, "server_message": detail}
     if locking and _otp_need(status, code, message):
+        if code == _OTP_CODE:
+            # 403 is otp_blocked whatever the wording; a 400 names otp_invalid (or nothing).
+            blocked = status == 403 or (message is not None and "blocked" in message.lower())
+            return (OtpBlockedError if blocked else OtpInvalidError)(text, **kwargs)
         return OtpRequiredError(text, **kwargs)
     if status == 400 and code in _REQUEST_ERRORS:
         return InvalidRequestError(
