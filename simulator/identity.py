@@ -3,9 +3,11 @@
 Clients authenticate with HTTP Basic or with ``client_id``/``client_secret`` in the form body.
 Errors are ``{"error", "error_description"}`` with status 400, ``invalid_client`` included (as
 IdentityServer answers every token error [inferred: the record shows no invalid_client answer]).
-Tokens are opaque random strings (the real ones are JWTs the client must not parse). The password
-grant issues a refresh token only when ``tenant.refresh_tokens`` is on (the record's token response
-has none); such refresh tokens are one-time (rotated on use), as IdentityServer does by default.
+Password and client_credentials tokens are opaque random strings; authorization-code tokens are
+JWT-shaped with ``sub``/``identity_id`` (``tokens.py``). The password grant issues a refresh token
+only when ``tenant.refresh_tokens`` is on (the record's token response has none); the
+authorization-code grant issues one when the scope has ``offline_access``. Refresh tokens are
+one-time (rotated on use), and a consumed one presented again revokes its chain.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from .oidc import Code, CodeReplayError, OidcError
 from .tenant import LEGACY_SCOPES
 
 if TYPE_CHECKING:
@@ -83,8 +86,13 @@ def _check_scope(sim: World, requested: str | None, legacy: bool) -> str:
     return " ".join(asked)
 
 
-def grant(sim: World, form: dict[str, str], client_id: str, legacy: bool) -> dict[str, Any]:
-    """Run one grant for an authenticated client; the token response body."""
+def grant(
+    sim: World, form: dict[str, str], client_id: str, legacy: bool, issuer: str = ""
+) -> dict[str, Any]:
+    """Run one grant for an authenticated client; the token response body.
+
+    ``issuer`` is the identity server's own URL (the ``iss`` of JWT-shaped tokens).
+    """
     grant_type = form.get("grant_type", "")
     if grant_type not in KNOWN_GRANTS:
         raise IdentityError("unsupported_grant_type", "The grant type is not supported")
@@ -92,6 +100,8 @@ def grant(sim: World, form: dict[str, str], client_id: str, legacy: bool) -> dic
         raise IdentityError("unauthorized_client", "The grant type is not enabled for this client")
     now = sim.clock().timestamp()
     refresh = False
+    chain = ""
+    jwt = False
     if grant_type == "password":
         scope = _check_scope(sim, form.get("scope"), legacy)
         user = sim.state.user_by_email(form.get("username", ""))
@@ -108,18 +118,37 @@ def grant(sim: World, form: dict[str, str], client_id: str, legacy: bool) -> dic
         scope = _check_scope(sim, form.get("scope"), legacy)
         user_id = None
     elif grant_type == "refresh_token":
-        old = sim.tokens.refresh.get(form.get("refresh_token", ""))
-        if old is None or old.client_id != client_id:
+        value = form.get("refresh_token", "")
+        live = sim.tokens.refresh.get(value)
+        if live is not None and live.client_id != client_id:
             raise IdentityError("invalid_grant", "The refresh token is invalid or expired")
-        del sim.tokens.refresh[old.value]
-        scope, user_id, refresh = old.scope, old.user_id, sim.tenant.refresh_tokens
+        old = sim.tokens.consume_refresh(value)
+        if old is None:
+            if value in sim.tokens.used_refresh:
+                sim.oidc.count("refresh_replays")
+            raise IdentityError("invalid_grant", "The refresh token is invalid or expired")
+        scope, user_id, chain, jwt = old.scope, old.user_id, old.chain, old.jwt
+        # A chain of the authorization-code flow keeps rotating; the password grant's follows
+        # the tenant switch.
+        refresh = jwt or sim.tenant.refresh_tokens
         if form.get("scope"):
             scope = _check_scope(sim, form["scope"], legacy)
             if not set(scope.split()) <= set(old.scope.split()):
                 raise IdentityError("invalid_scope", "Scope exceeds the original grant")
-    else:  # authorization_code: there is no authorize endpoint here, so no code is valid
-        raise IdentityError("invalid_grant", "The authorization code is invalid")
-    token = sim.tokens.issue(client_id, user_id, scope, now, sim.tenant.token_lifetime)
+        sim.oidc.count("refresh_rotations")
+    else:
+        code = _redeem_code(sim, form, client_id, now)
+        scope, user_id, chain, jwt = code.scope, code.user_id, code.chain, True
+        refresh = "offline_access" in scope.split()
+    token = sim.tokens.issue(
+        client_id,
+        user_id,
+        scope,
+        now,
+        sim.tenant.token_lifetime,
+        chain=chain,
+        jwt_issuer=issuer if jwt else None,
+    )
     body: dict[str, Any] = {
         "access_token": token.value,
         "expires_in": sim.tenant.token_lifetime,
@@ -128,7 +157,26 @@ def grant(sim: World, form: dict[str, str], client_id: str, legacy: bool) -> dic
     }
     if refresh:
         body["refresh_token"] = sim.tokens.issue_refresh(token)
+    if jwt and "openid" in scope.split():
+        body["id_token"] = sim.tokens.id_token(token, now, issuer)
     return body
+
+
+def _redeem_code(sim: World, form: dict[str, str], client_id: str, now: float) -> Code:
+    """The authorization code of the form, checked and consumed, or IdentityError."""
+    try:
+        return sim.oidc.redeem(
+            form.get("code", ""),
+            client_id,
+            form.get("redirect_uri", ""),
+            form.get("code_verifier", ""),
+            now,
+        )
+    except CodeReplayError as err:
+        sim.tokens.revoke_chain(err.chain)
+        raise IdentityError(err.error, err.description) from err
+    except OidcError as err:
+        raise IdentityError(err.error, err.description) from err
 
 
 async def token_endpoint(sim: World, request: web.Request, *, legacy: bool) -> web.Response:
@@ -140,7 +188,7 @@ async def token_endpoint(sim: World, request: web.Request, *, legacy: bool) -> w
         known = sim.clients.get(client_id)
         if known is None or not secrets.compare_digest(known.encode(), client_secret.encode()):
             raise IdentityError("invalid_client", "Invalid client")
-        body = grant(sim, form, client_id, legacy)
+        body = grant(sim, form, client_id, legacy, issuer=str(request.url.origin()))
     except IdentityError as err:
         return err.response()
     return web.json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -19,7 +19,9 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "offline_answer": OFFLINE_ANSWERS,
     "users_envelope": USERS_ENVELOPES,
 }
-_POSITIVE = frozenset({"token_lifetime", "page_size", "entries_page_size", "max_top"})
+_POSITIVE = frozenset(
+    {"token_lifetime", "code_lifetime", "page_size", "entries_page_size", "max_top"}
+)
 _FLAGS = frozenset({"entries_empty_pages", "refresh_tokens"})
 
 
@@ -33,7 +35,8 @@ class Tenant:
       the Connect API, and the audit feed on ``audit_path``). Outside ``legacy`` those answer a
       bare route-level 404 (``/oauth2/token``, the audit paths) or 401 (client_credentials tokens).
     - ``grants``: grant types enabled for the client (``unauthorized_client`` otherwise).
-      Default password + refresh_token: the record says client_credentials belongs to the Core API.
+      Default password + refresh_token + authorization_code ("by default, your tenant will be
+      activated for the authorization_code flow"); client_credentials belongs to the Core API.
     - ``refresh_tokens``: whether the password grant issues a refresh token (then one-time: each
       refresh grant rotates it). Default False: the record's token response has none.
     - ``audit_path``: where the legacy profile serves the audit feed: ``entries``,
@@ -45,6 +48,7 @@ class Tenant:
     - ``users_envelope``: ``items`` (default, ``{items, next_page_link, count}``) or ``array``
       (a bare JSON array of every user, or of the first ``$top``); the record saw both.
     - ``token_lifetime``: seconds (real: 3600).
+    - ``code_lifetime``: seconds an authorization code may be redeemed (default 60 [inferred]).
     - ``page_size``: default page size of locks/users/iqs/sites lists (``$top`` overrides).
     - ``entries_page_size``: largest entries page (``$top`` may ask for less).
     - ``max_top``: larger ``$top`` values are clamped to it.
@@ -56,12 +60,15 @@ class Tenant:
     """
 
     profile: str = "connect"
-    grants: set[str] = field(default_factory=lambda: {"password", "refresh_token"})
+    grants: set[str] = field(
+        default_factory=lambda: {"password", "refresh_token", "authorization_code"}
+    )
     refresh_tokens: bool = False
     audit_path: str = "entries"
     offline_answer: str = "422"
     users_envelope: str = "items"
     token_lifetime: int = 3600
+    code_lifetime: int = 60
     page_size: int = 100
     entries_page_size: int = 50
     max_top: int = 1000

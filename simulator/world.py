@@ -17,6 +17,7 @@ from .guests import GuestAccess
 from .models import Entry
 from .monitor import Monitor
 from .oidc import HA_REDIRECT_URI, Oidc
+from .otp import OtpBook, code_at
 from .ratelimit import RateLimiter
 from .state import NotFoundError, State
 from .stream import EventStream
@@ -44,6 +45,7 @@ class World:
         self.seed = seed
         self.state = State(random.Random(seed))
         self.guest_access = GuestAccess(self.state, random.Random(seed + 3))
+        self.otp = OtpBook(random.Random(seed + 14))
         self.life_rng = random.Random(seed + 1)
         self.tenant = Tenant()
         self.tokens = TokenStore()
@@ -83,13 +85,44 @@ class World:
 
     def remove_iq(self, iq_id: str) -> None:
         self.state.remove_iq(iq_id)
+        self.otp.forget_iq(iq_id)
 
     def set_iq(self, iq_id: str, **fields: Any) -> None:
         self.state.set_iq(iq_id, **fields)
 
+    # IQ activations and OTPs (otp.py) -----------------------------------------------------------
+    def system_user_id(self) -> str:
+        """The platform id of the scenario's system user (``username``)."""
+        user = self.state.user_by_email(self.username)
+        if user is None:
+            raise ValueError(f"no user {self.username}")
+        return user.id
+
     def valid_otp(self, iq_id: str) -> str:
-        """The OTP the simulator accepts for an OTP-enabled IQ (fixed per IQ)."""
-        return self.state.iq(iq_id).otp
+        """The code valid now for the system user on an IQ, as the user's Salto app shows it (which,
+        like opening the app there, activates the user on the IQ in the app when not yet activated)."""
+        self.state.iq(iq_id)
+        return self.otp.app_code(iq_id, self.system_user_id(), self.now())
+
+    def _otp_user(self, iq_id: str, user_id: str | None) -> str:
+        self.state.iq(iq_id)
+        return self.state.platform_user(user_id).id if user_id else self.system_user_id()
+
+    def iq_activation(self, iq_id: str, user_id: str | None = None) -> dict[str, Any]:
+        """A user's (default: the system user's) secret, PIN and activation on an IQ."""
+        return self.otp.activation(iq_id, self._otp_user(iq_id, user_id)).as_dict()
+
+    def rotate_iq_secret(self, iq_id: str, user_id: str | None = None) -> None:
+        """The user activates (again) on the IQ in the Salto app: the secret rotates."""
+        self.otp.rotate(iq_id, self._otp_user(iq_id, user_id), self.now())
+
+    def deactivate_iq(self, iq_id: str, user_id: str | None = None) -> None:
+        """An admin removes the user's activation on the IQ."""
+        self.otp.deactivate(iq_id, self._otp_user(iq_id, user_id))
+
+    def pin_mails(self, iq_id: str | None = None) -> list[dict[str, Any]]:
+        """The IQ PIN mails sent so far (of one IQ), oldest first."""
+        return [m.as_dict() for m in self.otp.mails if iq_id is None or m.iq_id == iq_id]
 
     def add_lock(self, site_id: str | None = None, **kwargs: Any) -> str:
         return self.state.add_lock(site_id, **kwargs)
@@ -362,7 +395,7 @@ class World:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the world holds (``GET /_sim/state`` adds what the server runs)."""
-        return {
+        snapshot = {
             "scenario": self.scenario,
             "seed": self.seed,
             "tenant": self.tenant.as_dict(),
@@ -371,3 +404,14 @@ class World:
             **self.state.snapshot(self.now()),
             **self.guest_access.snapshot(),
         }
+        snapshot["iqs"] = [self._iq_snapshot(iq) for iq in snapshot["iqs"]]
+        return snapshot
+
+    def _iq_snapshot(self, iq: dict[str, Any]) -> dict[str, Any]:
+        """An IQ of the snapshot with ``otp``: the system user's code now, None before activation."""
+        user = self.state.user_by_email(self.username)
+        code = None
+        if user is not None and self.otp.is_activated(iq["id"], user.id):
+            record = self.otp.activation(iq["id"], user.id)
+            code = code_at(record.secret, record.iq_pin, self.now())
+        return {**iq, "otp": code}

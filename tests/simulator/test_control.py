@@ -125,7 +125,7 @@ async def test_tenant_credentials_state_over_http(api: Api, salto_sim: Simulator
     refused = await api.control("PATCH", "/tenant", {"audit_path": "audit/log", "grants": []})
     assert refused.status == 400
     assert "profile" in refused.json()["error"]
-    assert salto_sim.tenant.grants == {"password", "refresh_token"}
+    assert salto_sim.tenant.grants == {"password", "refresh_token", "authorization_code"}
     tenant = await api.control(
         "PATCH",
         "/tenant",

@@ -118,7 +118,7 @@ async def test_no_refresh_token_by_default(api: Api, salto_sim: Simulator) -> No
         ({}, False, 400, "invalid_client"),  # IdentityServer: 400 also with HTTP Basic
         ({"grant_type": "magic"}, True, 400, "unsupported_grant_type"),
         ({"grant_type": ""}, True, 400, "unsupported_grant_type"),
-        ({"grant_type": "authorization_code"}, True, 400, "unauthorized_client"),
+        ({"grant_type": "authorization_code"}, True, 400, "invalid_grant"),  # no such code
         ({"scope": "core_api.full"}, True, 400, "invalid_scope"),
     ],
 )
