@@ -18,9 +18,37 @@ Identity server (``POST /connect/token``):
 - ``client_credentials`` is off by default (the record ties it to the Core API); enabled, its token
   carries no user and the Connect API refuses it with 401 [inferred: "Connect needs a user
   context"], except in the legacy profile.
-- Tokens are opaque random strings, not JWTs (clients must not parse them) [inferred].
-  ``expire_tokens()`` expires access tokens only (refresh tokens keep working unless
-  ``refresh=True``); ``set_credentials()`` revokes the tokens of the changed client / user.
+- Password and client_credentials tokens are opaque random strings, not JWTs (clients must not
+  parse them) [inferred]. ``expire_tokens()`` expires access tokens only (refresh tokens keep
+  working unless ``refresh=True``); ``set_credentials()`` revokes the tokens of the changed client
+  / user; ``revoke_refresh_tokens()`` drops live refresh tokens.
+
+Sign-in (authorization code + PKCE; ``oidc.py``, ``authorize.py``; docs/architecture.md §2):
+
+- ``/.well-known/openid-configuration`` names ``/connect/authorize`` and ``/connect/token``; the
+  authorization_code grant is on by default (the record's "by default, your tenant will be
+  activated for the authorization_code flow"); PKCE S256 only, and required [inferred: the
+  record's sample uses it].
+- Redirect URIs: exact match against the client's registered list (the scenario's client has
+  ``https://my.home-assistant.io/redirect/oauth`` [inferred]). An unknown client or an unregistered
+  or missing ``redirect_uri`` → an HTML error page, 400, never a redirect; later problems go back to
+  the redirect URI as ``error=…&state=…`` (``unsupported_response_type``, ``unauthorized_client``,
+  ``invalid_scope`` also for a missing scope, ``invalid_request`` for a missing/short challenge or a
+  method other than S256) [inferred: IdentityServer's order and wording].
+- The login page takes a KS user's e-mail and password (a wrong one re-renders it); a consent page
+  follows (allow → ``code``; deny → ``error=access_denied``); a pending sign-in lives 600 s and is
+  answered once [inferred].
+- Codes: one-time (any redemption attempt consumes it), ``tenant.code_lifetime`` = 60 s, bound to
+  client, redirect URI and PKCE; a code presented again revokes the tokens issued for it
+  [inferred: RFC 6749 §4.1.2]. Refusals are 400 ``invalid_grant``.
+- Authorization-code access tokens are JWT-shaped (HS256 with a simulator key, not the real
+  RS256; claims ``iss``, ``aud: user_api``, ``sub`` = ``identity_id`` = the platform user id,
+  ``client_id``, ``scope``, ``iat``, ``exp``) [inferred: the record shows ``identity_id``, not how
+  ``sub`` relates to it]; an ``id_token`` comes with ``openid``; a refresh token only with
+  ``offline_access`` (IdentityServer convention).
+- Refresh tokens (of every grant) are one-time; a consumed one presented again revokes its chain
+  (the sign-in's live refresh token and access tokens) [inferred: the conservative reading of
+  "Salto may rotate them"].
 
 Legacy profile (``tenant.update(profile="legacy")``), which the record contradicts [inferred: the
 driver of the integration's original specification]: ``/oauth2/token`` (like ``/connect/token``,
