@@ -11,6 +11,11 @@ ACCEPT_AUTH_URL: Final = "https://identity-acc.eu.my-clay.com/connect/token"
 LEGACY_API_BASE: Final = "https://clp.my-clay.com/v1.1"
 LEGACY_AUTH_URL: Final = "https://clp.my-clay.com/oauth2/token"
 
+# Event stream (SignalR) hosts and the entries hub of a site.
+PRODUCTION_STREAM_URL: Final = "https://eventstreaming-connect-production.saltoks.com"
+ACCEPT_STREAM_URL: Final = "https://eventstreaming-connect-accept.saltoks.com"
+STREAM_HUB_PATH: Final = "/v1/hub/entries"
+
 SCOPE: Final = "user_api.full_access"
 
 DEFAULT_REQUEST_TIMEOUT: Final = 10.0

@@ -114,6 +114,22 @@ class CommunicationError(SaltoKSError):
     """Timeouts, connection errors, 5xx and unexpected statuses."""
 
 
+class StreamClosedError(CommunicationError):
+    """The event stream's connection ended: a close message, a close frame, a drop or silence.
+
+    ``close_code`` is the WebSocket close code (1006: ended without a close frame) or None (a SignalR
+    close message, or the server went silent); ``allow_reconnect`` is False only when the server's
+    close message said so.
+    """
+
+    def __init__(
+        self, message: str, *, close_code: int | None, allow_reconnect: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.close_code = close_code
+        self.allow_reconnect = allow_reconnect
+
+
 class InvalidResponseError(CommunicationError):
     """The server answered with something that is not the expected JSON.
 

@@ -54,3 +54,12 @@ def require_secure_url(value: str, what: str) -> URL:
     if reason is not None:
         raise ValueError(f"{what} {reason}")
     return url
+
+
+def require_stream_base(value: str, what: str) -> URL:
+    """The event-stream host root from ``value`` (no query or fragment, no trailing slash), checked
+    like every URL a token is sent to; raises ValueError."""
+    url = require_secure_url(value, what)
+    if url.query_string or url.fragment:
+        raise ValueError(f"{what} must not carry a query or fragment")
+    return url.with_path(url.path.rstrip("/") or "/")
