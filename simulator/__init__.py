@@ -77,8 +77,17 @@ Connect API:
   ``tenant.offline_answer="422"`` (default) → 422 2203 "The IQ is offline" / "The lock is
   offline"; ``"403"`` → the documented 403 2203 "Operation cannot be executed", naming no cause —
   then ``locked_state: locked`` on a lock with ``supports_remote_lock=False`` → 422 1101
-  [inferred]. The valid OTP is a fixed 5-hex-digit code per IQ [inferred]: ``sim.valid_otp(iq_id)``,
-  ``GET /_sim/iqs/{id}/otp`` or ``otp`` in ``GET /_sim/state`` (case-insensitive).
+  [inferred]. The OTP is the record's algorithm over the caller's IQ secret and PIN: the first 5
+  hex characters of MD5(UTC ``YYYYmmDDHHMMSS`` + secret + PIN), valid 3 minutes and reusable within
+  them, clock drift up to 3 minutes tolerated; only codes of a user activated on the IQ open
+  (``simulator/otp.py`` lists what is inferred). ``sim.valid_otp(iq_id)`` / ``GET /_sim/iqs/{id}/otp``
+  give the system user's code now, as its Salto app shows it (which activates it on the IQ in the
+  app if needed); ``otp`` in ``GET /_sim/state`` is that code, or null before the activation.
+- IQ activation (``simulator/otp_api.py``): ``GET …/iqs/{iq}/secret`` (only before the caller's
+  activation, else 403 2203), ``GET …/iqs/{iq}/pin?send_email=true`` (204; the "mail" is read at
+  ``GET /_sim/mails``), ``PUT …/iqs/{iq}/pin {otp, delta}`` (204), ``GET /v1.2/me/{site}/activated_iqs``.
+  ``POST /_sim/iqs/{id}/rotate`` plays the Salto app activating the same user (the secret rotates),
+  ``DELETE /_sim/iqs/{id}/activation`` an admin removing the activation.
 - Manual office mode through ``…/locking`` (``office_mode``, and ``locked`` while the lock is in
   office mode) also needs the caller's user right ``toggle_manual_office_mode``, checked after
   ``remote_access`` and before the OTP: without it 403 2203 [inferred: the record names the right,

@@ -48,7 +48,11 @@ async def serve(args: argparse.Namespace) -> None:
         f"  site_id       {creds['site_id']}",
         f"  control API   {sim.url}/_sim/state",
     ]
-    lines += [f"  OTP of {iq.name}: {iq.otp}" for iq in sim.state.iqs.values() if iq.otp_enabled]
+    lines += [
+        f"  OTP of {iq.name}: {sim.url}/_sim/iqs/{iq.id}/otp (a new code each second)"
+        for iq in sim.state.iqs.values()
+        if iq.otp_enabled
+    ]
     print("\n".join(lines), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from . import authorize as sign_in
 from . import connect_api as api
-from . import office_mode_api
+from . import office_mode_api, otp_api
 from .control import add_control_routes
 from .faults import FaultAction
 from .guests_api import (
@@ -89,6 +89,16 @@ API_ROUTES = (
     ),
     Route("GET", _SITE + "/iqs", "iqs", api.get_iqs),
     Route("GET", _SITE + "/iqs/{iq_id}", "iq", api.get_iq),
+    # the caller's IQ activation (otp_api.py)
+    Route("GET", _SITE + "/iqs/{iq_id}/secret", "iq_secret", otp_api.get_secret),
+    Route("GET", _SITE + "/iqs/{iq_id}/pin", "iq_pin_email", otp_api.get_pin),
+    Route("PUT", _SITE + "/iqs/{iq_id}/pin", "iq_activation", otp_api.put_pin),
+    Route(
+        "GET",
+        "/{version:v1\\.[12]}/me/{site_id}/activated_iqs",
+        "activated_iqs",
+        otp_api.get_activated_iqs,
+    ),
     Route("GET", _SITE + "/users", "users", api.get_users),
     Route("GET", _SITE + "/users/{user_id}", "user", api.get_user),
     # guest access (guests_api.py)

@@ -14,13 +14,12 @@ from aiohttp import web
 
 from .models import INCIDENT_CATEGORIES, Lock, Site
 from .odata import ODataError, parse_query, parse_top
+from .otp import OtpError
 
 if TYPE_CHECKING:
     from .tokens import Token
     from .world import World
 
-OTP_MAX_FAILURES = 8
-OTP_BLOCK_SECONDS = 20 * 60
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 CONTINUATION_HEADER = "CLP-Continuation-Token"
 
@@ -51,6 +50,15 @@ def not_found(what: str) -> ApiError:
 
 
 # helpers ---------------------------------------------------------------------------------
+def otp_user(sim: World, caller: Token) -> str | None:
+    """Whose IQ activation a request uses: the caller's; a legacy client_credentials token acts
+    as the scenario's system user [inferred]."""
+    if caller.user_id is not None:
+        return caller.user_id
+    user = sim.state.user_by_email(sim.username)
+    return user.id if user is not None else None
+
+
 def site_for(sim: World, request: web.Request, caller: Token) -> Site:
     """The path's site, checked against the caller's memberships."""
     site_id = request.match_info["site_id"]
@@ -151,20 +159,16 @@ async def patch_locking(sim: World, request: web.Request, caller: Token) -> web.
     now = sim.now()
     iq = sim.state.iqs.get(lock.iq_id) if lock.iq_id else None
     if iq is not None and iq.otp_enabled:
-        if iq.otp_blocked_until is not None and now < iq.otp_blocked_until:
-            raise ApiError(403, 3102, "otp_blocked")
-        if "otp" not in body:
-            raise ApiError(404, "2202", "Otp is invalid")
-        otp = body["otp"]
-        if not otp:
-            raise ApiError(400, 1100, "The otp field is required.")
-        if str(otp).lower() != iq.otp.lower():
-            iq.otp_failures += 1
-            if iq.otp_failures >= OTP_MAX_FAILURES:
-                iq.otp_failures = 0
-                iq.otp_blocked_until = now + OTP_BLOCK_SECONDS
-            raise ApiError(400, 3102, "otp_invalid")
-        iq.otp_failures = 0
+        try:
+            sim.otp.check_blocked(iq, now)
+            if "otp" not in body:
+                raise ApiError(404, "2202", "Otp is invalid")
+            otp = body["otp"]
+            if not otp:
+                raise ApiError(400, 1100, "The otp field is required.")
+            sim.otp.check_locking(iq, otp_user(sim, caller), str(otp), now)
+        except OtpError as err:
+            raise ApiError(err.status, err.code, err.message) from None
     if lock.iq_id is not None and (iq is None or not iq.online):
         raise offline(sim, "The IQ is offline")
     if iq is None or not lock.online:

@@ -2,10 +2,14 @@
 
 | route | effect |
 |---|---|
-| ``GET /_sim/state`` | everything (sites, IQs with their valid ``otp``, locks, users, entry counts, …) |
+| ``GET /_sim/state`` | everything (sites, IQs with the system user's ``otp`` now or null before its activation, locks, users, entry counts, …) |
 | ``GET /_sim/credentials`` | URLs and the scenario's valid credentials |
 | ``POST /_sim/sites`` | ``add_site`` → ``{"id"}`` |
 | ``POST/PATCH/DELETE /_sim/iqs[/{id}]`` | ``add_iq`` → ``{"id"}`` / ``set_iq`` / ``remove_iq`` |
+| ``GET /_sim/iqs/{id}/otp`` | ``valid_otp``: the system user's code now, as the Salto app shows it |
+| ``GET/DELETE /_sim/iqs/{id}/activation[?user_id=]`` | ``iq_activation`` (secret, PIN, state) / ``deactivate_iq`` |
+| ``POST /_sim/iqs/{id}/rotate`` | ``rotate_iq_secret`` (body ``{"user_id"}`` optional): the Salto app activates |
+| ``GET /_sim/mails[?iq_id=]`` | ``pin_mails``: the IQ PIN mails sent → ``{"mails": [{to, user_id, iq_id, pin, sent_at}]}`` |
 | ``POST/PATCH/DELETE /_sim/locks[/{id}]`` | ``add_lock`` → ``{"id"}`` / ``set_lock`` / ``remove_lock`` |
 | ``POST/PATCH/DELETE /_sim/users[/{id}]`` | ``add_user`` / ``set_user`` → site-user JSON / ``remove_user`` |
 | ``POST /_sim/entries`` | ``add_entry`` → entry JSON |
@@ -127,6 +131,14 @@ def _type_pin(sim: World, request: web.Request, body: dict[str, Any]) -> dict[st
     return sim.type_pin(_id(request), str(pin))
 
 
+def _activation(sim: World, request: web.Request) -> dict[str, Any]:
+    return sim.iq_activation(_id(request), request.query.get("user_id"))
+
+
+def _deactivate(sim: World, request: web.Request) -> None:
+    sim.deactivate_iq(_id(request), request.query.get("user_id"))
+
+
 def _reset_counters(sim: World) -> dict[str, int]:
     before = dict(sim.counters)
     sim.reset_counters()
@@ -154,6 +166,10 @@ def add_control_routes(app: web.Application, sim: World) -> None:
         ("PATCH", "/_sim/iqs/{id}", lambda s, r, b: s.set_iq(_id(r), **b), 200),
         ("DELETE", "/_sim/iqs/{id}", lambda s, r, b: s.remove_iq(_id(r)), 200),
         ("GET", "/_sim/iqs/{id}/otp", lambda s, r, b: {"otp": s.valid_otp(_id(r))}, 200),
+        ("GET", "/_sim/iqs/{id}/activation", lambda s, r, b: _activation(s, r), 200),
+        ("POST", "/_sim/iqs/{id}/rotate", lambda s, r, b: s.rotate_iq_secret(_id(r), **b), 200),
+        ("DELETE", "/_sim/iqs/{id}/activation", lambda s, r, b: _deactivate(s, r), 200),
+        ("GET", "/_sim/mails", lambda s, r, b: {"mails": s.pin_mails(r.query.get("iq_id"))}, 200),
         ("POST", "/_sim/locks", lambda s, r, b: {"id": s.add_lock(**b)}, 201),
         ("PATCH", "/_sim/locks/{id}", lambda s, r, b: s.set_lock(_id(r), **b), 200),
         ("DELETE", "/_sim/locks/{id}", lambda s, r, b: s.remove_lock(_id(r)), 200),

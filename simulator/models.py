@@ -82,7 +82,8 @@ class Site:
 
 @dataclass
 class Iq:
-    """An IQ hub. ``otp`` is the simulator's valid OTP for it (a fixed 5-hex-digit code)."""
+    """An IQ hub. The codes it accepts come from users' activations (``otp.OtpBook``); ``otp`` is
+    a random 5-hex-digit value no check reads any more, kept for old control API bodies."""
 
     id: str
     site_id: str

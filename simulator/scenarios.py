@@ -1,7 +1,9 @@
 """Ready-made worlds: ``small``, ``large`` and ``demo`` (all deterministic for a seed).
 
 All share the default credentials (``world.DEFAULT_*``): a client and a "system user" who is a site
-admin with remote access, as most real backend integrations use.
+admin with remote access, as most real backend integrations use. The IQs of ``large`` and ``demo``
+ask for an OTP, as every IQ in the record does; the system user is activated on none of them (its
+Salto app activates it when ``valid_otp`` is read; the activation calls do it for Home Assistant).
 """
 
 from __future__ import annotations
@@ -86,12 +88,13 @@ def _small(sim: World) -> None:
 
 
 def _large(sim: World, count: int) -> None:
-    """1 site, ``count`` locks at ~50 per IQ, 50 users, a day of history."""
+    """1 site, ``count`` locks at ~50 per OTP IQ, 50 users, a day of history."""
     if count < 0:
         raise ValueError("locks must be >= 0")
     sim.add_site("Salto Sim Campus", site_uid="DE4520000002")
     iqs = [
-        sim.add_iq(name=f"IQ {n + 1:03d}") for n in range(max(1, math.ceil(count / LOCKS_PER_IQ)))
+        sim.add_iq(name=f"IQ {n + 1:03d}", otp_enabled=True)
+        for n in range(max(1, math.ceil(count / LOCKS_PER_IQ)))
     ]
     rng = sim.state.rng
     types = ("escutcheon_pin", "wall_reader_pin", "cylinder")
@@ -120,9 +123,9 @@ def _large(sim: World, count: int) -> None:
 
 
 def _demo(sim: World) -> None:
-    """1 site, 2 IQs (the second asks for an OTP), 6 varied locks, 6 users, a day of history."""
+    """1 site, 2 OTP IQs, 6 varied locks, 6 users, a day of history."""
     sim.add_site("Salto Demo HQ", site_uid="DE4520000003")
-    ground = sim.add_iq(name="IQ Ground Floor")
+    ground = sim.add_iq(name="IQ Ground Floor", otp_enabled=True)
     first = sim.add_iq(name="IQ First Floor", otp_enabled=True, signal_strength=14)
     main = sim.add_lock(name="Main Entrance", iq_id=ground, lock_type="wall_reader_pin")
     sim.add_access_group(name="Visitors", lock_ids=[main])

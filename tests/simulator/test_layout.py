@@ -19,6 +19,7 @@ WORLD = frozenset(
         "models",
         "monitor",
         "oidc",
+        "otp",
         "ratelimit",
         "scenarios",
         "state",
