@@ -5,11 +5,13 @@ from .client import SaltoKSClient
 from .const import (
     ACCEPT_API,
     ACCEPT_AUTH_URL,
+    ACCEPT_STREAM_URL,
     DEFAULT_REQUEST_TIMEOUT,
     LEGACY_API_BASE,
     LEGACY_AUTH_URL,
     PRODUCTION_API,
     PRODUCTION_AUTH_URL,
+    PRODUCTION_STREAM_URL,
     SCOPE,
 )
 from .enums import BatteryLevel, DataSyncState, EventCategory, LockedState
@@ -27,21 +29,40 @@ from .exceptions import (
     PermissionDeniedError,
     RateLimitedError,
     SaltoKSError,
+    StreamClosedError,
     TokenRejectedError,
     UnsupportedOperationError,
 )
-from .models import EasyOfficeModeSchedule, Entry, Iq, Lock, LockIq, Site, SiteUser, TokenResponse
+from .models import (
+    AccessGroup,
+    EasyOfficeModeSchedule,
+    Entry,
+    Guest,
+    Iq,
+    Lock,
+    LockIq,
+    Site,
+    SiteUser,
+    Subscription,
+    TimeSchedule,
+    TokenResponse,
+    UserKey,
+)
 from .ratelimit import RetryGate
+from .stream import EntryStreamClient
 
 __all__ = [
     "ACCEPT_API",
     "ACCEPT_AUTH_URL",
+    "ACCEPT_STREAM_URL",
     "DEFAULT_REQUEST_TIMEOUT",
     "LEGACY_API_BASE",
     "LEGACY_AUTH_URL",
     "PRODUCTION_API",
     "PRODUCTION_AUTH_URL",
+    "PRODUCTION_STREAM_URL",
     "SCOPE",
+    "AccessGroup",
     "ApiNotEnabledError",
     "AuthenticationError",
     "BatteryLevel",
@@ -49,7 +70,9 @@ __all__ = [
     "DataSyncState",
     "EasyOfficeModeSchedule",
     "Entry",
+    "EntryStreamClient",
     "EventCategory",
+    "Guest",
     "InvalidRequestError",
     "InvalidResponseError",
     "Iq",
@@ -68,8 +91,12 @@ __all__ = [
     "SaltoKSError",
     "Site",
     "SiteUser",
+    "StreamClosedError",
+    "Subscription",
+    "TimeSchedule",
     "TokenManager",
     "TokenRejectedError",
     "TokenResponse",
     "UnsupportedOperationError",
+    "UserKey",
 ]

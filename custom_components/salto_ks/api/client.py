@@ -33,6 +33,7 @@ from .exceptions import (
     SaltoKSError,
     TokenRejectedError,
 )
+from .guests import GuestAccessCalls
 from .memo import ModelMemo
 from .models import WEEKDAYS, Entry, Iq, IqActivation, Lock, Site, SiteUser
 from .otp import ACTIVATION_DELTA, is_iq_secret
@@ -72,8 +73,8 @@ def _origin(url: URL) -> tuple[str, str | None, int | None]:
     return (url.scheme, url.host, url.port)
 
 
-class SaltoKSClient:
-    """Client of the Salto KS Connect API.
+class SaltoKSClient(GuestAccessCalls):
+    """Client of the Salto KS Connect API (the guest-access calls come from ``api/guests.py``).
 
     The aiohttp session is injected and never closed by the client. With ``username`` and ``password`` the
     password grant is used, without them client_credentials; with ``token_source`` the tokens come from

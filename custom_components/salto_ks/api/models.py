@@ -456,3 +456,130 @@ class TokenResponse(_Model):
             scope=_opt_str(d, "scope", what),
             refresh_token=_opt_str(d, "refresh_token", what),
         )
+
+
+# --- guest access ---------------------------------------------------------------------------------
+
+
+def _opt_utc(data: Mapping[str, Any], key: str, what: str) -> datetime | None:
+    value = data.get(key)
+    return None if value is None else _parse_utc(value, what, key)
+
+
+def _str_tuple(data: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _fail(what, key, "a list of strings", value)
+    return tuple(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Guest(_Model):
+    """A site user as guest access sees it: ``id`` the site-user id (``/users/{id}``, ``/pin``,
+    ``/keys``), ``user_id`` the platform user id (access-group membership, entries)."""
+
+    id: str
+    user_id: str | None
+    alias: str | None
+    roles: tuple[str, ...]
+    subscription_state: str | None  # "subscribed", or "suspended" when no seat was left
+    expires_at: datetime | None
+
+    @property
+    def suspended(self) -> bool:
+        """Whether the user holds no seat (created with none left, or suspended since)."""
+        return self.subscription_state == "suspended"
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """Parse a site-user object (``POST …/guests`` answers one)."""
+        d = _mapping(data, "guest")
+        user = _opt_object(d, "user", "guest") or {}
+        return cls(
+            id=_req_str(d, "id", "guest"),
+            user_id=_opt_str(user, "id", "guest.user"),
+            alias=_opt_str(d, "alias", "guest"),
+            roles=_role_codes(d),
+            subscription_state=_opt_str(d, "subscription_state", "guest"),
+            expires_at=_opt_utc(d, "expires_at", "guest"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGroup(_Model):
+    """An access group (name = ``customer_reference``): the unit that gives users locks."""
+
+    id: str
+    name: str | None
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        d = _mapping(data, "access_group")
+        return cls(
+            id=_req_str(d, "id", "access_group"),
+            name=_opt_str(d, "customer_reference", "access_group"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSchedule(_Model):
+    """When an access group opens its locks; a group without one grants nothing at the door."""
+
+    id: str
+    days: tuple[str, ...]
+    start_time: str | None
+    end_time: str | None
+    start_date: str | None
+    end_date: str | None
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        d = _mapping(data, "time_schedule")
+        return cls(
+            id=_req_str(d, "id", "time_schedule"),
+            days=tuple(day for day in WEEKDAYS if _opt_bool(d, day, "time_schedule")),
+            start_time=_opt_str(d, "start_time", "time_schedule"),
+            end_time=_opt_str(d, "end_time", "time_schedule"),
+            start_date=_opt_str(d, "start_date", "time_schedule"),
+            end_date=_opt_str(d, "end_date", "time_schedule"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserKey(_Model):
+    """One key of a user (``GET …/users/{id}/keys``), e.g. ``type`` "pin"; never the PIN itself."""
+
+    type: str
+    key_identifier: str | None
+    expiry_date: datetime | None
+    offline_access: bool | None
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        d = _mapping(data, "key")
+        return cls(
+            type=_req_str(d, "type", "key"),
+            key_identifier=_opt_scalar_str(d, "key_identifier", "key"),
+            expiry_date=_opt_utc(d, "expiry_date", "key"),
+            offline_access=_opt_bool(d, "offline_access", "key"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription(_Model):
+    """A site's subscription: seats (``user_amount``), ``type`` and licensed ``features``."""
+
+    user_amount: int | None
+    type: str | None
+    features: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        d = _mapping(data, "subscription")
+        return cls(
+            user_amount=_opt_int(d, "user_amount", "subscription"),
+            type=_opt_str(d, "type", "subscription"),
+            features=_str_tuple(d, "features", "subscription"),
+        )
