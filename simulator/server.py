@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from .app import ENDPOINTS, build_app
+from .hub import close_hub
 from .life import run_life
 from .scenarios import build
 from .world import World
@@ -42,6 +43,16 @@ class Simulator(World):
         return self.url + "/connect/token"
 
     @property
+    def stream_url(self) -> str:
+        """The event stream's host (the real one is its own host; here the same port)."""
+        return self.url
+
+    @property
+    def authorize_url(self) -> str:
+        """The sign-in page of the authorization-code flow."""
+        return self.url + "/connect/authorize"
+
+    @property
     def legacy_auth_url(self) -> str:
         return self.url + "/oauth2/token"
 
@@ -73,6 +84,7 @@ class Simulator(World):
         self.stopping.set()
         runner, self._runner = self._runner, None
         if runner is not None:
+            await close_hub(runner.app)
             await runner.cleanup()
 
     def start_life(self, interval: float = 4.0) -> None:
@@ -98,7 +110,9 @@ class Simulator(World):
         return {
             "api_base": self.api_base,
             "auth_url": self.auth_url,
+            "authorize_url": self.authorize_url,
             "legacy_auth_url": self.legacy_auth_url,
+            "stream_url": self.stream_url,
             **super().credentials(),
         }
 
