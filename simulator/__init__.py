@@ -1,4 +1,4 @@
-"""A local Salto KS cloud simulator (identity server, Connect API, control API).
+"""A local Salto KS cloud simulator (identity server, Connect API, event hub, control API).
 
 The simulator follows ../shared/docs/saltoks-api.md (the public record of the real API) and
 docs/architecture.md §2. Its default tenant (``profile="connect"``) answers as the record shows.
@@ -147,6 +147,26 @@ Guest access (``guests.py``, served by ``guests_api.py``):
   group of that lock with a schedule covering the site's local time, writes ``lock_opened`` +
   ``access_by: pin_code`` for that user; otherwise ``lock_rejected`` (``no_access``,
   ``suspended`` or ``blocked``; an unknown PIN with ``user_id: null``) [inferred].
+
+Event hub (``/v1/hub/entries``; ``stream.py``, served by ``hub.py``; docs/architecture.md §2):
+
+- ASP.NET Core SignalR, JSON hub protocol, on the simulator's own port (``sim.stream_url``). Only
+  the WebSockets transport is offered [inferred: the real hub also negotiates SSE and long
+  polling]; negotiate versions 0 and 1; a connection token is good for one WebSocket, so a
+  reconnect with a stale id gets 404 (ASP.NET Core's "No Connection with that ID") [inferred].
+- Bearer token or ``access_token`` query (both in the record); checks in the order token (401),
+  ``site_id`` (400 missing / 404 unknown [inferred]), rights (site admin or site super user, else
+  403; role code ``site_super_user`` [inferred]), feature ``events_streaming`` (403 [inferred: the
+  record says only "expect the hub to refuse"; refusing at negotiate, before any socket, with a
+  bare 403 that names no cause is the conservative reading: a client has to find the reason in
+  ``…/subscription``]). The ``user_id`` variant of the hub is not served [inferred].
+- The token is checked when connecting only: one that expires later does not close the connection
+  (the record: SignalR does not renew it on an open connection).
+- Keepalive ping 15 s, client timeout 30 s, handshake timeout 15 s (ASP.NET Core's defaults
+  [inferred: Salto's settings are unknown]); after the client timeout the server sends a close
+  message with an error and ``allowReconnect: true`` [inferred].
+- There is no replay: rows written while a client is not connected reach it only through
+  ``/entries``, as in the record.
 
 Simulator-only: counters count every request to an endpoint, including the faulted, refused and
 401 ones (not the bare 404 of a route the profile lacks); every request is logged at INFO on the

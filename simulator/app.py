@@ -2,7 +2,9 @@
 
 Guard order: count the request → injected fault → bearer token (401; a token without a user too,
 outside the legacy profile) → rate limit (429) → handler. Around it, ``sim.monitor`` (a measuring
-hook) sees every request and every 429 answered. The control API (``/_sim/…``) passes none of these.
+hook) sees every request and every 429 answered. The control API (``/_sim/…``) passes none of these;
+the event hub (``hub.py``) counts and takes faults like an endpoint but checks its own token and
+rights, with no rate limit and no monitor (the real hub is another host).
 Routes only the legacy profile has answer a bare 404 elsewhere, before the guard, like a path the
 server does not know. Every request (control API included) is logged at INFO on the ``simulator``
 logger: method, path and status only (never a query string, a header or a body).
