@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from enum import IntEnum, IntFlag, StrEnum
 from pathlib import Path
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
 import pytest
-from homeassistant.config_entries import ConfigEntry
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
@@ -80,13 +82,7 @@ def mock_config_entry(
     salto_sim: Simulator, entry_data: dict[str, Any], entry_options: dict[str, Any]
 ) -> MockConfigEntry:
     """A config entry for the simulator's first site (not yet added to hass)."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Simulated site",
-        data=entry_data,
-        options=entry_options,
-        unique_id=salto_sim.site_id,
-    )
+    return site_entry(salto_sim.site_id, entry_data, entry_options)
 
 
 @pytest.fixture
@@ -94,10 +90,26 @@ async def init_integration(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> MockConfigEntry:
     """Set the entry up and wait until Home Assistant is idle."""
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    return mock_config_entry
+    return await setup_entry(hass, mock_config_entry, check_loaded=False)
+
+
+@pytest.fixture
+def lock_ids(salto_sim: Simulator) -> list[str]:
+    """The simulated site's locks: Front Door, Back Door, Storage Room (the third cannot lock
+    remotely)."""
+    return [lock.id for lock in salto_sim.state.locks_of(salto_sim.site_id)]
+
+
+@pytest.fixture
+def lock_id(lock_ids: list[str]) -> str:
+    """The first lock of the simulated site."""
+    return lock_ids[0]
+
+
+@pytest.fixture
+def iq_id(salto_sim: Simulator) -> str:
+    """The simulated site's IQ."""
+    return salto_sim.state.iqs_of(salto_sim.site_id)[0].id
 
 
 # --- integration-core helpers -------------------------------------------------------------------
@@ -144,6 +156,79 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
         new_callable=PropertyMock,
     ):
         yield
+
+
+def site_entry(
+    site_id: str,
+    data: dict[str, Any],
+    options: dict[str, Any],
+    *,
+    title: str = "Simulated site",
+) -> MockConfigEntry:
+    """A config entry of one site (not yet added to hass); ``data`` as the ``entry_data`` fixture."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        data={**data, CONF_SITE_ID: site_id},
+        options=options,
+        unique_id=site_id,
+    )
+
+
+async def setup_entry(
+    hass: HomeAssistant, entry: MockConfigEntry, *, check_loaded: bool = True
+) -> MockConfigEntry:
+    """Add the entry to hass (unless it is there already), set it up and let HA settle.
+
+    ``check_loaded`` False: the caller checks the outcome itself (a setup meant to fail or retry).
+    """
+    if entry.entry_id not in {e.entry_id for e in hass.config_entries.async_entries(DOMAIN)}:
+        entry.add_to_hass(hass)
+    result = await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    if check_loaded:
+        assert result
+        assert entry.state is ConfigEntryState.LOADED
+    return entry
+
+
+async def add_second_site(
+    hass: HomeAssistant, sim: Simulator, entry_data: dict[str, Any], options: dict[str, Any]
+) -> tuple[MockConfigEntry, str]:
+    """Set up a second site (its own KS user: the Connect API needs one); return it and its lock."""
+    site_id = sim.add_site("Branch office", site_uid="DE0000000002")
+    iq = sim.add_iq(site_id, name="IQ 02")
+    lock = sim.add_lock(site_id, name="Branch Door", iq_id=iq)
+    branch = {CONF_USERNAME: "branch@salto-sim.example", CONF_PASSWORD: "branch-password"}
+    sim.add_user(
+        site_id,
+        first_name="Branch",
+        last_name="Admin",
+        email=branch[CONF_USERNAME],
+        password=branch[CONF_PASSWORD],
+        roles=("site_admin",),
+    )
+    entry = site_entry(site_id, {**entry_data, **branch}, options, title="Branch office")
+    return await setup_entry(hass, entry), lock
+
+
+async def tick(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta | float
+) -> None:
+    """Move the clock (HA's and the simulator's) by ``delta`` (seconds or a timedelta) and run
+    whatever falls due; scheduled refreshes run as background tasks, so wait for those too."""
+    freezer.tick(delta if isinstance(delta, timedelta) else timedelta(seconds=delta))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def reauth_flows(hass: HomeAssistant) -> list[Any]:
+    """The integration's reauth flows in progress."""
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["source"] == SOURCE_REAUTH
+    ]
 
 
 async def async_refresh_roster(hass: HomeAssistant, entry: ConfigEntry) -> None:

@@ -38,7 +38,7 @@ from custom_components.salto_ks.const import (
 )
 from simulator import Simulator
 
-from .conftest import lock_entity_id
+from .conftest import lock_entity_id, setup_entry, tick
 
 POLL = timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
 ROSTER = timedelta(seconds=DEFAULT_STATUS_INTERVAL)
@@ -47,30 +47,12 @@ ROSTER = timedelta(seconds=DEFAULT_STATUS_INTERVAL)
 # --- helpers ------------------------------------------------------------------------------------
 
 
-async def _tick(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta = POLL
-) -> None:
-    """Move the clock (HA's and the simulator's) and run whatever polls fall due."""
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    if entry.state is ConfigEntryState.NOT_LOADED and entry.entry_id not in {
-        e.entry_id for e in hass.config_entries.async_entries(DOMAIN)
-    }:
-        entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 async def _restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Unload the entry (as HA does at stop) and set it up again on the same storage."""
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    await _setup(hass, entry)
+    await setup_entry(hass, entry)
 
 
 def _audit(entry: MockConfigEntry) -> SaltoAuditCoordinator:
@@ -115,7 +97,7 @@ async def test_first_start_delivers_no_history(
     history = salto_sim.entries()
     assert len(history) == 3
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
 
     assert events == []
     audit = _audit(mock_config_entry)
@@ -144,16 +126,16 @@ async def test_rows_arrive_once_in_order_sharing_a_timestamp(
         salto_sim.reject(lock_b, user.id, utc=instant),
         salto_sim.add_entry(lock_id=lock_a, event_category="tamper", utc=instant),
     ]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in first]
 
     late = salto_sim.add_entry(lock_id=lock_b, event_category="intrusion", utc=instant)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in [*first, late]]
 
     newer = salto_sim.open_by(lock_b, None, "inside_handle")
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in [*first, late, newer]]
     assert [event.data["event_type"] for event in events] == [
         "opened",
@@ -182,11 +164,11 @@ async def test_rows_across_a_page_break(
         for i in range(5)
     ]
     salto_sim.reset_counters()
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in rows]
     assert salto_sim.counters.get("entries") == 3  # pages of 2, 2 and 1
 
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert len(events) == 5
     # The poll after re-reads only the cursor's instant: one page.
     assert salto_sim.counters.get("entries") == 4
@@ -203,11 +185,11 @@ async def test_restart_neither_replays_nor_skips(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """The cursor is in the Store: rows from before a restart stay delivered, rows added while down arrive."""
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_id = _lock_ids(salto_sim)[0]
     before = salto_sim.open_by(lock_id, _user(salto_sim).id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [before["id"]]
 
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
@@ -220,11 +202,11 @@ async def test_restart_neither_replays_nor_skips(
         salto_sim.reject(lock_id),
         salto_sim.open_by(lock_id, None, "inside_handle"),
     ]
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert _ids(events) == [before["id"], *(row["id"] for row in while_down)]
 
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert len(events) == 3
     # The event entity restored the last row and then fired the ones from while it was down.
     state = hass.states.get(event_entity_id(hass, lock_id))
@@ -239,11 +221,11 @@ async def test_last_entry_survives_a_restart(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """last_entry(lock_id) is the newest delivered row per lock, also after a restart."""
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     lock_a, lock_b, _ = _lock_ids(salto_sim)
     row_a = salto_sim.tamper(lock_a)
     row_b = salto_sim.open_by(lock_b, _user(salto_sim).id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     await _restart(hass, mock_config_entry)
     audit = _audit(mock_config_entry)
     assert audit.last_entry(lock_a).id == row_a["id"]
@@ -266,7 +248,7 @@ async def test_damaged_store_starts_fresh(
         "data": {"cursor": {"timestamp": "not a time", "ids": []}},
     }
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert events == []
     assert "Ignoring the damaged audit cursor" in caplog.text
     assert _audit(mock_config_entry).cursor is not None
@@ -280,10 +262,10 @@ async def test_remove_entry_deletes_the_store(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """Removing the entry removes its cursor from .storage."""
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     salto_sim.tamper(_lock_ids(salto_sim)[0])
-    await _tick(hass, freezer)
-    await _tick(hass, freezer, timedelta(seconds=audit_module.STORAGE_SAVE_DELAY))
+    await tick(hass, freezer, POLL)
+    await tick(hass, freezer, timedelta(seconds=audit_module.STORAGE_SAVE_DELAY))
     key = f"{DOMAIN}.{mock_config_entry.entry_id}"
     assert key in hass_storage
     assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
@@ -309,7 +291,7 @@ async def test_outage_keeps_cursor_and_entities(
     salto_sim.inject_fault("entries", "503")
     rows = [salto_sim.open_by(lock_id, _user(salto_sim).id)]
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
         rows.append(salto_sim.reject(lock_id))
     assert events == []
     assert audit.last_update_success is False
@@ -321,7 +303,7 @@ async def test_outage_keeps_cursor_and_entities(
     assert "Cannot reach the Salto KS cloud (CommunicationError)" in failures[0].getMessage()
 
     salto_sim.clear_faults()
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert audit.last_update_success is True
     assert _ids(events) == [row["id"] for row in rows]
 
@@ -349,7 +331,7 @@ async def test_busy_door_between_two_polls_delivers_every_row(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert _ids(events) == [row["id"] for row in rows]
     for _ in range(2):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert len(events) == 300
     assert "skipped" not in caplog.text
 
@@ -369,7 +351,7 @@ async def test_backlog_bound_delivers_the_newest(
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_ids = _lock_ids(salto_sim)
     salto_sim.inject_fault("entries", "502")
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     base = _now() - timedelta(seconds=400)
     rows = [
         salto_sim.add_entry(
@@ -377,12 +359,12 @@ async def test_backlog_bound_delivers_the_newest(
         )
         for i in range(150)
     ]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert events == []
 
     salto_sim.clear_faults()
     caplog.clear()
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in rows[50:]]
     skipped = [r for r in caplog.records if "the oldest were skipped" in r.getMessage()]
     assert len(skipped) == 1
@@ -390,7 +372,7 @@ async def test_backlog_bound_delivers_the_newest(
     assert " had 50 entries more than the 100 delivered" in skipped[0].getMessage()
 
     for _ in range(2):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert len(events) == 100
     assert len([r for r in caplog.records if "the oldest were skipped" in r.getMessage()]) == 1
 
@@ -418,13 +400,13 @@ async def test_backlog_beyond_the_page_cap_delivers_the_newest(
         for i in range(450)
     ]
     salto_sim.reset_counters()
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert salto_sim.counters["entries"] == 2  # two pages of the simulator's 50 rows
     assert _ids(events) == [row["id"] for row in rows[-60:]]
     skipped = [r for r in caplog.records if "the oldest were skipped" in r.getMessage()]
     assert len(skipped) == 1
     assert "had at least 40 entries more than the 60 delivered" in skipped[0].getMessage()
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert len(events) == 60
 
 
@@ -440,18 +422,18 @@ async def test_rate_limit_is_honoured(
     row = salto_sim.open_by(lock_id, _user(salto_sim).id)
     salto_sim.inject_fault("entries", "429", retry_after=150, times=1)
     salto_sim.reset_counters()
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert salto_sim.counters.get("entries") == 1
     assert events == []
     assert hass.states.get(lock_entity_id(hass, lock_id)).state != STATE_UNAVAILABLE
 
     for _ in range(4):  # 120 s: still inside Retry-After
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert salto_sim.counters.get("entries") == 1
     assert salto_sim.counters.get("locks", 0) == 0
 
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
 
 
@@ -468,13 +450,13 @@ async def test_poll_interval_zero_makes_no_entries_request(
         options={**mock_config_entry.options, CONF_EVENT_POLL_INTERVAL: 0},
     )
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert mock_config_entry.runtime_data.audit is None
     assert hass.states.async_entity_ids("event") == []
     lock_id = _lock_ids(salto_sim)[0]
     salto_sim.open_by(lock_id, _user(salto_sim).id)
     for _ in range(4):
-        await _tick(hass, freezer, ROSTER)
+        await tick(hass, freezer, ROSTER)
     assert salto_sim.counters.get("locks", 0) >= 4
     assert salto_sim.counters.get("entries", 0) == 0
     assert salto_sim.counters.get("audit_trails", 0) == 0
@@ -490,7 +472,7 @@ async def test_turning_the_loop_on_again_starts_after_the_newest(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """Rows from while the loop was off (option 0) are not replayed when it is turned on again."""
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_id = _lock_ids(salto_sim)[0]
     hass.config_entries.async_update_entry(
@@ -499,7 +481,7 @@ async def test_turning_the_loop_on_again_starts_after_the_newest(
     await hass.async_block_till_done()
     assert mock_config_entry.runtime_data.audit is None
     salto_sim.tamper(lock_id)
-    await _tick(hass, freezer, ROSTER)
+    await tick(hass, freezer, ROSTER)
     hass.config_entries.async_update_entry(
         mock_config_entry,
         options={
@@ -509,10 +491,10 @@ async def test_turning_the_loop_on_again_starts_after_the_newest(
     )
     await hass.async_block_till_done()
     assert _audit(mock_config_entry) is not None
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert events == []
     row = salto_sim.reject(lock_id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
 
 
@@ -531,12 +513,12 @@ async def test_legacy_audit_paths(
     """A legacy tenant's audit path is used transparently: no history, then every row once."""
     salto_sim.tenant.update(profile="legacy", audit_path=audit_path)
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert events == []
     lock_id = _lock_ids(salto_sim)[2]
     rows = [salto_sim.open_by(lock_id, _user(salto_sim).id), salto_sim.door_left_open(lock_id)]
-    await _tick(hass, freezer)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in rows if row]
     assert salto_sim.counters.get(counter, 0) >= 3
     assert (
@@ -558,7 +540,7 @@ async def test_row_for_a_new_lock_waits_for_its_entity(
     new_lock = salto_sim.add_lock(name="Garden gate")
     row = salto_sim.open_by(new_lock, _user(salto_sim).id, "pin_code")
     salto_sim.reset_counters()
-    await _tick(hass, freezer)  # an audit poll only: the roster is not due for another 30 s
+    await tick(hass, freezer, POLL)  # an audit poll only: the roster is not due for another 30 s
     assert salto_sim.counters.get("locks") == 1  # the refresh the feed asked for
 
     assert _ids(events) == [row["id"]]
@@ -567,7 +549,7 @@ async def test_row_for_a_new_lock_waits_for_its_entity(
     assert state.attributes["event_type"] == "opened"
     assert state.attributes["entry_id"] == row["id"]
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert len(events) == 1
 
 
@@ -583,18 +565,18 @@ async def test_row_for_a_lock_that_never_appears(
     row = salto_sim.tamper(ghost)
     salto_sim.remove_lock(ghost)
     known = salto_sim.reject(_lock_ids(salto_sim)[0])
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [known["id"]]
     assert _audit(init_integration).held_count == 1
     for _ in range(AUDIT_HOLD_POLLS - 1):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [known["id"]]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [known["id"], row["id"]]
     assert events[1].data["entity_id"] is None
     assert events[1].data["lock_id"] == ghost
     assert _audit(init_integration).held_count == 0
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert len(events) == 2
 
 
@@ -615,7 +597,7 @@ async def test_disabled_event_entity_still_fires_on_the_bus(
     events = async_capture_events(hass, EVENT_SALTO_KS)
     user = _user(salto_sim)
     row = salto_sim.open_by(lock_id, user.id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
     assert events[0].data["entity_id"] == event_entity_id(hass, lock_id)
     assert hass.states.get(event_entity_id(hass, lock_id)) is None
@@ -639,7 +621,7 @@ async def test_bus_event_payload(
     lock_id = _lock_ids(salto_sim)[1]
     user = _user(salto_sim)
     row = salto_sim.open_by(lock_id, user.id, "tag")
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert len(events) == 1
     assert events[0].data == {
         "config_entry_id": init_integration.entry_id,
@@ -665,19 +647,19 @@ async def test_changed_by_follows_openings_and_survives_restart(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """changed_by: the latest opening's person (remote openings too), not rejections; kept over a restart."""
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     lock_id = _lock_ids(salto_sim)[0]
     entity_id = lock_entity_id(hass, lock_id)
     assert hass.states.get(entity_id).attributes.get("changed_by") is None
 
     user = _user(salto_sim)
     salto_sim.open_by(lock_id, user.id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     name = f"{user.first_name} {user.last_name}"
     assert hass.states.get(entity_id).attributes.get("changed_by") == name
 
     salto_sim.reject(lock_id, _user(salto_sim, salto_sim.username).id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert hass.states.get(entity_id).attributes.get("changed_by") == name
 
     await _restart(hass, mock_config_entry)
@@ -687,7 +669,7 @@ async def test_changed_by_follows_openings_and_survives_restart(
     await hass.services.async_call(
         LOCK_DOMAIN, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, blocking=True
     )
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     system = _user(salto_sim, salto_sim.username)
     assert hass.states.get(entity_id).attributes.get("changed_by") == (
         f"{system.first_name} {system.last_name}"
@@ -699,7 +681,7 @@ async def test_changed_by_follows_openings_and_survives_restart(
 
     # Leaving by the inside handle names nobody.
     salto_sim.open_by(lock_id, None, "inside_handle")
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert hass.states.get(entity_id).attributes.get("changed_by") is None
 
 
@@ -763,12 +745,12 @@ async def test_more_rows_in_one_second_than_a_page(
         salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", utc=instant)
         for _ in range(250)
     ]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in rows]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert len(events) == 250
     later = salto_sim.tamper(lock_id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events)[-1] == later["id"]
     assert len(events) == 251
 
@@ -788,7 +770,7 @@ async def test_backlog_behind_a_full_second(
     instant = _now() - timedelta(seconds=400)
     for _ in range(250):
         salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", utc=instant)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert len(events) == 250
     events.clear()
     caplog.clear()
@@ -799,10 +781,10 @@ async def test_backlog_behind_a_full_second(
         )
         for i in range(1, 301)
     ]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in rows]
     assert "skipped" not in caplog.text
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert len(events) == 300
 
 
@@ -832,18 +814,18 @@ async def test_feed_errors_are_translated(
     salto_sim.inject_fault("entries", kind, times=4)
     row = salto_sim.reject(lock_id)
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     audit = _audit(init_integration)
     assert audit.last_update_success is False
     assert "Error fetching salto_ks audit data" not in caplog.text
     for _ in range(2):  # the roster polls within these
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert audit.last_update_success is False
     assert caplog.text.count(f"Error fetching salto_ks audit data: {message}") == 1
     assert init_integration.runtime_data.roster.last_update_success is True
     assert hass.states.get(event_entity_id(hass, lock_id)).state != STATE_UNAVAILABLE
     for _ in range(2):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
     assert caplog.text.count(f"Error fetching salto_ks audit data: {message}") == 1
     assert "Fetching salto_ks audit data recovered" in caplog.text
@@ -864,6 +846,6 @@ async def test_held_rows_are_bounded(
     first = salto_sim.tamper(ghost, utc=base)
     salto_sim.intrusion(ghost, utc=base + timedelta(seconds=1))
     salto_sim.remove_lock(ghost)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [first["id"]]
     assert _audit(init_integration).held_count == 1

@@ -21,7 +21,7 @@ from custom_components.salto_ks.audit_rows import EVENT_SALTO_KS
 from custom_components.salto_ks.const import DOMAIN
 from simulator import Simulator
 
-from .conftest import lock_entity_id
+from .conftest import lock_entity_id, setup_entry, tick
 from .test_audit import (
     POLL,
     ROSTER,
@@ -29,8 +29,6 @@ from .test_audit import (
     _ids,
     _lock_ids,
     _now,
-    _setup,
-    _tick,
     _user,
     event_entity_id,
 )
@@ -52,13 +50,13 @@ async def test_first_start_knows_every_row_at_the_newest_instant(
         for _ in range(AUDIT_FIRST_START_ROWS + 5)
     ]
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert _audit(mock_config_entry).cursor.ids == {row["id"] for row in history}
     for _ in range(2):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert events == []
     later = salto_sim.tamper(lock_id, utc=instant)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [later["id"]]
 
 
@@ -71,17 +69,17 @@ async def test_failed_first_read_loses_nothing(
     """The feed fails at first start: rows written after setup arrive once it answers, history does not."""
     salto_sim.inject_fault("entries", "503")
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert not _audit(mock_config_entry).last_update_success
     lock_id = _lock_ids(salto_sim)[0]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     rows = [salto_sim.open_by(lock_id, _user(salto_sim).id), salto_sim.reject(lock_id)]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert events == []
 
     salto_sim.clear_faults()
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in rows]
 
 
@@ -102,13 +100,13 @@ async def test_held_row_waits_out_a_roster_rate_limit(
     row = salto_sim.open_by(new_lock, user.id, "pin_code")
     # Far more audit polls than AUDIT_HOLD_POLLS, and several Retry-After periods.
     for _ in range(AUDIT_HOLD_POLLS * 10):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert events == []
     assert _audit(init_integration).held_count == 1
 
     salto_sim.clear_faults()
     for _ in range(12):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
     assert events[0].data["entity_id"] == event_entity_id(hass, new_lock)
     state = hass.states.get(event_entity_id(hass, new_lock))
@@ -130,10 +128,10 @@ async def test_released_held_row_updates_changed_by(
     lock_id = _lock_ids(salto_sim)[0]
     user = _user(salto_sim)
     row = salto_sim.open_by(lock_id, user.id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _audit(setup_integration).held_count == 1
     for _ in range(AUDIT_HOLD_POLLS):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
     assert hass.states.get(lock_entity_id(hass, lock_id)).attributes.get("changed_by") == (
         f"{user.first_name} {user.last_name}"
@@ -152,12 +150,12 @@ async def test_row_dated_in_the_future_does_not_silence_the_feed(
 ) -> None:
     """A lock with a wrong clock writes a row a year ahead: it arrives once (also across a restart),
     one warning names the lock, and the rows of the present keep arriving."""
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_a, lock_b, _ = _lock_ids(salto_sim)
     ahead = salto_sim.tamper(lock_a, utc=_now() + timedelta(days=365))
     now = salto_sim.reject(lock_b)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [now["id"], ahead["id"]]
     warnings = [r for r in caplog.records if "ahead of Home Assistant's clock" in r.getMessage()]
     assert len(warnings) == 1
@@ -165,10 +163,10 @@ async def test_row_dated_in_the_future_does_not_silence_the_feed(
     assert ahead["id"] in warnings[0].getMessage()
 
     later = [salto_sim.open_by(lock_b, _user(salto_sim).id)]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     later.append(salto_sim.tamper(lock_a, utc=_now() + timedelta(days=365, seconds=1)))
     later.append(salto_sim.reject(lock_a))
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [now["id"], ahead["id"], later[0]["id"], later[2]["id"], later[1]["id"]]
     # One warning per lock.
     assert caplog.text.count("ahead of Home Assistant's clock") == 1
@@ -177,7 +175,7 @@ async def test_row_dated_in_the_future_does_not_silence_the_feed(
     await hass.async_block_till_done(wait_background_tasks=True)
     last = salto_sim.open_by(lock_b, None, "inside_handle")
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events)[5:] == [last["id"]]
 
 
@@ -197,13 +195,13 @@ async def test_empty_first_answer_replays_no_history(
     assert history
     log.clear()
     events = async_capture_events(hass, EVENT_SALTO_KS)
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     log[:0] = history
     for _ in range(2):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert events == []
     row = salto_sim.open_by(_lock_ids(salto_sim)[0], _user(salto_sim).id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
 
 
@@ -218,11 +216,11 @@ async def test_final_write_saves_the_cursor_without_an_unload(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """HA's final write at stop saves the cursor (no unload); a setup on that storage replays nothing."""
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_id = _lock_ids(salto_sim)[0]
     row = salto_sim.open_by(lock_id, _user(salto_sim).id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
     key = f"{DOMAIN}.{mock_config_entry.entry_id}"
     # The delayed save has not run yet: only the first-start cursor is stored.
@@ -238,9 +236,9 @@ async def test_final_write_saves_the_cursor_without_an_unload(
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     hass_storage[key] = stored
-    await _setup(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
     assert _audit(mock_config_entry).last_entry(lock_id).id == row["id"]
 
@@ -260,11 +258,11 @@ async def test_one_instant_across_a_page_break(
         salto_sim.add_entry(lock_id=(lock_a, lock_b)[i % 2], event_category="tamper", utc=instant)
         for i in range(5)
     ]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in rows]
     late = salto_sim.add_entry(lock_id=lock_a, event_category="intrusion", utc=instant)
     for _ in range(3):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"] for row in [*rows, late]]
 
 
@@ -290,14 +288,14 @@ async def test_full_outage_logs_one_line_each_way(
         salto_sim.inject_fault(endpoint, "503")
     row = salto_sim.reject(lock_id)
     for _ in range(10):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     errors = [r for r in _integration_records(caplog) if r.levelno >= logging.ERROR]
     assert len(errors) == 1, [r.getMessage() for r in errors]
     assert hass.states.get(lock_entity_id(hass, lock_id)).state == "unavailable"
 
     salto_sim.clear_faults()
     for _ in range(10):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]
     errors = [r for r in _integration_records(caplog) if r.levelno >= logging.ERROR]
     recovered = [r for r in _integration_records(caplog) if "recovered" in r.getMessage()]
@@ -316,13 +314,13 @@ async def test_feed_alone_failing_is_logged_once(
     caplog.clear()
     salto_sim.inject_fault("entries", "503")
     for _ in range(4):
-        await _tick(hass, freezer)
+        await tick(hass, freezer, POLL)
     errors = [r for r in _integration_records(caplog) if r.levelno >= logging.ERROR]
     assert [r.getMessage() for r in errors] == [
         "Error fetching salto_ks audit data: Cannot reach the Salto KS cloud (CommunicationError)"
     ]
     salto_sim.clear_faults()
-    await _tick(hass, freezer, ROSTER)
-    await _tick(hass, freezer, POLL)
+    await tick(hass, freezer, ROSTER)
+    await tick(hass, freezer, POLL)
     recovered = [r for r in _integration_records(caplog) if "recovered" in r.getMessage()]
     assert [r.getMessage() for r in recovered] == ["Fetching salto_ks audit data recovered"]

@@ -9,32 +9,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
 from homeassistant.components.lock import SERVICE_UNLOCK
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.salto_ks.const import DEFAULT_STATUS_INTERVAL, DOMAIN
+from custom_components.salto_ks.const import DEFAULT_STATUS_INTERVAL
 from custom_components.salto_ks.errors import AUTH_REFUSAL_GRACE
 from simulator import Simulator
 
-from .conftest import async_refresh_roster, lock_entity_id
-
-
-def _reauth_flows(hass: HomeAssistant) -> list[Any]:
-    return [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["handler"] == DOMAIN and flow["context"]["source"] == SOURCE_REAUTH
-    ]
+from .conftest import async_refresh_roster, lock_entity_id, reauth_flows, tick
 
 
 @pytest.fixture
@@ -50,13 +41,6 @@ def _failure_key(entry: MockConfigEntry) -> str | None:
     return roster.last_exception.translation_key  # type: ignore[no-any-return,union-attr]
 
 
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    # Scheduled refreshes run as background tasks.
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 async def test_api_401_renews_once(
     hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_entity: str
 ) -> None:
@@ -67,7 +51,7 @@ async def test_api_401_renews_once(
     assert init_integration.runtime_data.roster.last_update_success
     assert salto_sim.counters["token"] == 1
     assert hass.states.get(lock_entity).state == "locked"
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
 
 @pytest.mark.parametrize("fault", ["500", "502", "503", "malformed", "drop"])
@@ -85,13 +69,13 @@ async def test_token_endpoint_failure_is_transient(
     assert _failure_key(init_integration) == "cannot_connect"
     assert init_integration.state is ConfigEntryState.LOADED
     assert hass.states.get(lock_entity).state == STATE_UNAVAILABLE
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
     salto_sim.clear_faults()
     await async_refresh_roster(hass, init_integration)
     assert init_integration.runtime_data.roster.last_update_success
     assert hass.states.get(lock_entity).state == "locked"
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
 
 async def test_token_endpoint_timeout_is_transient(
@@ -104,7 +88,7 @@ async def test_token_endpoint_timeout_is_transient(
     await async_refresh_roster(hass, init_integration)
     assert _failure_key(init_integration) == "cannot_connect"
     assert init_integration.state is ConfigEntryState.LOADED
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
     salto_sim.clear_faults()
     await async_refresh_roster(hass, init_integration)
     assert init_integration.runtime_data.roster.last_update_success
@@ -116,7 +100,7 @@ async def test_revoked_secret_starts_reauth(
     """The identity server refuses the credentials themselves (no glitch before): reauth at once."""
     salto_sim.set_credentials(client_secret="new")
     await async_refresh_roster(hass, init_integration)
-    flows = _reauth_flows(hass)
+    flows = reauth_flows(hass)
     assert len(flows) == 1
     assert flows[0]["context"]["entry_id"] == init_integration.entry_id
 
@@ -134,9 +118,9 @@ async def test_short_identity_outage_recovers_without_reauth(
     roster = init_integration.runtime_data.roster
     failed = 0
     for _ in range(6):
-        await _tick(hass, freezer, DEFAULT_STATUS_INTERVAL)
+        await tick(hass, freezer, DEFAULT_STATUS_INTERVAL)
         failed += not roster.last_update_success
-        assert not _reauth_flows(hass)
+        assert not reauth_flows(hass)
     assert failed >= 1
     assert roster.last_update_success
     assert init_integration.state is ConfigEntryState.LOADED
@@ -161,21 +145,21 @@ async def test_refusal_right_after_glitch_waits_for_grace(
     salto_sim.set_credentials(client_secret="new")
     await async_refresh_roster(hass, init_integration)
     assert _failure_key(init_integration) == "auth_refused_retrying"
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
     # Polling goes on through the grace (the coordinator did not stop on an auth failure).
     salto_sim.reset_counters()
-    await _tick(hass, freezer, AUTH_REFUSAL_GRACE / 2)
+    await tick(hass, freezer, AUTH_REFUSAL_GRACE / 2)
     assert salto_sim.counters.get("token", 0) >= 1
     assert _failure_key(init_integration) == "auth_refused_retrying"
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
     # Still refused after the grace: now it is trusted.
     for _ in range(int(AUTH_REFUSAL_GRACE / DEFAULT_STATUS_INTERVAL) + 1):
-        await _tick(hass, freezer, DEFAULT_STATUS_INTERVAL)
-        if _reauth_flows(hass):
+        await tick(hass, freezer, DEFAULT_STATUS_INTERVAL)
+        if reauth_flows(hass):
             break
-    assert len(_reauth_flows(hass)) == 1
+    assert len(reauth_flows(hass)) == 1
     assert not roster.last_update_success
 
 
@@ -198,7 +182,7 @@ async def test_spurious_refusal_after_glitch_heals(
     await async_refresh_roster(hass, init_integration)
     assert init_integration.runtime_data.roster.last_update_success
     assert hass.states.get(lock_entity).state == "locked"
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
 
 async def test_good_poll_ends_the_grace(
@@ -212,7 +196,7 @@ async def test_good_poll_ends_the_grace(
     assert init_integration.runtime_data.roster.last_update_success
     salto_sim.set_credentials(client_secret="new")
     await async_refresh_roster(hass, init_integration)
-    assert len(_reauth_flows(hass)) == 1
+    assert len(reauth_flows(hass)) == 1
 
 
 async def test_lock_command_follows_the_grace(
@@ -237,7 +221,7 @@ async def test_lock_command_follows_the_grace(
             LOCK_DOMAIN, SERVICE_UNLOCK, {ATTR_ENTITY_ID: lock_entity}, blocking=True
         )
     assert err.value.translation_key == "cannot_connect"
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
     freezer.tick(timedelta(seconds=AUTH_REFUSAL_GRACE + 1))
     with pytest.raises(HomeAssistantError) as err:
@@ -246,4 +230,4 @@ async def test_lock_command_follows_the_grace(
         )
     assert err.value.translation_key == "action_invalid_auth"
     await hass.async_block_till_done()
-    assert len(_reauth_flows(hass)) == 1
+    assert len(reauth_flows(hass)) == 1

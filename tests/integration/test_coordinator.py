@@ -12,22 +12,15 @@ from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.salto_ks import errors as errors_module
 from custom_components.salto_ks.const import DEFAULT_STATUS_INTERVAL
 from simulator import Simulator
 
-from .conftest import get_device, lock_entity_id
+from .conftest import get_device, lock_entity_id, setup_entry, tick
 
 INTERVAL = timedelta(seconds=DEFAULT_STATUS_INTERVAL)
-
-
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    # Scheduled refreshes run as background tasks.
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.mark.parametrize("extra_locks", [0, 12])
@@ -41,14 +34,12 @@ async def test_two_listings_per_interval(
     """One locks listing and one IQ listing per interval, whatever the number of locks."""
     for number in range(extra_locks):
         salto_sim.add_lock(name=f"Extra door {number}")
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, mock_config_entry)
     assert len(hass.states.async_entity_ids("lock")) == 3 + extra_locks
 
     salto_sim.reset_counters()
     for _ in range(3):
-        await _tick(hass, freezer, INTERVAL)
+        await tick(hass, freezer, INTERVAL)
     assert salto_sim.counters.get("locks") == 3
     assert salto_sim.counters.get("iqs") == 3
     assert salto_sim.counters.get("lock", 0) == 0
@@ -65,12 +56,10 @@ async def test_locks_listing_follows_pages(
 ) -> None:
     """A paged locks listing is followed to the end (its pages are the only extra requests)."""
     salto_sim.tenant.page_size = 2
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, mock_config_entry)
     assert len(hass.states.async_entity_ids("lock")) == 3
     salto_sim.reset_counters()
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert salto_sim.counters.get("locks") == 2  # two pages of 2 + 1 locks
     assert salto_sim.counters.get("iqs") == 1
 
@@ -90,14 +79,14 @@ async def test_unchanged_poll_writes_no_state(
 
     hass.bus.async_listen(EVENT_STATE_CHANGED, _record)
     salto_sim.reset_counters()
-    await _tick(hass, freezer, INTERVAL)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert salto_sim.counters.get("locks") == 2
     assert changes == []
 
     lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
     salto_sim.set_lock(lock_id, battery_level="low")
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     battery = lock_entity_id(hass, lock_id, "battery")
     assert battery in {event.data["entity_id"] for event in changes}
     assert hass.states.get(battery).state == "20"
@@ -117,7 +106,7 @@ async def test_lock_added_and_removed(
     before = len(er.async_entries_for_config_entry(entity_registry, entry.entry_id))
 
     new_id = salto_sim.add_lock(name="Back door", battery_level="good")
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     device = get_device(hass, entry.entry_id, new_id)
     assert device is not None
     assert device.name == "Back door"
@@ -143,12 +132,12 @@ async def test_lock_added_and_removed(
 
     hass.bus.async_listen(EVENT_STATE_CHANGED, _record)
     salto_sim.remove_lock(gone_id)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     # Unavailable first; the device stays until a second poll confirms the lock is gone.
     assert states
     assert set(states.values()) == {STATE_UNAVAILABLE}
     assert get_device(hass, entry.entry_id, gone_id) is not None
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert get_device(hass, entry.entry_id, gone_id) is None
     for entity_id in gone_entities:
         assert entity_registry.async_get(entity_id) is None
@@ -167,7 +156,7 @@ async def test_iq_added_and_removed(
     entry = init_integration
     iq_id = salto_sim.add_iq(name="IQ annex")
     lock_id = salto_sim.add_lock(name="Annex door", iq_id=iq_id)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     iq_device = get_device(hass, entry.entry_id, iq_id)
     assert iq_device is not None
     lock_device = get_device(hass, entry.entry_id, lock_id)
@@ -176,9 +165,9 @@ async def test_iq_added_and_removed(
 
     salto_sim.remove_lock(lock_id)
     salto_sim.remove_iq(iq_id)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert get_device(hass, entry.entry_id, iq_id) is not None
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert get_device(hass, entry.entry_id, iq_id) is None
     assert get_device(hass, entry.entry_id, lock_id) is None
 
@@ -205,10 +194,10 @@ async def test_lock_missing_from_one_listing_keeps_its_device(
 
     # A partial listing: the lock is still in Salto KS, the answer just left it out.
     left_out = salto_sim.state.locks.pop(lock_id)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
     salto_sim.state.locks[lock_id] = left_out
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
 
     device = get_device(hass, entry.entry_id, lock_id)
     assert device is not None
@@ -242,8 +231,8 @@ async def test_empty_listing_removes_nothing(
     listed = dict(salto_sim.state.locks)
 
     salto_sim.state.locks.clear()
-    await _tick(hass, freezer, INTERVAL)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert len(dr.async_entries_for_config_entry(device_registry, entry.entry_id)) == devices
     assert len(er.async_entries_for_config_entry(entity_registry, entry.entry_id)) == entities
     warnings = [
@@ -254,7 +243,7 @@ async def test_empty_listing_removes_nothing(
 
     # Back after the glitch: the same entities are available again.
     salto_sim.state.locks.update(listed)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     for lock_id in lock_ids:
         assert get_device(hass, entry.entry_id, lock_id) is not None
         assert hass.states.get(lock_entity_id(hass, lock_id)).state == "locked"
@@ -262,10 +251,10 @@ async def test_empty_listing_removes_nothing(
 
     # A site that really lost its locks: the glitch poll counts for nothing, the next two remove.
     salto_sim.state.locks.clear()
-    await _tick(hass, freezer, INTERVAL)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert all(get_device(hass, entry.entry_id, lock_id) for lock_id in lock_ids)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     for lock_id in lock_ids:
         assert get_device(hass, entry.entry_id, lock_id) is None
     iq_id = salto_sim.state.iqs_of(salto_sim.site_id)[0].id
@@ -286,7 +275,7 @@ async def test_outage_and_recovery_logged_once(
 
     salto_sim.inject_fault("locks", "503")
     for _ in range(3):
-        await _tick(hass, freezer, INTERVAL)
+        await tick(hass, freezer, INTERVAL)
         assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
     failures = [r for r in caplog.records if "Error fetching" in r.getMessage()]
     assert len(failures) == 1
@@ -295,7 +284,7 @@ async def test_outage_and_recovery_logged_once(
 
     salto_sim.clear_faults()
     for _ in range(2):
-        await _tick(hass, freezer, INTERVAL)
+        await tick(hass, freezer, INTERVAL)
     assert hass.states.get(entity_id).state == "locked"
     recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
     assert len(recovered) == 1
@@ -328,7 +317,7 @@ async def test_rate_limit_honours_retry_after(
     retry_after = 150
 
     salto_sim.inject_fault("locks", "429", retry_after=retry_after, times=1)
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     assert not roster.last_update_success
     # The last poll is recent: the entity keeps showing it (a command then fails loudly).
     assert hass.states.get(entity_id).state == "locked"
@@ -346,7 +335,7 @@ async def test_rate_limit_honours_retry_after(
     # Step through the Retry-After window: no listing request, even when asked for a refresh.
     waited = 0
     while waited + 10 < retry_after:
-        await _tick(hass, freezer, timedelta(seconds=10))
+        await tick(hass, freezer, timedelta(seconds=10))
         waited += 10
         if waited == 70:
             await roster.async_request_refresh()
@@ -362,7 +351,7 @@ async def test_rate_limit_honours_retry_after(
 
     # After Retry-After (plus at most one interval) polling resumes and entities come back.
     for _ in range(2 * DEFAULT_STATUS_INTERVAL // 10 + 2):
-        await _tick(hass, freezer, timedelta(seconds=10))
+        await tick(hass, freezer, timedelta(seconds=10))
     assert salto_sim.counters.get("locks", 0) >= 1
     assert roster.last_update_success
     assert hass.states.get(entity_id).state == "locked"
@@ -380,7 +369,7 @@ async def test_device_follows_renames(
     iq_id = salto_sim.state.iqs_of(salto_sim.site_id)[0].id
     salto_sim.set_lock(lock_id, name="Main entrance")
     salto_sim.set_iq(iq_id, revision="2.1")
-    await _tick(hass, freezer, INTERVAL)
+    await tick(hass, freezer, INTERVAL)
     lock_device = get_device(hass, entry.entry_id, lock_id)
     assert lock_device is not None
     assert lock_device.name == "Main entrance"

@@ -13,7 +13,7 @@ from homeassistant.components.lock import SERVICE_OPEN
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.salto_ks import event as event_module
@@ -34,7 +34,7 @@ from custom_components.salto_ks.audit_rows import (
 from custom_components.salto_ks.const import DEFAULT_EVENT_POLL_INTERVAL, DOMAIN
 from simulator import Simulator
 
-from .conftest import lock_entity_id, snapshot_platform
+from .conftest import lock_entity_id, snapshot_platform, tick
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "salto_ks"
 POLL = timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
@@ -154,22 +154,10 @@ def test_cursor_stays_below_its_limit() -> None:
 # --- the entity -----------------------------------------------------------------------------------
 
 
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    freezer.tick(POLL)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 def _event_entity_id(hass: HomeAssistant, lock_id: str) -> str:
     entity_id = er.async_get(hass).async_get_entity_id("event", DOMAIN, f"{lock_id}_access")
     assert entity_id is not None
     return entity_id
-
-
-@pytest.fixture
-def lock_id(salto_sim: Simulator) -> str:
-    """The first lock of the simulated site."""
-    return salto_sim.state.locks_of(salto_sim.site_id)[0].id
 
 
 @pytest.fixture
@@ -247,7 +235,7 @@ async def test_row_becomes_event(
     """Each simulator helper's row fires its translated type with seed 000's attributes."""
     assert callable(make_row)
     row = make_row(salto_sim, lock_id, user_id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     state = hass.states.get(_event_entity_id(hass, lock_id))
     assert state.attributes["event_type"] == expected_type
     assert state.attributes["last_event"] == expected_last_event
@@ -276,7 +264,7 @@ async def test_remote_opening_is_opened_remotely(
     await hass.services.async_call(
         LOCK_DOMAIN, SERVICE_OPEN, {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id)}, blocking=True
     )
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     state = hass.states.get(_event_entity_id(hass, lock_id))
     assert state.attributes["event_type"] == "opened_remotely"
     assert state.attributes["access_by"] == "remote"
@@ -308,9 +296,9 @@ async def test_several_rows_of_one_poll_each_fire(
         salto_sim.reject(lock_id),
         salto_sim.open_by(lock_id, None, "inside_handle"),
     ]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert fired == [(entity_id, row["id"]) for row in rows]
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     assert len(fired) == 3
 
 
@@ -323,7 +311,7 @@ async def test_event_entity_restores_its_last_event(
 ) -> None:
     """After a reload the entity shows the last row again without firing it anew."""
     row = salto_sim.tamper(lock_id)
-    await _tick(hass, freezer)
+    await tick(hass, freezer, POLL)
     entity_id = _event_entity_id(hass, lock_id)
     before = hass.states.get(entity_id)
     await hass.config_entries.async_reload(init_integration.entry_id)

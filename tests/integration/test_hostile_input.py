@@ -13,7 +13,6 @@ from unittest.mock import patch
 
 import pytest
 import voluptuous as vol
-from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
@@ -41,6 +40,7 @@ from custom_components.salto_ks.const import (
 from simulator import Simulator
 
 from .conftest import lock_entity_id
+from .flow_helpers import start_credentials_flow
 
 TEN_KB = "x" * 10_240
 
@@ -179,7 +179,7 @@ async def test_user_step_refuses_locally(
 ) -> None:
     """10 kB and control characters: a field error, no request, no entry."""
     sim = presets_on_sim
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_credentials_flow(hass)
     sim.reset_counters()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _credentials(sim, **{field: value})
@@ -197,7 +197,7 @@ async def test_user_step_unicode_goes_to_the_server(
 ) -> None:
     """Unicode, emoji and injection-looking text are sent encoded; the refusal is invalid_auth."""
     sim = presets_on_sim
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_credentials_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _credentials(sim, **{field: value})
     )
@@ -212,7 +212,7 @@ async def test_user_step_wrong_types(
 ) -> None:
     """Non-text values fail the form's schema; nothing is created."""
     sim = presets_on_sim
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_credentials_flow(hass)
     for field in (CONF_ENDPOINT, *CREDENTIAL_FIELDS):
         with pytest.raises(InvalidData):
             await hass.config_entries.flow.async_configure(
@@ -231,7 +231,7 @@ async def test_custom_endpoint_refuses(
     hass: HomeAssistant, *, salto_sim: Simulator, no_setup: None, field: str, url: str, error: str
 ) -> None:
     """A hostile URL in either field: a field error on the URL step, no request, no entry."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_credentials_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _credentials(salto_sim, **{CONF_ENDPOINT: ENDPOINT_CUSTOM})
     )

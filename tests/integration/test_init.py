@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.lock import DATA_COMPONENT as LOCK_DATA_COMPONENT
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -34,7 +34,15 @@ from custom_components.salto_ks.issues import (
 )
 from simulator import Simulator
 
-from .conftest import async_refresh_roster, caller_site_user_id, get_device, lock_entity_id
+from .conftest import (
+    async_refresh_roster,
+    caller_site_user_id,
+    get_device,
+    lock_entity_id,
+    reauth_flows,
+    setup_entry,
+    site_entry,
+)
 
 # The small scenario's lock types and the models the devices show for them.
 READABLE_MODELS = {
@@ -45,14 +53,6 @@ READABLE_MODELS = {
 
 # A loopback port nothing listens on: connection refused.
 CLOSED_URL = "http://127.0.0.1:9"
-
-
-def _reauth_flows(hass: HomeAssistant) -> list[Any]:
-    return [
-        flow
-        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-        if flow["context"]["source"] == SOURCE_REAUTH
-    ]
 
 
 async def test_setup_loads_roster_and_devices(
@@ -144,9 +144,7 @@ async def test_unknown_lock_type_gets_readable_model(
 ) -> None:
     """A lock type Salto has not documented is spelled out, and kept raw as the model ID."""
     lock_id = salto_sim.add_lock(name="New hardware", lock_type=lock_type)
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, mock_config_entry)
     device = get_device(hass, mock_config_entry.entry_id, lock_id)
     assert device is not None
     assert device.model == model
@@ -182,11 +180,9 @@ async def test_setup_retry_on_api_failure(
 ) -> None:
     """A failing roster listing at setup is temporary: SETUP_RETRY, no reauth."""
     salto_sim.inject_fault("locks", fault, delay=30 if fault == "timeout" else None)
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, mock_config_entry, check_loaded=False)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
 
 async def test_setup_retry_when_cloud_unreachable(
@@ -195,21 +191,11 @@ async def test_setup_retry_when_cloud_unreachable(
     entry_data: dict[str, Any],
 ) -> None:
     """Nothing listening at the API / identity server: SETUP_RETRY."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        data={
-            **entry_data,
-            CONF_API_BASE: CLOSED_URL,
-            CONF_AUTH_URL: f"{CLOSED_URL}/connect/token",
-        },
-        options=dict(mock_config_entry.options),
-        unique_id=mock_config_entry.unique_id,
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    closed = {**entry_data, CONF_API_BASE: CLOSED_URL, CONF_AUTH_URL: f"{CLOSED_URL}/connect/token"}
+    entry = site_entry(str(mock_config_entry.unique_id), closed, dict(mock_config_entry.options))
+    await setup_entry(hass, entry, check_loaded=False)
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
 
 async def test_setup_wrong_secret_starts_reauth(
@@ -217,11 +203,9 @@ async def test_setup_wrong_secret_starts_reauth(
 ) -> None:
     """Credentials refused by the identity server: SETUP_ERROR and a reauth flow."""
     salto_sim.set_credentials(client_secret="revoked-secret")
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, mock_config_entry, check_loaded=False)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
-    flows = _reauth_flows(hass)
+    flows = reauth_flows(hass)
     assert len(flows) == 1
     assert flows[0]["context"]["entry_id"] == mock_config_entry.entry_id
 
@@ -232,11 +216,9 @@ async def test_setup_token_endpoint_5xx_is_not_auth_failure(
 ) -> None:
     """A broken identity server is not a credential problem: SETUP_RETRY, no reauth."""
     salto_sim.inject_fault("token", fault)
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, mock_config_entry, check_loaded=False)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
     assert salto_sim.counters.get("locks", 0) == 0
 
 
@@ -315,7 +297,7 @@ async def test_api_not_enabled_after_setup_raises_repair_issue(
     assert issue.translation_key == ISSUE_API_NOT_ENABLED
     assert hass.states.get(lock_entity_id(hass, lock_id)).state == STATE_UNAVAILABLE
     assert entry.state is ConfigEntryState.LOADED
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
     salto_sim.tenant.grants.update({"password", "refresh_token"})
     await async_refresh_roster(hass, entry)
@@ -356,7 +338,7 @@ async def test_auth_failure_after_setup_starts_reauth(
     salto_sim.expire_tokens()
     entry.runtime_data.client.invalidate_token()
     await async_refresh_roster(hass, entry)
-    assert len(_reauth_flows(hass)) == 1
+    assert len(reauth_flows(hass)) == 1
 
 
 async def test_remove_entry_deletes_issues_and_devices(
@@ -395,7 +377,7 @@ async def test_token_rejected_is_transient(
     assert roster.last_exception is not None
     assert roster.last_exception.translation_key == "token_rejected"
     assert hass.states.get(lock_entity_id(hass, lock_id)).state == STATE_UNAVAILABLE
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
 
 async def test_setup_rate_limited_waits_for_retry_after(
@@ -407,9 +389,7 @@ async def test_setup_rate_limited_waits_for_retry_after(
     """A 429 at setup: SETUP_RETRY, and the setup retries send nothing before Retry-After."""
     retry_after = 100
     salto_sim.inject_fault("locks", "429", retry_after=retry_after, times=1)
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, mock_config_entry, check_loaded=False)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert "100" in (mock_config_entry.reason or "")
     salto_sim.reset_counters()
@@ -434,14 +414,12 @@ async def test_setup_api_not_enabled_retries_with_issue(
 ) -> None:
     """The tenant refuses the grant at setup: SETUP_RETRY, a repair issue, no reauth."""
     salto_sim.tenant.grants.clear()
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, mock_config_entry, check_loaded=False)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert issue_registry.async_get_issue(
         DOMAIN, issue_id(ISSUE_API_NOT_ENABLED, mock_config_entry.entry_id)
     )
-    assert not _reauth_flows(hass)
+    assert not reauth_flows(hass)
 
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()

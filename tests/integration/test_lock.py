@@ -62,18 +62,6 @@ SERVICES = [SERVICE_UNLOCK, SERVICE_OPEN, SERVICE_LOCK]
 
 
 @pytest.fixture
-def lock_id(salto_sim: Simulator) -> str:
-    """The first lock of the simulated site."""
-    return salto_sim.state.locks_of(salto_sim.site_id)[0].id
-
-
-@pytest.fixture
-def iq_id(salto_sim: Simulator) -> str:
-    """The simulated site's IQ."""
-    return salto_sim.state.iqs_of(salto_sim.site_id)[0].id
-
-
-@pytest.fixture
 def platforms() -> list[Platform]:
     """Only the lock platform (used by setup_integration; init_integration sets up all)."""
     return [Platform.LOCK]

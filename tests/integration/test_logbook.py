@@ -52,12 +52,6 @@ async def logbook(hass: HomeAssistant) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-def lock_id(salto_sim: Simulator) -> str:
-    """The first lock of the simulated site."""
-    return salto_sim.state.locks_of(salto_sim.site_id)[0].id
-
-
-@pytest.fixture
 def alice(salto_sim: Simulator) -> str:
     """The platform user id of Alice Example, a new user of the site."""
     site_user = salto_sim.add_user(first_name="Alice", last_name="Example")

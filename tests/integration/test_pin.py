@@ -30,18 +30,12 @@ from custom_components.salto_ks.const import (
 )
 from simulator import Simulator
 
-from .conftest import lock_entity_id
+from .conftest import lock_entity_id, setup_entry, site_entry
 
 PIN = "80417362"
 OTHER_PIN = "5190"
 FULLWIDTH_1234 = "\uff11\uff12\uff13\uff14"
 ARABIC_1234 = "\u0661\u0662\u0663\u0664"
-
-
-@pytest.fixture
-def lock_ids(salto_sim: Simulator) -> list[str]:
-    """The simulated site's locks (the third cannot lock remotely)."""
-    return [lock.id for lock in salto_sim.state.locks_of(salto_sim.site_id)]
 
 
 @pytest.fixture
@@ -59,13 +53,6 @@ async def _lock_call(
     await hass.services.async_call(LOCK_DOMAIN, service, data, blocking=True)
 
 
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
 @pytest.fixture
 async def pin_entry(
     hass: HomeAssistant,
@@ -74,14 +61,7 @@ async def pin_entry(
     pin_options: dict[str, Any],
 ) -> MockConfigEntry:
     """A loaded entry whose options hold the PIN's hash."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Simulated site",
-        data=entry_data,
-        options=pin_options,
-        unique_id=salto_sim.site_id,
-    )
-    return await _setup(hass, entry)
+    return await setup_entry(hass, site_entry(salto_sim.site_id, entry_data, pin_options))
 
 
 # --- pin.py -----------------------------------------------------------------------------------------

@@ -35,12 +35,6 @@ from .conftest import get_device, lock_entity_id
 SITE_WIDE_SERVICES = (SERVICE_GET_EVENTS, SERVICE_GET_STATUS)
 
 
-@pytest.fixture
-def lock_ids(salto_sim: Simulator) -> list[str]:
-    """The simulated site's locks."""
-    return [lock.id for lock in salto_sim.state.locks_of(salto_sim.site_id)]
-
-
 async def _response(hass: HomeAssistant, service: str, data: dict[str, Any]) -> dict[str, Any]:
     result = await hass.services.async_call(
         DOMAIN, service, data, blocking=True, return_response=True

@@ -18,16 +18,13 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.salto_ks.const import (
     CONF_EVENT_POLL_INTERVAL,
-    CONF_PASSWORD,
     CONF_RELEASED_STATE,
-    CONF_SITE_ID,
     CONF_STATUS_INTERVAL,
     CONF_UNLOCK_SECONDS,
-    CONF_USERNAME,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
     OTP_DOCS_URL,
@@ -47,7 +44,14 @@ from custom_components.salto_ks.services import (
 )
 from simulator import Simulator
 
-from .conftest import async_refresh_roster, caller_site_user_id, get_device, lock_entity_id
+from .conftest import (
+    add_second_site,
+    async_refresh_roster,
+    caller_site_user_id,
+    get_device,
+    lock_entity_id,
+    tick,
+)
 
 LOCKED = "locked"
 UNLOCKED = "unlocked"
@@ -61,24 +65,6 @@ RESPONSE_SERVICES = (
 )
 ENTRY_SERVICES = (*RESPONSE_SERVICES, SERVICE_REFRESH_TOKEN)
 ALL_SERVICES = (SERVICE_UNLOCK, *ENTRY_SERVICES)
-
-
-@pytest.fixture
-def lock_ids(salto_sim: Simulator) -> list[str]:
-    """The simulated site's locks: Front Door, Back Door, Storage Room."""
-    return [lock.id for lock in salto_sim.state.locks_of(salto_sim.site_id)]
-
-
-@pytest.fixture
-def lock_id(lock_ids: list[str]) -> str:
-    """The first lock of the simulated site."""
-    return lock_ids[0]
-
-
-@pytest.fixture
-def iq_id(salto_sim: Simulator) -> str:
-    """The simulated site's IQ."""
-    return salto_sim.state.iqs_of(salto_sim.site_id)[0].id
 
 
 async def _call(
@@ -115,42 +101,6 @@ def _sim_rows(sim: Simulator, site_id: str | None = None) -> list[dict[str, Any]
     """The simulator's audit rows of a site, newest first."""
     rows = sim.state.entries[site_id or sim.site_id]
     return [row.data for row in sorted(rows, key=lambda row: (row.utc, row.seq), reverse=True)]
-
-
-async def _add_second_entry(
-    hass: HomeAssistant, sim: Simulator, entry_data: dict[str, Any], options: dict[str, Any]
-) -> tuple[MockConfigEntry, str]:
-    """Set up a second site (its own KS user: the Connect API needs one); return it and its lock."""
-    site_id = sim.add_site("Branch office", site_uid="DE0000000002")
-    iq = sim.add_iq(site_id, name="IQ 02")
-    lock = sim.add_lock(site_id, name="Branch Door", iq_id=iq)
-    branch = {CONF_USERNAME: "branch@salto-sim.example", CONF_PASSWORD: "branch-password"}
-    sim.add_user(
-        site_id,
-        first_name="Branch",
-        last_name="Admin",
-        email=branch[CONF_USERNAME],
-        password=branch[CONF_PASSWORD],
-        roles=("site_admin",),
-    )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Branch office",
-        data={**entry_data, **branch, CONF_SITE_ID: site_id},
-        options=options,
-        unique_id=site_id,
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry, lock
-
-
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
 
 
 # --- registration ---------------------------------------------------------------------------------
@@ -244,11 +194,11 @@ async def test_unlock_with_seconds(
     assert hass.states.get(entity_id).state == UNLOCKED
 
     # HA's timers fire up to a second early in tests (the lock tests keep a second's margin too).
-    await _tick(hass, freezer, shown_for - 1)
+    await tick(hass, freezer, shown_for - 1)
     assert hass.states.get(entity_id).state == UNLOCKED
 
     # The simulated lock relocked long ago; the released time alone decides what HA shows.
-    await _tick(hass, freezer, 2)
+    await tick(hass, freezer, 2)
     assert hass.states.get(entity_id).state == LOCKED
 
 
@@ -275,14 +225,14 @@ async def test_unlock_default_is_unlock_seconds_option(
     salto_sim.set_lock(lock_id, open_time=1)
     await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id})
     assert hass.states.get(entity_id).state == UNLOCKED
-    await _tick(hass, freezer, 8)
+    await tick(hass, freezer, 8)
     assert hass.states.get(entity_id).state == UNLOCKED
-    await _tick(hass, freezer, 2)
+    await tick(hass, freezer, 2)
     assert hass.states.get(entity_id).state == LOCKED
 
     # lock.unlock keeps using released_state.
     await hass.services.async_call("lock", "unlock", {ATTR_ENTITY_ID: entity_id}, blocking=True)
-    await _tick(hass, freezer, 3)
+    await tick(hass, freezer, 3)
     assert hass.states.get(entity_id).state == LOCKED
 
 
@@ -1070,7 +1020,7 @@ async def test_two_entries(
     lock_ids: list[str],
 ) -> None:
     """Two loaded sites: the entry must be chosen (or implied by lock targets)."""
-    second, branch_lock = await _add_second_entry(hass, salto_sim, entry_data, entry_options)
+    second, branch_lock = await add_second_site(hass, salto_sim, entry_data, entry_options)
     for service in ENTRY_SERVICES:
         await _error(hass, service, {}, "entry_required")
 
