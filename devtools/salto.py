@@ -24,6 +24,8 @@ async def salto_entities(ha: HomeAssistant, domain: str | None = None) -> list[d
 def simulator_answers(credentials: Mapping[str, str]) -> dict[str, Any]:
     """Config-flow answers, by field name, for an entry pointed at the simulator."""
     answers: dict[str, Any] = {
+        # The first step's menu: the KS system user (password grant), or the API client alone.
+        "user": "ks_user" if credentials.get("username") else "api_client",
         "endpoint": "custom",
         "api_base": credentials["api_base"],
         "auth_url": credentials["auth_url"],

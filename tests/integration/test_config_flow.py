@@ -12,8 +12,9 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
+import voluptuous as vol
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -21,8 +22,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.salto_ks import config_flow, flow_validation
 from custom_components.salto_ks.api import PRODUCTION_API, PRODUCTION_AUTH_URL
 from custom_components.salto_ks.const import (
+    AUTH_API_CLIENT,
+    AUTH_KS_USER,
     CONF_API_BASE,
+    CONF_AUTH_METHOD,
     CONF_AUTH_URL,
+    CONF_AUTHORIZE_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_ENDPOINT,
@@ -45,6 +50,8 @@ from custom_components.salto_ks.const import (
     MAX_INPUT_LENGTH,
 )
 from simulator import Simulator
+
+from .flow_helpers import start_credentials_flow
 
 DEFAULT_OPTIONS = {
     CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
@@ -115,10 +122,11 @@ def assert_no_secret(sim: Simulator, text: str) -> None:
     assert sim.password not in text
 
 
-async def start(hass: HomeAssistant) -> Any:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+async def start(hass: HomeAssistant, method: str = AUTH_KS_USER) -> Any:
+    """A new flow at the credentials form of ``method`` (through the sign-in menu)."""
+    result = await start_credentials_flow(hass, method)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == method
     assert result["errors"] == {}
     return result
 
@@ -208,6 +216,7 @@ async def test_user_flow_custom_endpoint_password_grant(
         CONF_USERNAME: salto_sim.username,
         CONF_PASSWORD: salto_sim.password,
         CONF_SITE_ID: salto_sim.site_id,
+        CONF_AUTH_METHOD: AUTH_KS_USER,
     }
     assert result["options"] == DEFAULT_OPTIONS
     assert_no_secret(salto_sim, result["title"])
@@ -223,10 +232,10 @@ async def test_user_flow_preset_endpoint_client_credentials(
     """A preset endpoint stores its URLs; no KS user means client_credentials (username None)."""
     sim = presets_on_sim
     accept_client_tokens(sim)
-    result = await start(hass)
+    result = await start(hass, AUTH_API_CLIENT)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        credentials(sim, ENDPOINT_ACCEPT, **{CONF_USERNAME: "", CONF_PASSWORD: None}),
+        credentials(sim, ENDPOINT_ACCEPT, **CLIENT_CREDENTIALS),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_ENDPOINT] == ENDPOINT_ACCEPT
@@ -262,7 +271,7 @@ async def test_several_sites_picker(hass: HomeAssistant, presets_on_sim: Simulat
     accept_client_tokens(sim)  # a client token sees every site of the tenant
     second = sim.add_site("Branch office", site_uid="DE0000000002")
 
-    result = await start(hass)
+    result = await start(hass, AUTH_API_CLIENT)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(sim, **CLIENT_CREDENTIALS)
     )
@@ -294,7 +303,7 @@ async def test_several_sites_configured_ones_not_offered(
     second = sim.add_site("Branch office", site_uid="DE0000000002")
     MockConfigEntry(domain=DOMAIN, unique_id=sim.site_id, data={}).add_to_hass(hass)
 
-    result = await start(hass)
+    result = await start(hass, AUTH_API_CLIENT)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(sim, **CLIENT_CREDENTIALS)
     )
@@ -303,7 +312,7 @@ async def test_several_sites_configured_ones_not_offered(
     assert [opt["value"] for opt in options] == [second]
 
     MockConfigEntry(domain=DOMAIN, unique_id=second, data={}).add_to_hass(hass)
-    result = await start(hass)
+    result = await start(hass, AUTH_API_CLIENT)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(sim, **CLIENT_CREDENTIALS)
     )
@@ -318,7 +327,7 @@ async def test_site_configured_meanwhile_aborts(
     sim = presets_on_sim
     accept_client_tokens(sim)
     second = sim.add_site("Branch office", site_uid="DE0000000002")
-    result = await start(hass)
+    result = await start(hass, AUTH_API_CLIENT)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(sim, **CLIENT_CREDENTIALS)
     )
@@ -368,7 +377,7 @@ async def test_invalid_auth_then_recover(
     bad = credentials(sim, **{CONF_CLIENT_SECRET: "definitely-wrong-secret"})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "ks_user"
     assert result["errors"] == {"base": "invalid_auth"}
     assert suggested(result) == {
         CONF_ENDPOINT: ENDPOINT_PRODUCTION,
@@ -432,11 +441,11 @@ async def test_client_token_refused_asks_for_a_ks_user(
 ) -> None:
     """No KS user and the API refuses the client's token: ks_user_required; a user then works."""
     refuse_client_tokens(presets_on_sim)
-    result = await start(hass)
+    result = await start(hass, AUTH_API_CLIENT)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(presets_on_sim, **CLIENT_CREDENTIALS)
     )
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "ks_user"  # where the KS user is entered
     assert result["errors"] == {"base": "ks_user_required"}
 
     result = await hass.config_entries.flow.async_configure(
@@ -451,14 +460,14 @@ async def test_client_token_refused_on_custom_endpoint_goes_back_to_credentials(
 ) -> None:
     """ks_user_required after the URL step is shown where the KS user is entered."""
     refuse_client_tokens(salto_sim)
-    result = await start(hass)
+    result = await start(hass, AUTH_API_CLIENT)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(salto_sim, ENDPOINT_CUSTOM, **CLIENT_CREDENTIALS)
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], custom_urls(salto_sim)
     )
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "ks_user"  # where the KS user is entered
     assert result["errors"] == {"base": "ks_user_required"}
 
 
@@ -466,7 +475,7 @@ async def test_client_credentials_not_enabled(
     hass: HomeAssistant, presets_on_sim: Simulator
 ) -> None:
     """client_credentials without that grant on the tenant: api_not_enabled."""
-    result = await start(hass)
+    result = await start(hass, AUTH_API_CLIENT)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(presets_on_sim, **CLIENT_CREDENTIALS)
     )
@@ -483,7 +492,7 @@ async def test_missing_permission(hass: HomeAssistant, salto_sim: Simulator) -> 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_BASE: salto_sim.api_base, CONF_AUTH_URL: salto_sim.auth_url}
     )
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "ks_user"
     assert result["errors"] == {"base": "missing_permission"}
 
     salto_sim.clear_faults()
@@ -536,7 +545,7 @@ async def test_rate_limited_waits_for_retry_after(
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], credentials(sim))
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "ks_user"
     assert result["errors"] == {"base": "rate_limited"}
     assert result["description_placeholders"] == {"seconds": "30"}
 
@@ -649,7 +658,7 @@ async def test_custom_endpoint_credential_error_goes_back_to_credentials(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], custom_urls(salto_sim)
     )
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "ks_user"
     assert result["errors"] == {"base": "invalid_auth"}
     assert suggested(result)[CONF_ENDPOINT] == ENDPOINT_CUSTOM
 
@@ -750,7 +759,7 @@ def test_url_rules(url: str, error: str | None) -> None:
 @pytest.mark.parametrize(
     ("overrides", "errors"),
     [
-        ({CONF_PASSWORD: None}, {CONF_PASSWORD: "password_required"}),
+        ({CONF_PASSWORD: "  "}, {CONF_PASSWORD: "password_required"}),
         ({CONF_USERNAME: "  "}, {CONF_USERNAME: "username_required"}),
         ({CONF_CLIENT_ID: "   "}, {CONF_CLIENT_ID: "value_required"}),
         ({CONF_CLIENT_SECRET: "x" * (MAX_INPUT_LENGTH + 1)}, {CONF_CLIENT_SECRET: "too_long"}),
@@ -1159,6 +1168,30 @@ FLOW_ERRORS = {
     "username_required",
     "unknown",
     "rate_limited",
+    "authorize_url_required",
+}
+# HA's OAuth2 steps, and the connection test after Salto's login (no form to show an error on).
+OAUTH_ABORTS = {
+    "wrong_account",
+    "missing_credentials",
+    "missing_configuration",
+    "authorize_url_timeout",
+    "no_url_available",
+    "oauth_error",
+    "oauth_failed",
+    "oauth_timeout",
+    "oauth_unauthorized",
+    "user_rejected_authorize",
+    "oauth_implementation_unsupported",
+    "oauth_implementation_unavailable",
+    "cannot_connect",
+    "invalid_auth",
+    "api_not_enabled",
+    "missing_permission",
+    "rate_limited",
+    "token_rejected",
+    "invalid_request",
+    "unknown",
 }
 FLOW_ABORTS = {
     "already_configured",
@@ -1166,6 +1199,7 @@ FLOW_ABORTS = {
     "wrong_site",
     "reauth_successful",
     "reconfigure_successful",
+    *OAUTH_ABORTS,
 }
 
 
@@ -1184,9 +1218,13 @@ def test_translations_cover_the_flow() -> None:
     strings = json.loads(TRANSLATIONS.read_text(encoding="utf-8"))
     config, options = strings["config"], strings["options"]
     schemas = {
-        ("config", "user"): config_flow._credentials_schema(secrets_required=True),
-        ("config", "reconfigure"): config_flow._credentials_schema(secrets_required=False),
-        ("config", "custom_endpoint"): config_flow.CUSTOM_ENDPOINT_SCHEMA,
+        ("config", "ks_user"): config_flow._credentials_schema("ks_user"),
+        ("config", "api_client"): config_flow._credentials_schema("api_client"),
+        ("config", "reconfigure"): config_flow._credentials_schema("reconfigure"),
+        ("config", "custom_endpoint"): config_flow.CUSTOM_ENDPOINT_SCHEMA.extend(
+            {vol.Optional(CONF_AUTHORIZE_URL): str}
+        ),
+        ("config", "oauth"): config_flow.OAUTH_ENDPOINT_SCHEMA,
         ("options", "init"): config_flow.OPTIONS_SCHEMA,
     }
     for (section, step), schema in schemas.items():

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from unittest.mock import patch
 
 import pytest
-from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
@@ -27,6 +26,7 @@ from custom_components.salto_ks.const import (
 from simulator import Simulator
 
 from .conftest import async_refresh_roster
+from .flow_helpers import start_credentials_flow
 
 
 def _assert_invalid_request(failure: BaseException | None) -> None:
@@ -91,7 +91,7 @@ async def test_config_flow(
         config_flow.PRESET_ENDPOINTS, ENDPOINT_PRODUCTION, (salto_sim.api_base, salto_sim.auth_url)
     )
     salto_sim.inject_fault("sites", "400", times=1)
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_credentials_flow(hass)
     user_input = {
         CONF_ENDPOINT: ENDPOINT_PRODUCTION,
         CONF_CLIENT_ID: salto_sim.client_id,
