@@ -4,7 +4,7 @@ Guard order: count the request → injected fault → bearer token (401; a token
 outside the legacy profile) → rate limit (429) → handler. Around it, ``sim.monitor`` (a measuring
 hook) sees every request and every 429 answered. The control API (``/_sim/…``) passes none of these;
 the event hub (``hub.py``) counts and takes faults like an endpoint but checks its own token and
-rights, with no rate limit and no monitor (the real hub is another host).
+rights, with no rate limit (the real hub is another host); the monitor sees it on channel ``hub``.
 Routes only the legacy profile has answer a bare 404 elsewhere, before the guard, like a path the
 server does not know. Every request (control API included) is logged at INFO on the ``simulator``
 logger: method, path and status only (never a query string, a header or a body).
@@ -43,7 +43,7 @@ from .guests_api import (
 )
 from .hub import HUB_ENDPOINTS, add_hub_routes
 from .identity import basic_client_id, token_endpoint
-from .monitor import CHANNEL_API, CHANNEL_TOKEN
+from .monitor import CHANNEL_API, CHANNEL_HUB, CHANNEL_TOKEN
 from .tokens import Token
 
 if TYPE_CHECKING:
@@ -366,6 +366,13 @@ def build_app(sim: World, stopping: asyncio.Event) -> web.Application:
         r.add_route(
             route.method, route.path, legacy_only(sim, handler) if route.legacy else handler
         )
-    add_hub_routes(app, sim, partial(apply_fault, sim, stopping))
+    add_hub_routes(
+        app,
+        sim,
+        partial(apply_fault, sim, stopping),
+        lambda endpoint, inner: _monitored(
+            sim, endpoint, CHANNEL_HUB, partial(_bearer_client, sim), inner
+        ),
+    )
     add_control_routes(app, sim)
     return app

@@ -36,6 +36,7 @@ NEGOTIATE_ENDPOINT = "hub_negotiate"
 HUB_ENDPOINT = "hub"
 HUB_ENDPOINTS = frozenset({NEGOTIATE_ENDPOINT, HUB_ENDPOINT})
 FaultHandler = Callable[[web.Request, FaultAction], Awaitable[web.StreamResponse | None]]
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CLIENT_TIMEOUT_ERROR = "Server timeout elapsed without receiving a message from the client."
 _CLOSE = object()
 HUB_KEY: web.AppKey[Hub] = web.AppKey("hub")
@@ -315,12 +316,18 @@ class Hub:
                 await ws.close(code=1001)
 
 
-def add_hub_routes(app: web.Application, sim: World, fault: FaultHandler) -> None:
-    """Register the hub's negotiate and WebSocket routes; ``fault`` answers an injected fault."""
+def add_hub_routes(
+    app: web.Application,
+    sim: World,
+    fault: FaultHandler,
+    monitored: Callable[[str, RouteHandler], RouteHandler],
+) -> None:
+    """Register the hub's negotiate and WebSocket routes; ``fault`` answers an injected fault,
+    ``monitored`` wraps a route in the monitor's hook (channel ``hub``)."""
     hub = Hub(sim, fault)
     app[HUB_KEY] = hub
-    app.router.add_post(HUB_PATH + "/negotiate", hub.negotiate)
-    app.router.add_get(HUB_PATH, hub.socket)
+    app.router.add_post(HUB_PATH + "/negotiate", monitored(NEGOTIATE_ENDPOINT, hub.negotiate))
+    app.router.add_get(HUB_PATH, monitored(HUB_ENDPOINT, hub.socket))
 
 
 async def close_hub(app: web.Application) -> None:

@@ -4,9 +4,11 @@ Retry-After: the guard tells the monitor about every request (client id, channel
 the simulator's clock, TCP connection) and every 429 it answers. A request from a client that
 arrives before the deadline of a 429 answered to it is *early*:
 
-- channels: ``api`` (Connect API) and ``token`` (identity server). A 429 from the API covers both
-  (the client contract: nothing is sent, not even a token request); a 429 from the token endpoint
-  covers token requests only (a cached token may keep calling the API).
+- channels: ``api`` (Connect API), ``token`` (identity server) and ``hub`` (the event hub's
+  negotiate and WebSocket requests). A 429 from the API covers all three (the client contract:
+  nothing is sent, not even a token request or a stream connect); a 429 from the token endpoint
+  covers token requests only (a cached token may keep calling the API), one from the hub covers
+  hub requests only (the least a client must honour).
 - a request arriving at a later instant than the 429, before its deadline, is early;
 - a request arriving at the very instant of the 429 (a frozen test clock) is early when it comes on
   the connection that carried the 429 (HTTP/1.1 without pipelining: the client had read the 429);
@@ -25,6 +27,7 @@ from typing import Any
 
 CHANNEL_API = "api"
 CHANNEL_TOKEN = "token"
+CHANNEL_HUB = "hub"
 
 
 @dataclass
@@ -99,7 +102,9 @@ class Monitor:
         self.answers.append(
             RateLimitAnswer(client, channel, endpoint, now, retry_after, connection)
         )
-        channels = (CHANNEL_API, CHANNEL_TOKEN) if channel == CHANNEL_API else (CHANNEL_TOKEN,)
+        channels = (
+            (CHANNEL_API, CHANNEL_TOKEN, CHANNEL_HUB) if channel == CHANNEL_API else (channel,)
+        )
         for name in channels:
             current = self._deadlines.get((client, name))
             until = now + retry_after

@@ -502,6 +502,23 @@ async def test_a_generic_fault_on_negotiate(salto_sim: Simulator, api: Api) -> N
     assert salto_sim.counters["hub_negotiate"] == 2
 
 
+async def test_the_monitor_sees_hub_requests_before_a_retry_after(
+    salto_sim: Simulator, api: Api
+) -> None:
+    token = await api.login()
+    salto_sim.inject_fault("hub_negotiate", 429, times=1, retry_after=30)
+    assert (await negotiate(api, token))[0] == 429
+    assert (await negotiate(api, token))[0] == 200  # too early: counted, not refused
+    salto_sim.inject_fault("locks", 429, times=1, retry_after=30)
+    assert (await api.get(api.site("/locks"))).status == 429
+    assert (await negotiate(api, token))[0] == 200  # an API 429 covers the hub too
+    early = salto_sim.monitor.early
+    assert [(e.channel, e.endpoint) for e in early] == [
+        ("hub", "hub_negotiate"),
+        ("hub", "hub_negotiate"),
+    ]
+
+
 async def test_control_api_validates_and_reports(salto_sim: Simulator, api: Api) -> None:
     assert (await api.control("PATCH", "/stream", {"duplicate": 0})).status == 400
     assert (await api.control("PATCH", "/stream", {"nope": 1})).status == 400
