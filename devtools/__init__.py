@@ -18,6 +18,8 @@ Modules, each one job; a module imports only modules listed before it (no circle
 - ``flows``: answering data entry flow forms by field name
 - ``rest``: Home Assistant's onboarding, login and REST API
 - ``salto``: the Salto KS entry of a development instance
+- ``oauth``: a Salto-account (OAuth2) entry: the dev Home Assistant's callback registered in the
+  simulator, an application credential, the simulator's sign-in pages answered as a browser would
 - ``develop``: the ``scripts/develop`` command
 - ``webdriver``, ``screenshot``: the ``scripts/screenshot`` command
 """

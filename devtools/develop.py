@@ -1,7 +1,8 @@
 """scripts/develop: the simulator (demo scenario) on :8787 and Home Assistant on :8123 until Ctrl-C.
 
 The first run onboards Home Assistant with the development login and adds the Salto KS entry
-pointed at the simulator; later runs reuse ``config/``.
+pointed at the simulator (``--oauth``: a Salto-account entry, signed in on the simulator's login
+page); later runs reuse ``config/``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from devtools.common import DEV_PASSWORD, DEV_USER, DOMAIN, LOOPBACK, REPO, DevToolsError
 from devtools.haconfig import link_component, skip_onboarding_integrations
+from devtools.oauth import add_oauth_entry
 from devtools.processes import Process, hass_argv, port_in_use, simulator_argv, start_process
 from devtools.rest import HomeAssistant
 from devtools.salto import salto_entities, simulator_answers
@@ -26,8 +28,13 @@ from devtools.sim_control import SimulatorControl
 from devtools.waiting import new_session, wait_for, wait_http
 
 
-async def ensure_salto_entry(ha: HomeAssistant, sim: SimulatorControl) -> dict[str, Any] | None:
-    """Add the Salto KS entry pointed at the simulator unless one exists. None if impossible."""
+async def ensure_salto_entry(
+    ha: HomeAssistant, sim: SimulatorControl, *, oauth: bool = False
+) -> dict[str, Any] | None:
+    """Add the Salto KS entry pointed at the simulator unless one exists. None if impossible.
+
+    ``oauth``: sign in with a Salto account (authorization code) instead of the password grant.
+    """
     existing = await ha.config_entries(DOMAIN)
     if existing:
         print(f"[develop] reusing the Salto KS entry {existing[0]['title']!r}", flush=True)
@@ -40,7 +47,10 @@ async def ensure_salto_entry(ha: HomeAssistant, sim: SimulatorControl) -> dict[s
         )
         return None
     credentials = await sim.credentials()
-    entry = await ha.add_config_entry(DOMAIN, simulator_answers(credentials))
+    if oauth:
+        entry = await add_oauth_entry(ha, sim, credentials)
+    else:
+        entry = await ha.add_config_entry(DOMAIN, simulator_answers(credentials))
     print(f"[develop] added the Salto KS entry {entry.get('title')!r}", flush=True)
     return entry
 
@@ -81,7 +91,7 @@ async def develop(args: argparse.Namespace) -> int:
             sim = SimulatorControl(session, sim_url)
             ha = HomeAssistant(session, ha_url)
             setup = asyncio.ensure_future(
-                _develop_setup(ha, sim, processes, first_run=first_run, t0=t0)
+                _develop_setup(ha, sim, processes, first_run=first_run, t0=t0, oauth=args.oauth)
             )
             stopped = asyncio.ensure_future(stop.wait())
             await asyncio.wait({setup, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -125,6 +135,7 @@ async def _develop_setup(
     *,
     first_run: bool,
     t0: float,
+    oauth: bool = False,
 ) -> None:
     await wait_http(ha.session, sim.url + "/_sim/state", within=60, processes=processes)
     await wait_http(ha.session, ha.base_url + "/api/onboarding", within=180, processes=processes)
@@ -133,7 +144,7 @@ async def _develop_setup(
     if created:
         print(f"[develop] onboarding done: owner {DEV_USER!r}", flush=True)
     await ha.wait_running(within=180, processes=processes)
-    entry = await ensure_salto_entry(ha, sim)
+    entry = await ensure_salto_entry(ha, sim, oauth=oauth)
     if entry is not None:
 
         async def locks() -> list[dict[str, Any]] | None:
@@ -153,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/develop",
         description="run the simulator (demo) on :8787 and Home Assistant on :8123 until Ctrl-C",
+    )
+    parser.add_argument(
+        "--oauth",
+        action="store_true",
+        help="add the entry as a Salto account (OAuth2 sign-in on the simulator's login page); "
+        "only when no Salto KS entry exists yet",
     )
     args = parser.parse_args(argv)
     args.config = REPO / "config"  # its configuration.yaml fixes the port: 8123

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,11 @@ class HomeAssistant:
     def _headers(self) -> dict[str, str]:
         if self.tokens is None:
             return {}
-        return {"Authorization": f"Bearer {self.tokens.access_token}"}
+        # As the frontend sends it: an OAuth config flow builds its redirect URI from it.
+        return {
+            "Authorization": f"Bearer {self.tokens.access_token}",
+            "HA-Frontend-Base": self.base_url,
+        }
 
     async def request(
         self,
@@ -223,33 +227,54 @@ class HomeAssistant:
         return result
 
     async def _drive_flow(
-        self, base: str, start: Mapping[str, Any], answers: Mapping[str, Any]
+        self,
+        base: str,
+        start: Mapping[str, Any],
+        answers: Mapping[str, Any],
+        on_external: Callable[[str], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Start a data entry flow at ``base`` and answer its forms by field name.
 
         A field without an answer keeps its default or suggested value; a required select with
-        neither gets its first option (e.g. the only site). A form shown again with errors ends
-        the drive with FlowError.
+        neither gets its first option (e.g. the only site). A menu takes ``answers[step_id]``, else
+        its first option. An external step (a sign-in page) is handed to ``on_external`` with its
+        URL, then the flow goes on. A form shown again with errors ends the drive with FlowError.
         """
         result: dict[str, Any] = await self.request("POST", base, dict(start))
         seen: list[str] = []
-        while result.get("type") == "form":
+        while result.get("type") in {"form", "menu", "external", "external_done"}:
             step = str(result.get("step_id"))
             if result.get("errors") and seen and seen[-1] == step:
                 raise FlowError(f"step {step!r} refused the answers", result)
             if seen.count(step) > 2:
                 raise FlowError(f"step {step!r} keeps coming back", result)
             seen.append(step)
-            payload = answer_form(result.get("data_schema") or [], answers)
+            payload: dict[str, Any] = {}
+            if result["type"] == "menu":
+                options = list(result.get("menu_options") or [])
+                payload = {"next_step_id": answers.get(step, options[0] if options else None)}
+            elif result["type"] == "external":
+                if on_external is None:
+                    raise FlowError(f"step {step!r} sends the user to a page", result)
+                await on_external(str(result["url"]))
+            elif result["type"] == "form":
+                payload = answer_form(result.get("data_schema") or [], answers)
             result = await self.request("POST", f"{base}/{result['flow_id']}", payload)
         return result
 
-    async def add_config_entry(self, handler: str, answers: Mapping[str, Any]) -> dict[str, Any]:
+    async def add_config_entry(
+        self,
+        handler: str,
+        answers: Mapping[str, Any],
+        *,
+        on_external: Callable[[str], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
         """Run the config flow of ``handler`` through the REST API; returns the created entry."""
         result = await self._drive_flow(
             "/api/config/config_entries/flow",
             {"handler": handler, "show_advanced_options": False},
             answers,
+            on_external,
         )
         if result.get("type") != "create_entry":
             raise FlowError("config flow did not create an entry", result)

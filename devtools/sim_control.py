@@ -28,6 +28,12 @@ class SimulatorControl:
         result: dict[str, Any] = await self.request("GET", "/_sim/state")
         return result
 
+    async def register_redirect_uri(self, client_id: str, uri: str) -> list[str]:
+        """Register a redirect URI for the client; its registered URIs."""
+        path = f"/_sim/clients/{client_id}/redirect_uris"
+        found = await self.request("POST", path, {"uri": uri})
+        return [str(u) for u in found["redirect_uris"]]
+
     async def credentials(self) -> dict[str, str]:
         """The scenario's URLs and valid credentials (``GET /_sim/credentials``)."""
         found = await self.request("GET", "/_sim/credentials")

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import html
 import json
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -157,7 +158,8 @@ async def test_discovery_document(api: Api, salto_sim: Simulator) -> None:
         assert resp.status == 200
         doc = await resp.json()
     assert doc["issuer"] == salto_sim.url
-    assert doc["authorization_endpoint"] == salto_sim.url + "/connect/authorize"
+    assert doc["authorization_endpoint"] == salto_sim.authorize_url
+    assert salto_sim.credentials()["authorize_url"] == salto_sim.url + "/connect/authorize"
     assert doc["token_endpoint"] == salto_sim.auth_url
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert {"authorization_code", "refresh_token", "password"} <= set(doc["grant_types_supported"])
@@ -486,3 +488,31 @@ async def test_authorize_faults_counters_and_token_faults(
     stats = (await api.control("GET", "/oidc")).json()
     assert stats["stats"]["codes_issued"] == 1
     assert stats["clients"][salto_sim.client_id] == [HA_REDIRECT_URI]
+
+
+async def test_password_grant_tokens_stay_opaque(api: Api, salto_sim: Simulator) -> None:
+    token = await api.login()
+    assert "." not in token
+    assert salto_sim.tokens.access[token].jwt is False
+
+
+async def test_no_secret_of_the_flow_is_logged(
+    browser: Browser, api: Api, salto_sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The request log names method, path and status only: no code, token, verifier or password."""
+    caplog.set_level(logging.DEBUG, logger="simulator")
+    code = await browser.code()
+    body = (await api.token_request(code_form(browser, code), basic=creds(salto_sim))).json()
+    rotated = (await refresh(api, salto_sim, body["refresh_token"])).json()
+    assert "/connect/authorize/consent 302" in caplog.text
+    secrets_seen = [
+        code,
+        browser.verifier,
+        browser.state,
+        salto_sim.password,
+        salto_sim.client_secret,
+        body["access_token"],
+        body["refresh_token"],
+        rotated["refresh_token"],
+    ]
+    assert [value for value in secrets_seen if value in caplog.text] == []
