@@ -41,6 +41,8 @@ async def serve(args: argparse.Namespace) -> None:
         f"Salto KS simulator ({args.scenario}, seed {args.seed}) on {sim.url}",
         f"  api_base      {creds['api_base']}",
         f"  auth_url      {creds['auth_url']}   (legacy profile only: {creds['legacy_auth_url']})",
+        f"  authorize_url {creds['authorize_url']}   (redirect URIs: {sim.url}/_sim/clients/"
+        f"{creds['client_id']})",
         f"  client_id     {creds['client_id']}",
         f"  client_secret {creds['client_secret']}",
         f"  username      {creds['username']}",
