@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from enum import IntEnum, IntFlag, StrEnum
@@ -14,6 +15,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -43,12 +45,34 @@ from custom_components.salto_ks.const import (
     DOMAIN,
     ENDPOINT_CUSTOM,
 )
+from custom_components.salto_ks.services import (
+    SERVICE_GET_EVENTS,
+    SERVICE_GET_LOCKS,
+    SERVICE_GET_SITES,
+    SERVICE_GET_STATUS,
+    SERVICE_GET_USERS,
+    SERVICE_REFRESH_TOKEN,
+)
 from simulator import Simulator
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/salto_ks in every test here."""
+
+
+# A value far beyond any field's limit.
+TEN_KB = "x" * 10_240
+
+# The actions that take a config_entry_id.
+ENTRY_SERVICES = (
+    SERVICE_GET_EVENTS,
+    SERVICE_GET_STATUS,
+    SERVICE_GET_SITES,
+    SERVICE_GET_LOCKS,
+    SERVICE_GET_USERS,
+    SERVICE_REFRESH_TOKEN,
+)
 
 
 @pytest.fixture
@@ -104,6 +128,12 @@ def lock_ids(salto_sim: Simulator) -> list[str]:
 def lock_id(lock_ids: list[str]) -> str:
     """The first lock of the simulated site."""
     return lock_ids[0]
+
+
+@pytest.fixture
+def lock_entity(hass: HomeAssistant, init_integration: MockConfigEntry, lock_id: str) -> str:
+    """Entity id of the first lock, with the integration set up."""
+    return lock_entity_id(hass, lock_id)
 
 
 @pytest.fixture
@@ -229,6 +259,45 @@ def reauth_flows(hass: HomeAssistant) -> list[Any]:
         for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
         if flow["context"]["source"] == SOURCE_REAUTH
     ]
+
+
+async def call_action(
+    hass: HomeAssistant, service: str, data: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """Call a salto_ks action; the ``get_*`` ones return their response."""
+    response = service.startswith("get_")
+    result = await hass.services.async_call(
+        DOMAIN, service, data or {}, blocking=True, return_response=response
+    )
+    return dict(result) if response and result is not None else None
+
+
+async def action_error(
+    hass: HomeAssistant,
+    service: str,
+    data: dict[str, Any] | None,
+    key: str,
+    kind: type[HomeAssistantError] = ServiceValidationError,
+) -> HomeAssistantError:
+    """Call an action that must fail with the translated error ``key`` of type ``kind``."""
+    with pytest.raises(HomeAssistantError) as err:
+        await call_action(hass, service, data)
+    assert type(err.value) is kind
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    # The message is the translated text, not the bare key.
+    assert str(err.value)
+    assert str(err.value) != key
+    return err.value
+
+
+@pytest.fixture
+def no_error_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail the test when anything logs an error (an unhandled exception in a flow or an action)."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage()[:200] for r in errors]
 
 
 async def async_refresh_roster(hass: HomeAssistant, entry: ConfigEntry) -> None:

@@ -5,6 +5,11 @@ and goes through wrong PINs, 401 renewals, a token-endpoint outage, a forced tok
 reauth. Then none of the real strings - client secret, password, PIN, and every access and refresh
 token the simulator issued - may appear anywhere a user or a bug report could see them. The one place
 the client secret and the password must be is the config entry's data in ``core.config_entries``.
+
+This file is not the test of one module on purpose: a leak is found only by looking at everything one
+run produced (the whole log, every state, diagnostics, .storage) after it drove the config and options
+flows, lock.py, services.py, the coordinators and the client together. Module files add their own
+secret checks next to their behaviour.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from custom_components.salto_ks.services import (
 )
 from simulator import Simulator
 
-from .conftest import get_device, lock_entity_id
+from .conftest import TEN_KB, call_action, get_device, lock_entity_id
 
 SITE_WIDE_SERVICES = (SERVICE_GET_EVENTS, SERVICE_GET_STATUS)
 
@@ -273,3 +273,49 @@ async def test_lock_of_another_integration_is_a_validation_error(
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "not_salto_lock"
     assert not salto_sim.counters
+
+
+@pytest.mark.usefixtures("no_error_logged")
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [
+        ("unlock", {"seconds": "abc"}),
+        ("unlock", {"seconds": "nan"}),
+        ("unlock", {"seconds": "inf"}),
+        ("unlock", {"seconds": [1]}),
+        ("unlock", {"code": "1" * 65}),
+        ("unlock", {"entity_id": "not an entity id"}),
+        ("unlock", {"entity_id": "lock." + TEN_KB + "\x00"}),
+        ("get_events", {"limit": "x"}),
+        ("get_events", {"limit": "1e3"}),
+        ("get_events", {"limit": None}),
+        ("get_events", {"limit": 0}),
+        ("get_events", {"limit": 201}),
+        ("get_events", {"limit": -5}),
+        ("get_events", {"limit": 1e9}),
+        ("get_events", {"limit": "1000000000000000000000"}),
+        ("get_events", {"since": "not a date"}),
+        ("get_events", {"since": "2025-13-45 25:61:00"}),
+        ("get_events", {"since": TEN_KB}),
+        ("get_events", {"unknown_field": 1}),
+        ("get_sites", {"config_entry_id": None}),
+        ("get_sites", {"config_entry_id": ["a", "b"]}),
+    ],
+    ids=repr,
+)
+async def test_actions_schema_errors(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_entity: str,
+    service: str,
+    data: dict[str, Any],
+) -> None:
+    """Wrong types and limits out of range fail HA's schema validation (vol.Invalid); nothing is sent."""
+    salto_sim.reset_counters()
+    if service != "get_sites":
+        data = {ATTR_ENTITY_ID: lock_entity, **data}
+    with pytest.raises(vol.Invalid):
+        await call_action(hass, service, data)
+    assert sum(salto_sim.counters.values()) == 0

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 import voluptuous as vol
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import area_registry as ar
-from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import entity_registry as er
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -42,13 +40,18 @@ from custom_components.salto_ks.services import (
     SERVICE_REFRESH_TOKEN,
     SERVICE_UNLOCK,
 )
+from custom_components.salto_ks.office_mode_services import (
+    SERVICE_SET_EASY_OFFICE_MODE,
+    SERVICE_SET_OFFICE_MODE,
+)
 from simulator import Simulator
 
 from .conftest import (
-    add_second_site,
+    ENTRY_SERVICES,
+    action_error,
     async_refresh_roster,
+    call_action,
     caller_site_user_id,
-    get_device,
     lock_entity_id,
     tick,
 )
@@ -56,45 +59,8 @@ from .conftest import (
 LOCKED = "locked"
 UNLOCKED = "unlocked"
 
-RESPONSE_SERVICES = (
-    SERVICE_GET_EVENTS,
-    SERVICE_GET_STATUS,
-    SERVICE_GET_SITES,
-    SERVICE_GET_LOCKS,
-    SERVICE_GET_USERS,
-)
-ENTRY_SERVICES = (*RESPONSE_SERVICES, SERVICE_REFRESH_TOKEN)
-ALL_SERVICES = (SERVICE_UNLOCK, *ENTRY_SERVICES)
-
-
-async def _call(
-    hass: HomeAssistant, service: str, data: dict[str, Any] | None = None
-) -> dict[str, Any] | None:
-    """Call a salto_ks action; response-only ones return their response."""
-    response = service in RESPONSE_SERVICES
-    result = await hass.services.async_call(
-        DOMAIN, service, data or {}, blocking=True, return_response=response
-    )
-    return dict(result) if response and result is not None else None
-
-
-async def _error(
-    hass: HomeAssistant,
-    service: str,
-    data: dict[str, Any] | None,
-    key: str,
-    kind: type[HomeAssistantError] = ServiceValidationError,
-) -> HomeAssistantError:
-    """Call an action that must fail with the translated error ``key`` of type ``kind``."""
-    with pytest.raises(HomeAssistantError) as err:
-        await _call(hass, service, data)
-    assert type(err.value) is kind
-    assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == key
-    # The message is the translated text, not the bare key.
-    assert str(err.value)
-    assert str(err.value) != key
-    return err.value
+OFFICE_MODE_SERVICES = (SERVICE_SET_OFFICE_MODE, SERVICE_SET_EASY_OFFICE_MODE)
+ALL_SERVICES = (SERVICE_UNLOCK, *OFFICE_MODE_SERVICES, *ENTRY_SERVICES)
 
 
 def _sim_rows(sim: Simulator, site_id: str | None = None) -> list[dict[str, Any]]:
@@ -112,16 +78,16 @@ async def test_actions_registered_without_entry(hass: HomeAssistant) -> None:
     for service in ALL_SERVICES:
         assert hass.services.has_service(DOMAIN, service), service
     for service in ENTRY_SERVICES:
-        await _error(hass, service, {}, "no_entry_loaded")
+        await action_error(hass, service, {}, "no_entry_loaded")
     with pytest.raises(vol.Invalid, match="at least one Salto KS lock"):
-        await _call(hass, SERVICE_UNLOCK, {})
+        await call_action(hass, SERVICE_UNLOCK, {})
 
 
 async def test_services_yaml_loads(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     """Home Assistant reads services.yaml: every action with its fields, targets and selectors."""
     descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
     assert set(descriptions) == set(ALL_SERVICES)
-    assert set(descriptions[SERVICE_UNLOCK]["fields"]) == {ATTR_SECONDS, "code"}
+    assert set(descriptions[SERVICE_UNLOCK]["fields"]) == {ATTR_SECONDS, "code", "otp"}
     # Newer HA versions add the text selector's defaults (multiline, multiple).
     assert descriptions[SERVICE_UNLOCK]["fields"]["code"]["selector"]["text"]["type"] == "password"
     assert descriptions[SERVICE_UNLOCK]["fields"][ATTR_SECONDS]["selector"]["number"]["max"] == 60
@@ -148,15 +114,15 @@ async def test_actions_survive_unload(
     assert init_integration.state is ConfigEntryState.NOT_LOADED
     for service in ALL_SERVICES:
         assert hass.services.has_service(DOMAIN, service)
-    err = await _error(
+    err = await action_error(
         hass,
         SERVICE_GET_LOCKS,
         {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id},
         "entry_not_loaded",
     )
     assert init_integration.title in str(err)
-    await _error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "entry_not_loaded")
-    await _error(hass, SERVICE_GET_SITES, {}, "no_entry_loaded")
+    await action_error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "entry_not_loaded")
+    await action_error(hass, SERVICE_GET_SITES, {}, "no_entry_loaded")
 
 
 # --- salto_ks.unlock ------------------------------------------------------------------------------
@@ -183,7 +149,7 @@ async def test_unlock_with_seconds(
     salto_sim.set_lock(lock_id, open_time=1)
     salto_sim.reset_counters()
 
-    await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id, ATTR_SECONDS: seconds})
+    await call_action(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id, ATTR_SECONDS: seconds})
     assert salto_sim.counters.get("locking") == 1
     last = salto_sim.state.entries[salto_sim.site_id][-1].data
     assert (last["lock_id"], last["event_category"], last["access_by"]) == (
@@ -223,7 +189,7 @@ async def test_unlock_default_is_unlock_seconds_option(
     """Without ``seconds`` the entry's unlock_seconds option (9 s) applies, not released_state (2 s)."""
     entity_id = lock_entity_id(hass, lock_id)
     salto_sim.set_lock(lock_id, open_time=1)
-    await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id})
+    await call_action(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id})
     assert hass.states.get(entity_id).state == UNLOCKED
     await tick(hass, freezer, 8)
     assert hass.states.get(entity_id).state == UNLOCKED
@@ -236,41 +202,6 @@ async def test_unlock_default_is_unlock_seconds_option(
     assert hass.states.get(entity_id).state == LOCKED
 
 
-async def test_unlock_several_targets_by_device_and_area(
-    hass: HomeAssistant,
-    *,
-    area_registry: ar.AreaRegistry,
-    device_registry: dr.DeviceRegistry,
-    entity_registry: er.EntityRegistry,
-    salto_sim: Simulator,
-    init_integration: MockConfigEntry,
-    lock_ids: list[str],
-) -> None:
-    """A device and an area reach the lock entities (other entities of the device are ignored)."""
-    front, back, storage = lock_ids
-    device = get_device(hass, init_integration.entry_id, front)
-    assert device is not None
-    area = area_registry.async_create("Hall")
-    back_device = get_device(hass, init_integration.entry_id, back)
-    assert back_device is not None
-    device_registry.async_update_device(back_device.id, area_id=area.id)
-    # An area holding only another integration's entity does not count as a target.
-    other_area = area_registry.async_create("Store")
-    other = entity_registry.async_get_or_create("sensor", "demo", "other-sensor")
-    entity_registry.async_update_entity(other.entity_id, area_id=other_area.id)
-    salto_sim.reset_counters()
-
-    await _call(hass, SERVICE_UNLOCK, {ATTR_DEVICE_ID: device.id, "area_id": area.id})
-    assert salto_sim.counters.get("locking") == 2
-    opened = [row.data["lock_id"] for row in salto_sim.state.entries[salto_sim.site_id][-2:]]
-    assert sorted(opened) == sorted([front, back])
-    for lock in (front, back):
-        assert hass.states.get(lock_entity_id(hass, lock)).state == UNLOCKED
-    assert hass.states.get(lock_entity_id(hass, storage)).state == LOCKED
-
-    await _error(hass, SERVICE_UNLOCK, {"area_id": other_area.id}, "no_target")
-
-
 async def test_unlock_one_target_fails_others_open(
     hass: HomeAssistant,
     salto_sim: Simulator,
@@ -281,7 +212,7 @@ async def test_unlock_one_target_fails_others_open(
     front, back, _ = lock_ids
     salto_sim.set_lock(front, online=False)  # the roster still says online: the cloud answers 422
     salto_sim.reset_counters()
-    err = await _error(
+    err = await action_error(
         hass,
         SERVICE_UNLOCK,
         {ATTR_ENTITY_ID: [lock_entity_id(hass, front), lock_entity_id(hass, back)]},
@@ -301,14 +232,14 @@ async def test_unlock_offline_lock(
     entity_id = lock_entity_id(hass, lock_id)
     salto_sim.set_lock(lock_id, online=False)
     salto_sim.reset_counters()
-    await _error(
+    await action_error(
         hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "lock_offline", HomeAssistantError
     )
     assert salto_sim.counters.get("locking") == 1
 
     await async_refresh_roster(hass, init_integration)
     salto_sim.reset_counters()
-    await _error(
+    await action_error(
         hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "lock_offline", HomeAssistantError
     )
     assert salto_sim.counters.get("locking", 0) == 0
@@ -324,7 +255,7 @@ async def test_unlock_offline_iq(
 ) -> None:
     """An offline IQ (422 from the cloud) names the IQ."""
     salto_sim.set_iq(iq_id, online=False)
-    err = await _error(
+    err = await action_error(
         hass,
         SERVICE_UNLOCK,
         {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id)},
@@ -344,7 +275,7 @@ async def test_unlock_otp_iq(
     """An OTP-protected IQ refuses the opening; the message links the README's OTP section."""
     salto_sim.set_iq(iq_id, otp_enabled=True)
     entity_id = lock_entity_id(hass, lock_id)
-    err = await _error(
+    err = await action_error(
         hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "otp_required", HomeAssistantError
     )
     assert OTP_DOCS_URL in str(err)
@@ -357,7 +288,7 @@ async def test_unlock_permission_denied(
     """403 on the locking endpoint (injected, and a user without remote access)."""
     entity_id = lock_entity_id(hass, lock_id)
     salto_sim.inject_fault("locking", "403", times=1)
-    await _error(
+    await action_error(
         hass,
         SERVICE_UNLOCK,
         {ATTR_ENTITY_ID: entity_id},
@@ -365,7 +296,7 @@ async def test_unlock_permission_denied(
         HomeAssistantError,
     )
     salto_sim.set_user(caller_site_user_id(salto_sim), remote_access=False)
-    await _error(
+    await action_error(
         hass,
         SERVICE_UNLOCK,
         {ATTR_ENTITY_ID: entity_id},
@@ -386,7 +317,7 @@ async def test_unlock_cloud_down(
     """A 5xx: cannot_connect, the lock stays locked in HA."""
     entity_id = lock_entity_id(hass, lock_id)
     salto_sim.inject_fault("locking", fault)
-    await _error(
+    await action_error(
         hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "cannot_connect", HomeAssistantError
     )
     assert hass.states.get(entity_id).state == LOCKED
@@ -397,7 +328,7 @@ async def test_unlock_rate_limited(
 ) -> None:
     """A 429 gives rate_limited with the server's wait."""
     salto_sim.inject_fault("locking", "429", retry_after=40, times=1)
-    err = await _error(
+    err = await action_error(
         hass,
         SERVICE_UNLOCK,
         {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id)},
@@ -416,39 +347,8 @@ async def test_unlock_unsupported_lock_type(
 ) -> None:
     """Unlocking works on the lock that cannot lock remotely (only locking is unsupported)."""
     storage = lock_ids[2]
-    await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: lock_entity_id(hass, storage)})
+    await call_action(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: lock_entity_id(hass, storage)})
     assert hass.states.get(lock_entity_id(hass, storage)).state == UNLOCKED
-
-
-async def test_unlock_validation(
-    hass: HomeAssistant,
-    entity_registry: er.EntityRegistry,
-    salto_sim: Simulator,
-    init_integration: MockConfigEntry,
-    lock_id: str,
-) -> None:
-    """Entities that are not Salto KS locks, and a disabled lock: no request is sent.
-
-    (No target, and entities outside the lock domain, fail the schema: test_service_schemas.py.)
-    """
-    salto_sim.reset_counters()
-    await _error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: "lock.not_there"}, "not_salto_lock")
-    # A lock of another integration.
-    other = entity_registry.async_get_or_create("lock", "demo", "other-lock")
-    err = await _error(
-        hass,
-        SERVICE_UNLOCK,
-        {ATTR_ENTITY_ID: [lock_entity_id(hass, lock_id), other.entity_id]},
-        "not_salto_lock",
-    )
-    assert other.entity_id in str(err)
-
-    entity_id = lock_entity_id(hass, lock_id)
-    entity_registry.async_update_entity(entity_id, disabled_by=er.RegistryEntryDisabler.USER)
-    await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-    await _error(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, "lock_not_available")
-    assert salto_sim.counters.get("locking", 0) == 0
 
 
 async def test_unlock_invalid_seconds_rejected_by_schema(
@@ -456,7 +356,7 @@ async def test_unlock_invalid_seconds_rejected_by_schema(
 ) -> None:
     """A duration that is not a number fails validation before anything is sent."""
     with pytest.raises(Exception, match="seconds"):
-        await _call(
+        await call_action(
             hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id), ATTR_SECONDS: "x"}
         )
 
@@ -485,7 +385,7 @@ async def test_get_events_newest_first(
 ) -> None:
     """Default: up to 50 rows of the site, newest first, as plain JSON (Entry.as_dict)."""
     salto_sim.reset_counters()
-    response = await _call(hass, SERVICE_GET_EVENTS)
+    response = await call_action(hass, SERVICE_GET_EVENTS)
     assert salto_sim.counters.get("entries") == 1
     events = response["events"]
     expected = _sim_rows(salto_sim)
@@ -511,28 +411,30 @@ async def test_get_events_limit_and_since(
     recent_rows: list[dict[str, Any]],
 ) -> None:
     """limit caps the rows; since keeps only rows at or after it (aware, or naive = local time)."""
-    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_LIMIT: 2})
+    response = await call_action(hass, SERVICE_GET_EVENTS, {ATTR_LIMIT: 2})
     assert [event["id"] for event in response["events"]] == [
         row["id"] for row in reversed(recent_rows[-2:])
     ]
 
     since = dt_util.parse_datetime(recent_rows[2]["utc_date_time"])
-    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: since.isoformat()})
+    response = await call_action(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: since.isoformat()})
     assert [event["id"] for event in response["events"]] == [
         row["id"] for row in reversed(recent_rows[2:])
     ]
     # The UI's datetime selector sends Home Assistant's local time without a zone.
     naive_local = dt_util.as_local(since).replace(tzinfo=None)
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_EVENTS, {ATTR_SINCE: naive_local.strftime("%Y-%m-%d %H:%M:%S")}
     )
     assert len(response["events"]) == 3
 
-    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: since.isoformat(), ATTR_LIMIT: 1})
+    response = await call_action(
+        hass, SERVICE_GET_EVENTS, {ATTR_SINCE: since.isoformat(), ATTR_LIMIT: 1}
+    )
     assert [event["id"] for event in response["events"]] == [recent_rows[-1]["id"]]
 
     future = datetime.now(UTC) + timedelta(hours=1)
-    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: future.isoformat()})
+    response = await call_action(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: future.isoformat()})
     assert response == {"events": [], "truncated": False}
 
 
@@ -547,17 +449,19 @@ async def test_get_events_filtered_by_lock(
     back = lock_ids[1]
     expected = [row["id"] for row in _sim_rows(salto_sim) if row["lock_id"] == back]
     assert len(expected) >= 2
-    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, back)})
+    response = await call_action(
+        hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, back)}
+    )
     assert [event["id"] for event in response["events"]] == expected
     assert {event["lock_id"] for event in response["events"]} == {back}
 
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, back), ATTR_LIMIT: 1}
     )
     assert [event["id"] for event in response["events"]] == expected[:1]
 
     both = [lock_entity_id(hass, lock) for lock in lock_ids[:2]]
-    response = await _call(
+    response = await call_action(
         hass,
         SERVICE_GET_EVENTS,
         {ATTR_ENTITY_ID: both, ATTR_CONFIG_ENTRY_ID: init_integration.entry_id},
@@ -596,7 +500,7 @@ async def test_get_events_lock_rows_older_than_200_site_rows(
     back_entity = lock_entity_id(hass, back)
 
     salto_sim.reset_counters()
-    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: back_entity})
+    response = await call_action(hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: back_entity})
     expected = [row["id"] for row in _sim_rows(salto_sim) if row["lock_id"] == back]
     assert expected == back_ids[::-1]
     assert [event["id"] for event in response["events"]] == expected
@@ -604,13 +508,13 @@ async def test_get_events_lock_rows_older_than_200_site_rows(
     # Every row of the site, by continuation token, in the simulator's pages of 50.
     assert salto_sim.counters["entries"] == 6
 
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: back_entity, ATTR_SINCE: start.isoformat()}
     )
     assert [event["id"] for event in response["events"]] == back_ids[::-1]
 
     # Every row of the other lock, across the page break, exactly once.
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, front), ATTR_LIMIT: 200}
     )
     ids = [event["id"] for event in response["events"]]
@@ -635,14 +539,14 @@ async def test_get_events_lock_scan_cap(
     back_entity = lock_entity_id(hass, back)
 
     salto_sim.reset_counters()
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: back_entity, ATTR_SINCE: start.isoformat()}
     )
     assert response == {"events": [], "truncated": True}
     assert salto_sim.counters["entries"] == 5
 
     # Rows matching before the cap: no flag.
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: lock_entity_id(hass, front), ATTR_LIMIT: 5}
     )
     assert len(response["events"]) == 5
@@ -663,7 +567,7 @@ async def test_get_events_lock_row_behind_a_crowded_second(
     back_ids = _add_rows(salto_sim, back, [crowded])
     _add_rows(salto_sim, front, [crowded] * 250)
     salto_sim.reset_counters()
-    response = await _call(
+    response = await call_action(
         hass,
         SERVICE_GET_EVENTS,
         {
@@ -689,10 +593,10 @@ async def test_get_events_since_with_milliseconds(
     since = (start + timedelta(milliseconds=500)).isoformat()
     assert "." in since
     for target in ({}, {ATTR_ENTITY_ID: lock_entity_id(hass, front)}):
-        response = await _call(hass, SERVICE_GET_EVENTS, {**target, ATTR_SINCE: since})
+        response = await call_action(hass, SERVICE_GET_EVENTS, {**target, ATTR_SINCE: since})
         assert [event["id"] for event in response["events"]] == [after]
     # A since on the row's own time keeps it.
-    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: start.isoformat()})
+    response = await call_action(hass, SERVICE_GET_EVENTS, {ATTR_SINCE: start.isoformat()})
     assert [event["id"] for event in response["events"]] == [after, before]
 
 
@@ -703,7 +607,7 @@ async def test_get_events_limit_out_of_range(
     """A limit outside 1-200 fails the schema before any request."""
     salto_sim.reset_counters()
     with pytest.raises(vol.Invalid, match="limit"):
-        await _call(hass, SERVICE_GET_EVENTS, {ATTR_LIMIT: limit})
+        await call_action(hass, SERVICE_GET_EVENTS, {ATTR_LIMIT: limit})
     assert salto_sim.counters.get("entries", 0) == 0
 
 
@@ -712,10 +616,12 @@ async def test_get_events_cloud_errors(
 ) -> None:
     """Entries endpoint failures map to translated HomeAssistantErrors."""
     salto_sim.inject_fault("entries", "503", times=1)
-    err = await _error(hass, SERVICE_GET_EVENTS, {}, "cannot_connect", HomeAssistantError)
+    err = await action_error(hass, SERVICE_GET_EVENTS, {}, "cannot_connect", HomeAssistantError)
     assert err.translation_placeholders == {"error": "CommunicationError"}
     salto_sim.inject_fault("entries", "403", times=1)
-    err = await _error(hass, SERVICE_GET_EVENTS, {}, "action_not_permitted", HomeAssistantError)
+    err = await action_error(
+        hass, SERVICE_GET_EVENTS, {}, "action_not_permitted", HomeAssistantError
+    )
     assert init_integration.title in str(err)
 
 
@@ -727,7 +633,7 @@ async def test_get_sites(
 ) -> None:
     """The sites the KS user belongs to."""
     salto_sim.add_site("Not a member", site_uid="DE0000000077")
-    response = await _call(hass, SERVICE_GET_SITES)
+    response = await call_action(hass, SERVICE_GET_SITES)
     site = salto_sim.state.sites[salto_sim.site_id]
     assert response == {
         "sites": [
@@ -750,7 +656,7 @@ async def test_get_locks(
     """The site's locks as the cloud reports them now (not the roster's last poll)."""
     salto_sim.set_lock(lock_ids[1], battery_level="low", online=False)
     salto_sim.reset_counters()
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_LOCKS, {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id}
     )
     assert salto_sim.counters.get("locks") == 1
@@ -771,7 +677,7 @@ async def test_get_users(
 ) -> None:
     """The site's users, read only."""
     added = salto_sim.add_user(first_name="Dora", last_name="Dunn", email="dora@example.com")
-    response = await _call(hass, SERVICE_GET_USERS)
+    response = await call_action(hass, SERVICE_GET_USERS)
     users = {user["id"]: user for user in response["users"]}
     assert set(users) == {su.id for su in salto_sim.state.users_of(salto_sim.site_id)}
     dora = users[added["id"]]
@@ -797,14 +703,14 @@ async def test_read_actions_cloud_errors(
 ) -> None:
     """5xx, 403 and 429 become translated errors; after a 429 no request is sent until it expires."""
     salto_sim.inject_fault(endpoint, "500", times=1)
-    await _error(hass, service, {}, "cannot_connect", HomeAssistantError)
+    await action_error(hass, service, {}, "cannot_connect", HomeAssistantError)
     salto_sim.inject_fault(endpoint, "403", times=1)
-    await _error(hass, service, {}, "action_not_permitted", HomeAssistantError)
+    await action_error(hass, service, {}, "action_not_permitted", HomeAssistantError)
     salto_sim.inject_fault(endpoint, "429", retry_after=30, times=1)
-    err = await _error(hass, service, {}, "rate_limited", HomeAssistantError)
+    err = await action_error(hass, service, {}, "rate_limited", HomeAssistantError)
     assert err.translation_placeholders == {"seconds": "30"}
     salto_sim.reset_counters()
-    await _error(hass, service, {}, "rate_limited", HomeAssistantError)
+    await action_error(hass, service, {}, "rate_limited", HomeAssistantError)
     assert salto_sim.counters.get(endpoint, 0) == 0
 
 
@@ -828,7 +734,7 @@ async def test_get_status(
     front, back, storage = lock_ids
     salto_sim.set_lock(storage, online=False, battery_level="critical")
     salto_sim.reset_counters()
-    response = await _call(hass, SERVICE_GET_STATUS)
+    response = await call_action(hass, SERVICE_GET_STATUS)
     assert salto_sim.counters.get("locks") == 1
     assert salto_sim.counters.get("entries") == 1
     rows = {row["lock_id"]: row for row in response["locks"]}
@@ -856,7 +762,9 @@ async def test_get_status(
     # The poll updated the entities as well.
     assert hass.states.get(lock_entity_id(hass, storage, "online")).state == "off"
 
-    response = await _call(hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: lock_entity_id(hass, back)})
+    response = await call_action(
+        hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: lock_entity_id(hass, back)}
+    )
     assert [row["lock_id"] for row in response["locks"]] == [back]
 
 
@@ -876,7 +784,7 @@ async def test_get_status_uses_audit_feed(
     await hass.async_block_till_done()
     assert audit.last_entry(lock_id) is not None
     salto_sim.reset_counters()
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: lock_entity_id(hass, lock_id)}
     )
     (status,) = response["locks"]
@@ -906,10 +814,10 @@ async def test_get_status_audit_off_reads_no_entries(
 ) -> None:
     """Access log interval 0: no entries request ever, so last_event is None (rows exist)."""
     assert init_integration.runtime_data.audit is None
-    response = await _call(hass, SERVICE_GET_STATUS)
+    response = await call_action(hass, SERVICE_GET_STATUS)
     assert [row["lock_id"] for row in response["locks"]] == sorted(lock_ids)
     assert all(row["last_event"] is None for row in response["locks"])
-    response = await _call(
+    response = await call_action(
         hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: lock_entity_id(hass, recent_rows[0]["lock_id"])}
     )
     assert response["locks"][0]["last_event"] is None
@@ -923,8 +831,8 @@ async def test_get_status_shows_release(
 ) -> None:
     """Right after salto_ks.unlock the lock is unlocked in the cloud and in HA, last event remote."""
     entity_id = lock_entity_id(hass, lock_id)
-    await _call(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id, ATTR_SECONDS: 30})
-    response = await _call(hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: entity_id})
+    await call_action(hass, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id, ATTR_SECONDS: 30})
+    response = await call_action(hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: entity_id})
     (row,) = response["locks"]
     assert (row["locked_state"], row["state"]) == ("unlocked", UNLOCKED)
     assert row["last_event"]["access_by"] == "remote"
@@ -936,16 +844,16 @@ async def test_get_status_errors(
 ) -> None:
     """A failing poll is reported with the coordinator's translated reason; a vanished lock too."""
     salto_sim.inject_fault("locks", "503", times=1)
-    err = await _error(hass, SERVICE_GET_STATUS, {}, "cannot_connect", HomeAssistantError)
+    err = await action_error(hass, SERVICE_GET_STATUS, {}, "cannot_connect", HomeAssistantError)
     assert "CommunicationError" in str(err)
     name = salto_sim.state.locks[lock_id].name
     entity_id = lock_entity_id(hass, lock_id)
     salto_sim.remove_lock(lock_id)
-    await _error(
+    await action_error(
         hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: entity_id}, "lock_not_found", HomeAssistantError
     )
     # Without a target the remaining locks are listed.
-    response = await _call(hass, SERVICE_GET_STATUS)
+    response = await call_action(hass, SERVICE_GET_STATUS)
     assert name not in {row["name"] for row in response["locks"]}
     assert len(response["locks"]) == 2
 
@@ -960,9 +868,11 @@ async def test_refresh_token(
     client = init_integration.runtime_data.client
     await client.authenticate()  # a valid token is cached
     salto_sim.reset_counters()
-    await _call(hass, SERVICE_REFRESH_TOKEN, {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id})
+    await call_action(
+        hass, SERVICE_REFRESH_TOKEN, {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id}
+    )
     assert salto_sim.counters.get("token") == 1
-    await _call(hass, SERVICE_GET_LOCKS)
+    await call_action(hass, SERVICE_GET_LOCKS)
     assert salto_sim.counters.get("token") == 1
     assert salto_sim.counters.get("locks") == 1
 
@@ -972,7 +882,7 @@ async def test_refresh_token_refused(
 ) -> None:
     """Revoked credentials: translated error and a reauth flow."""
     salto_sim.set_credentials(password="changed")
-    await _error(hass, SERVICE_REFRESH_TOKEN, {}, "action_invalid_auth", HomeAssistantError)
+    await action_error(hass, SERVICE_REFRESH_TOKEN, {}, "action_invalid_auth", HomeAssistantError)
     await hass.async_block_till_done()
     assert any(
         flow["context"]["source"] == "reauth"
@@ -980,91 +890,25 @@ async def test_refresh_token_refused(
     )
     salto_sim.inject_fault("token", "503", times=2)
     salto_sim.set_credentials(password=salto_sim.password)
-    await _error(hass, SERVICE_REFRESH_TOKEN, {}, "cannot_connect", HomeAssistantError)
+    await action_error(hass, SERVICE_REFRESH_TOKEN, {}, "cannot_connect", HomeAssistantError)
 
 
-# --- config entry selection -----------------------------------------------------------------------
+# --- bad input ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("service", ENTRY_SERVICES)
-async def test_entry_validation(
-    hass: HomeAssistant,
-    salto_sim: Simulator,
-    init_integration: MockConfigEntry,
-    service: str,
-) -> None:
-    """Unknown entry, an entry of another integration, an unloaded entry: validation errors."""
-    salto_sim.reset_counters()
-    err = await _error(hass, service, {ATTR_CONFIG_ENTRY_ID: "nope"}, "entry_not_found")
-    assert "nope" in str(err)
-    other = MockConfigEntry(domain="demo", title="Other integration")
-    other.add_to_hass(hass)
-    err = await _error(
-        hass, service, {ATTR_CONFIG_ENTRY_ID: other.entry_id}, "entry_wrong_integration"
-    )
-    assert "Other integration" in str(err)
-    unloaded = MockConfigEntry(domain=DOMAIN, title="Never loaded", unique_id="x")
-    unloaded.add_to_hass(hass)
-    err = await _error(hass, service, {ATTR_CONFIG_ENTRY_ID: unloaded.entry_id}, "entry_not_loaded")
-    assert "Never loaded" in str(err)
-    assert sum(salto_sim.counters.values()) == 0
-
-
-async def test_two_entries(
+@pytest.mark.usefixtures("no_error_logged")
+@pytest.mark.parametrize(("seconds", "shown"), [(-1, 1), (0, 1), (1e9, 60), ("30", 30)])
+async def test_unlock_seconds_out_of_range_are_clamped(
     hass: HomeAssistant,
     *,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
-    entry_data: dict[str, Any],
-    entry_options: dict[str, Any],
-    lock_ids: list[str],
+    lock_entity: str,
+    seconds: Any,
+    shown: float,
 ) -> None:
-    """Two loaded sites: the entry must be chosen (or implied by lock targets)."""
-    second, branch_lock = await add_second_site(hass, salto_sim, entry_data, entry_options)
-    for service in ENTRY_SERVICES:
-        await _error(hass, service, {}, "entry_required")
-
-    response = await _call(hass, SERVICE_GET_LOCKS, {ATTR_CONFIG_ENTRY_ID: second.entry_id})
-    assert [lock["id"] for lock in response["locks"]] == [branch_lock]
-    response = await _call(
-        hass, SERVICE_GET_LOCKS, {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id}
-    )
-    assert [lock["id"] for lock in response["locks"]] == lock_ids
-
-    # Lock targets imply their entries; rows of both sites, newest first.
-    salto_sim.add_entry(second.unique_id, lock_id=branch_lock, event_category="door_left_open")
-    front = lock_entity_id(hass, lock_ids[0])
-    branch = lock_entity_id(hass, branch_lock)
-    response = await _call(hass, SERVICE_GET_EVENTS, {ATTR_ENTITY_ID: [front, branch]})
-    events = response["events"]
-    assert events[0]["lock_id"] == branch_lock
-    assert {event["lock_id"] for event in events} == {lock_ids[0], branch_lock}
-    times = [dt_util.parse_datetime(event["utc_date_time"]) for event in events]
-    assert times == sorted(times, reverse=True)
-
-    response = await _call(hass, SERVICE_GET_STATUS, {ATTR_ENTITY_ID: [front, branch]})
-    assert {(row["lock_id"], row["config_entry_id"]) for row in response["locks"]} == {
-        (lock_ids[0], init_integration.entry_id),
-        (branch_lock, second.entry_id),
-    }
-    assert (
-        next(row for row in response["locks"] if row["lock_id"] == branch_lock)["last_event"][
-            "event_category"
-        ]
-        == "door_left_open"
-    )
-
-    # A lock of the other entry than the chosen one.
-    err = await _error(
-        hass,
-        SERVICE_GET_EVENTS,
-        {ATTR_ENTITY_ID: branch, ATTR_CONFIG_ENTRY_ID: init_integration.entry_id},
-        "target_not_in_entry",
-    )
-    assert branch in str(err)
-    assert init_integration.title in str(err)
-
-    # Tokens are per entry.
-    salto_sim.reset_counters()
-    await _call(hass, SERVICE_REFRESH_TOKEN, {ATTR_CONFIG_ENTRY_ID: second.entry_id})
-    assert salto_sim.counters.get("token") == 1
+    """Finite numbers outside 1-60 are clamped (documented in services.yaml), never a crash."""
+    with patch("custom_components.salto_ks.lock.async_call_later") as call_later:
+        await call_action(hass, "unlock", {ATTR_ENTITY_ID: lock_entity, "seconds": seconds})
+    assert call_later.call_args.args[1] == shown
+    assert salto_sim.counters["locking"] == 1

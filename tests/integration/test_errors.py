@@ -1,9 +1,11 @@
-"""Authentication resilience inside Home Assistant, against the simulator's identity server.
+"""errors.py inside Home Assistant, against the simulator's identity server: the one mapping of
+client errors to HA errors, and the auth grace.
 
 - An API 401 with a token the client still thinks valid is renewed once: no reauth, entities stay.
 - A token-endpoint 5xx or timeout is a transient UpdateFailed: the entry stays loaded, no reauth.
 - Only the identity server refusing the credentials starts reauth - at once, unless Salto failed
   transiently less than AUTH_REFUSAL_GRACE ago (then it is retried; reauth once the grace ran out).
+- Lock commands follow the same grace.
 """
 
 from __future__ import annotations
@@ -25,14 +27,7 @@ from custom_components.salto_ks.const import DEFAULT_STATUS_INTERVAL
 from custom_components.salto_ks.errors import AUTH_REFUSAL_GRACE
 from simulator import Simulator
 
-from .conftest import async_refresh_roster, lock_entity_id, reauth_flows, tick
-
-
-@pytest.fixture
-def lock_entity(
-    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
-) -> str:
-    return lock_entity_id(hass, salto_sim.state.locks_of(salto_sim.site_id)[0].id)
+from .conftest import async_refresh_roster, reauth_flows, tick
 
 
 def _failure_key(entry: MockConfigEntry) -> str | None:

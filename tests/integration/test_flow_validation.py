@@ -1,23 +1,20 @@
-"""Hostile and bad input: every flow and action answers with a form error or a validation error.
+"""Bad and hostile input to the config, reauth, reconfigure and options flows (flow_validation.py's
+checks, reached through the flows): every refusal is a form error or a schema error.
 
 Nothing is stored (entries, data and options stay as they were), nothing is sent when the input is
-refused locally, and nothing is logged at error level (no unhandled exception).
+refused locally, and nothing is logged at error level (no unhandled exception). Bad input to the
+actions is tested with the actions: test_service_schemas.py, test_service_targets.py, test_services.py.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Any
 from unittest.mock import patch
 
 import pytest
-import voluptuous as vol
-from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
-from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.salto_ks import config_flow, flow_validation
@@ -39,10 +36,10 @@ from custom_components.salto_ks.const import (
 )
 from simulator import Simulator
 
-from .conftest import lock_entity_id
+from .conftest import TEN_KB
 from .flow_helpers import start_credentials_flow
 
-TEN_KB = "x" * 10_240
+pytestmark = pytest.mark.usefixtures("no_error_logged")
 
 # Refused locally: (value, error) for any credential field.
 LOCAL_CREDENTIAL_ERRORS = [
@@ -127,15 +124,6 @@ def presets_on_sim(salto_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Sim
         config_flow.PRESET_ENDPOINTS, ENDPOINT_PRODUCTION, (salto_sim.api_base, salto_sim.auth_url)
     )
     return salto_sim
-
-
-@pytest.fixture(autouse=True)
-def no_error_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Fail the test when anything logs an error (an unhandled exception in a flow or an action)."""
-    caplog.set_level(logging.DEBUG)
-    yield
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert not errors, [r.getMessage()[:200] for r in errors]
 
 
 def _credentials(sim: Simulator, **overrides: Any) -> dict[str, Any]:
@@ -351,127 +339,3 @@ async def test_options_bad_numbers(
         assert set(result["errors"]) == {field}
     assert dict(mock_config_entry.options) == before
     assert hass.config_entries.async_entries(DOMAIN) == [mock_config_entry]
-
-
-# --- service actions ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def first_lock(hass: HomeAssistant, salto_sim: Simulator) -> str:
-    return lock_entity_id(hass, salto_sim.state.locks_of(salto_sim.site_id)[0].id)
-
-
-async def _action(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    response = service.startswith("get_")
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=response
-    )
-
-
-@pytest.mark.parametrize(
-    ("service", "data"),
-    [
-        ("unlock", {"seconds": "abc"}),
-        ("unlock", {"seconds": "nan"}),
-        ("unlock", {"seconds": "inf"}),
-        ("unlock", {"seconds": [1]}),
-        ("unlock", {"code": "1" * 65}),
-        ("unlock", {"entity_id": "not an entity id"}),
-        ("unlock", {"entity_id": "lock." + TEN_KB + "\x00"}),
-        ("get_events", {"limit": "x"}),
-        ("get_events", {"limit": "1e3"}),
-        ("get_events", {"limit": None}),
-        ("get_events", {"limit": 0}),
-        ("get_events", {"limit": 201}),
-        ("get_events", {"limit": -5}),
-        ("get_events", {"limit": 1e9}),
-        ("get_events", {"limit": "1000000000000000000000"}),
-        ("get_events", {"since": "not a date"}),
-        ("get_events", {"since": "2025-13-45 25:61:00"}),
-        ("get_events", {"since": TEN_KB}),
-        ("get_events", {"unknown_field": 1}),
-        ("get_sites", {"config_entry_id": None}),
-        ("get_sites", {"config_entry_id": ["a", "b"]}),
-    ],
-    ids=repr,
-)
-async def test_actions_schema_errors(
-    hass: HomeAssistant,
-    *,
-    salto_sim: Simulator,
-    init_integration: MockConfigEntry,
-    first_lock: str,
-    service: str,
-    data: dict[str, Any],
-) -> None:
-    """Wrong types and limits out of range fail HA's schema validation (vol.Invalid); nothing is sent."""
-    salto_sim.reset_counters()
-    if service != "get_sites":
-        data = {ATTR_ENTITY_ID: first_lock, **data}
-    with pytest.raises(vol.Invalid):
-        await _action(hass, service, data)
-    assert sum(salto_sim.counters.values()) == 0
-
-
-@pytest.mark.parametrize(
-    ("service", "data", "key"),
-    [
-        ("unlock", {ATTR_ENTITY_ID: "lock.unknown"}, "not_salto_lock"),
-        ("unlock", {ATTR_ENTITY_ID: "lock.other_integration"}, "not_salto_lock"),
-        ("get_status", {ATTR_ENTITY_ID: "lock.other_integration"}, "not_salto_lock"),
-        ("get_sites", {"config_entry_id": "nope"}, "entry_not_found"),
-        ("get_sites", {"config_entry_id": TEN_KB}, "entry_not_found"),
-        ("get_sites", {"config_entry_id": 123}, "entry_not_found"),
-        ("get_sites", {"config_entry_id": "other_domain"}, "entry_wrong_integration"),
-        ("refresh_token", {"config_entry_id": "🔑\x00"}, "entry_not_found"),
-    ],
-    ids=repr,
-)
-async def test_actions_validation_errors(
-    hass: HomeAssistant,
-    *,
-    entity_registry: er.EntityRegistry,
-    salto_sim: Simulator,
-    init_integration: MockConfigEntry,
-    service: str,
-    data: dict[str, Any],
-    key: str,
-) -> None:
-    """Unknown targets and entries: a translated ServiceValidationError; nothing is sent."""
-    other_lock = entity_registry.async_get_or_create("lock", "demo", "other-lock")
-    other_entry = MockConfigEntry(domain="demo", title="Other")
-    other_entry.add_to_hass(hass)
-    data = {
-        name: (
-            other_lock.entity_id
-            if value == "lock.other_integration"
-            else other_entry.entry_id
-            if value == "other_domain"
-            else value
-        )
-        for name, value in data.items()
-    }
-    salto_sim.reset_counters()
-    with pytest.raises(ServiceValidationError) as err:
-        await _action(hass, service, data)
-    assert err.value.translation_domain == DOMAIN
-    assert err.value.translation_key == key
-    assert str(err.value) != key  # translated
-    assert sum(salto_sim.counters.values()) == 0
-
-
-@pytest.mark.parametrize(("seconds", "shown"), [(-1, 1), (0, 1), (1e9, 60), ("30", 30)])
-async def test_unlock_seconds_out_of_range_are_clamped(
-    hass: HomeAssistant,
-    *,
-    salto_sim: Simulator,
-    init_integration: MockConfigEntry,
-    first_lock: str,
-    seconds: Any,
-    shown: float,
-) -> None:
-    """Finite numbers outside 1-60 are clamped (documented in services.yaml), never a crash."""
-    with patch("custom_components.salto_ks.lock.async_call_later") as call_later:
-        await _action(hass, "unlock", {ATTR_ENTITY_ID: first_lock, "seconds": seconds})
-    assert call_later.call_args.args[1] == shown
-    assert salto_sim.counters["locking"] == 1
