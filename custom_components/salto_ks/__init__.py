@@ -9,20 +9,34 @@ from homeassistant.helpers.typing import ConfigType
 
 from .audit import SaltoAuditCoordinator, audit_store
 from .client import async_create_entry_client, entry_retry_gate
-from .const import CONF_EVENT_POLL_INTERVAL, DEFAULT_EVENT_POLL_INTERVAL, DOMAIN
+from .const import (
+    CONF_EVENT_POLL_INTERVAL,
+    CONF_MANAGE_GUESTS,
+    DEFAULT_EVENT_POLL_INTERVAL,
+    DOMAIN,
+    LOGGER,
+)
 from .coordinator import (
     SaltoConfigEntry,
     SaltoRosterCoordinator,
     SaltoRuntimeData,
     async_forget_entry,
 )
-from .issues import async_delete_entry_issues
+from .guests import async_remove_guest_store, async_setup_guest_book
+from .issues import async_delete_entry_issues, async_delete_iq_issues
 from .otp import async_setup_otp_issues
 from .services import async_setup_services
+from .stream import EventStreamManager, entry_stream_url
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.LOCK, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.LOCK,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -49,11 +63,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> boo
         # loop on again starts after the newest entry instead of replaying the time it was off.
         await audit_store(hass, entry.entry_id).async_remove()
 
+    stream: EventStreamManager | None = None
+    if audit is not None and (stream_url := entry_stream_url(entry)) is not None:
+        try:
+            stream = EventStreamManager(
+                hass, entry, client, audit=audit, roster=roster, stream_url=stream_url
+            )
+        except ValueError as err:  # a stream URL stored by hand; the config flow checks its own
+            LOGGER.warning("Not using the event stream of %s: %s", entry.title, err)
     entry.runtime_data = SaltoRuntimeData(
-        client=client, roster=roster, audit=audit, options=dict(entry.options)
+        client=client, roster=roster, audit=audit, options=dict(entry.options), stream=stream
     )
     roster.async_start_device_tracking()
     async_setup_otp_issues(hass, entry)
+    if entry.options.get(CONF_MANAGE_GUESTS):
+        entry.async_on_unload(
+            await async_setup_guest_book(hass, entry.entry_id, client, roster.site_id)
+        )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if audit is not None:
@@ -63,6 +89,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> boo
         await audit.async_refresh()
         # Poll at the interval even when no entity listens (e.g. every event entity disabled).
         entry.async_on_unload(audit.async_add_listener(_keep_polling))
+    if stream is not None:
+        # After the first audit poll: the cursor is placed, so every pushed row finds it.
+        stream.async_start()
     return True
 
 
@@ -79,12 +108,16 @@ async def _async_update_listener(hass: HomeAssistant, entry: SaltoConfigEntry) -
 
 async def async_unload_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> bool:
     """Unload a config entry; timers and listeners go with entry.async_on_unload / the entities."""
+    if (stream := entry.runtime_data.stream) is not None:
+        # Before the coordinators: a pushed row must not reach a feed being shut down.
+        await stream.async_stop()
     # First, so that a roster poll still running (e.g. a get_status action's) cannot add entities
     # through platforms being torn down or bind them to this coordinator.
     await entry.runtime_data.roster.async_shutdown()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         async_delete_entry_issues(hass, entry.entry_id)
+        async_delete_iq_issues(hass, entry.entry_id)
     return unloaded
 
 
@@ -95,3 +128,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> No
     """
     async_forget_entry(hass, entry.entry_id)
     await audit_store(hass, entry.entry_id).async_remove()
+    await async_remove_guest_store(hass, entry.entry_id, entry.title)

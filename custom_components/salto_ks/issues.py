@@ -41,10 +41,9 @@ def async_create_entry_issue(hass: HomeAssistant, entry: ConfigEntry, kind: str)
 
 @callback
 def async_delete_entry_issues(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete every repair issue this integration raised for a config entry."""
+    """Delete the ROSTER_ISSUES of a config entry (the IQ_ISSUES follow the roster: otp.py)."""
     for kind in ROSTER_ISSUES:
         ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry_id))
-    async_delete_iq_issues(hass, entry_id)
 
 
 def iq_issue_id(kind: str, entry_id: str, iq_id: str) -> str:
