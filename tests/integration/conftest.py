@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum, IntFlag, StrEnum
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.salto_ks import PLATFORMS
+from custom_components.salto_ks.api import Entry
 from custom_components.salto_ks.compat import DEVICE_PER_ENTRY
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
@@ -186,6 +187,29 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
         new_callable=PropertyMock,
     ):
         yield
+
+
+AUDIT_T0 = datetime(2026, 8, 19, 12, 50, 38, tzinfo=UTC)
+
+
+def audit_row(
+    entry_id: str = "e1",
+    category: str = "lock_opened",
+    detail: str | None = None,
+    when: datetime = AUDIT_T0,
+    **fields: str | None,
+) -> Entry:
+    """One access-log row as the client parses it (for the pure audit_rows / audit_feed tests)."""
+    return Entry.from_dict(
+        {
+            "id": entry_id,
+            "event_category": category,
+            "event_detail": detail,
+            "utc_date_time": when.isoformat(),
+            "lock_id": "lock-1",
+            **fields,
+        }
+    )
 
 
 def site_entry(

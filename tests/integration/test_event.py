@@ -1,9 +1,11 @@
-"""The event entity per lock: type mapping (pure), attributes, one firing per row, translations."""
+"""The event entity per lock (event.py): attributes, one firing per row, restore, translations.
+
+The row -> event type mapping is tested in test_audit_rows.py."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,19 +19,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.salto_ks import event as event_module
-from custom_components.salto_ks.api import Entry, EventCategory
-from custom_components.salto_ks.audit_feed import (
-    Cursor,
-    entry_from_store,
-    entry_to_store,
-    select_new,
-)
 from custom_components.salto_ks.audit_rows import (
     EVENT_TYPES,
-    entry_event_type,
-    event_type,
-    last_event,
-    user_name,
 )
 from custom_components.salto_ks.const import DEFAULT_EVENT_POLL_INTERVAL, DOMAIN
 from simulator import Simulator
@@ -38,117 +29,6 @@ from .conftest import lock_entity_id, snapshot_platform, tick
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "salto_ks"
 POLL = timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
-T0 = datetime(2026, 8, 19, 12, 50, 38, tzinfo=UTC)
-
-
-def _entry(
-    entry_id: str = "e1",
-    category: str = "lock_opened",
-    detail: str | None = None,
-    when: datetime = T0,
-    **fields: str | None,
-) -> Entry:
-    return Entry.from_dict(
-        {
-            "id": entry_id,
-            "event_category": category,
-            "event_detail": detail,
-            "utc_date_time": when.isoformat(),
-            "lock_id": "lock-1",
-            **fields,
-        }
-    )
-
-
-# --- the pure mapping -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("category", "detail", "access_by", "expected"),
-    [
-        ("lock_opened", None, "tag", "opened"),
-        ("lock_opened", "inside_handle", "inside_handle", "opened"),
-        ("lock_opened", "offline", "pin_code", "opened"),
-        ("lock_opened", None, None, "opened"),
-        ("lock_opened", None, "remote", "opened_remotely"),
-        ("LOCK_OPENED", None, "Remote", "opened_remotely"),
-        ("lock_rejected", "no_access", "pin_code", "rejected"),
-        ("lock_rejected", "suspended", "tag", "rejected"),
-        ("easy_office_mode", "start", "tag", "office_mode_started"),
-        ("easy_office_mode", "end", None, "office_mode_ended"),
-        ("office_mode", "start", None, "office_mode_started"),
-        ("office_mode", "end", None, "office_mode_ended"),
-        ("office_mode", "paused", None, "other"),
-        ("privacy_mode", "start", None, "privacy_mode_started"),
-        ("privacy_mode", "end", None, "privacy_mode_ended"),
-        ("privacy_mode", None, None, "other"),
-        ("door_left_open", None, None, "door_left_open"),
-        ("intrusion", None, None, "intrusion"),
-        ("tamper", None, None, "tamper"),
-        ("low_battery", None, None, "low_battery"),
-        ("fire_alarm", "start", None, "other"),
-        ("", None, None, "other"),
-    ],
-)
-def test_event_type_mapping(
-    category: str, detail: str | None, access_by: str | None, expected: str
-) -> None:
-    """Every row maps to one of the entity's types; unknown ones to ``other``."""
-    assert event_type(category, detail, access_by) == expected
-    assert expected in EVENT_TYPES
-
-
-def test_every_known_category_has_a_type() -> None:
-    """No category the client knows falls through to ``other`` with its usual detail."""
-    for category in EventCategory:
-        assert event_type(category, "start", None) != "other", category
-
-
-def test_user_name_and_last_event() -> None:
-    """Names: first + last, else alias, else None; last_event is category/detail."""
-    named = _entry(user_first_name="Ana", user_last_name="Ruiz", user_alias="ana")
-    assert user_name(named) == "Ana Ruiz"
-    assert user_name(_entry(user_first_name="Ana")) == "Ana"
-    assert user_name(_entry(user_first_name=" ", user_alias="Cleaner")) == "Cleaner"
-    assert user_name(_entry(user_alias="")) is None
-    assert last_event(_entry(category="lock_rejected", detail="no_access")) == (
-        "lock_rejected/no_access"
-    )
-    assert last_event(_entry(category="tamper")) == "tamper"
-    assert entry_event_type(_entry(category="mystery", detail="x")) == "other"
-
-
-def test_cursor_dedup_and_round_trip() -> None:
-    """The cursor keeps rows at its instant apart by id, orders rows, and survives JSON."""
-    later = T0 + timedelta(seconds=1)
-    limit = T0 + timedelta(days=1)
-    a, b, c = _entry("a"), _entry("b"), _entry("c", when=later)
-    cursor = Cursor(T0 - timedelta(hours=1)).advance([a], limit)
-    assert cursor == Cursor(T0, frozenset({"a"}))
-    assert select_new(cursor, [c, a, b, b]) == [b, c]
-    assert cursor.advance([b], limit) == Cursor(T0, frozenset({"a", "b"}))
-    assert cursor.advance([c, b], limit) == Cursor(later, frozenset({"c"}))
-    assert not cursor.is_new(_entry("z", when=T0 - timedelta(seconds=1)))
-    assert Cursor.from_dict(json.loads(json.dumps(cursor.as_dict()))) == cursor
-    stored = _entry("s", lock_customer_reference="Front door", user_first_name="Ana")
-    assert entry_from_store(json.loads(json.dumps(entry_to_store(stored)))) == stored
-    with pytest.raises(TypeError):
-        Cursor.from_dict({"timestamp": T0.isoformat(), "ids": [1]})
-    with pytest.raises(TypeError):
-        Cursor.from_dict({"timestamp": T0.isoformat(), "ahead": ["x"]})
-
-
-def test_cursor_stays_below_its_limit() -> None:
-    """A row dated beyond the limit is handled by id: the cursor stays, the row is never new again,
-    and its id is forgotten once the cursor passes its time."""
-    ahead = _entry("ahead", when=T0 + timedelta(days=30))
-    cursor = Cursor(T0).advance([ahead], T0 + timedelta(minutes=5))
-    assert cursor.timestamp == T0
-    assert not cursor.is_new(ahead)
-    assert cursor.is_new(_entry("now", when=T0 + timedelta(seconds=1)))
-    assert Cursor.from_dict(json.loads(json.dumps(cursor.as_dict()))) == cursor
-    passed = cursor.advance([_entry("next", when=T0 + timedelta(days=31))], T0 + timedelta(days=32))
-    assert passed == Cursor(T0 + timedelta(days=31), frozenset({"next"}))
 
 
 # --- the entity -----------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
-from syrupy.assertion import SnapshotAssertion
 
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
@@ -93,85 +92,6 @@ async def test_setup_loads_roster_and_devices(
         assert device.serial_number == lock.mac
         assert device.via_device_id == iq_device.id
         assert hass.states.get(lock_entity_id(hass, lock.id)) is not None
-
-
-async def test_devices_snapshot(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    device_registry: dr.DeviceRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    """Every device of the entry; registry ids are random, so the IQ link is its Salto id."""
-    devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
-    salto_ids = {
-        device.id: next(value for domain, value in device.identifiers if domain == DOMAIN)
-        for device in devices
-    }
-    serialized = [
-        {
-            "identifiers": sorted(list(identifier) for identifier in device.identifiers),
-            "name": device.name,
-            "name_by_user": device.name_by_user,
-            "manufacturer": device.manufacturer,
-            "model": device.model,
-            "model_id": device.model_id,
-            "hw_version": device.hw_version,
-            "sw_version": device.sw_version,
-            "serial_number": device.serial_number,
-            "via_device": salto_ids.get(device.via_device_id) if device.via_device_id else None,
-            "entry_type": device.entry_type,
-            "disabled_by": device.disabled_by,
-        }
-        for device in devices
-    ]
-    assert sorted(serialized, key=lambda device: str(device["name"])) == snapshot
-
-
-@pytest.mark.parametrize(
-    ("lock_type", "model"),
-    [
-        ("smart_locker", "Smart locker"),
-        ("xs4_one_escutcheon_pin", "Xs4 one escutcheon with keypad"),
-        ("neo", "Neo"),
-    ],
-)
-async def test_unknown_lock_type_gets_readable_model(
-    hass: HomeAssistant,
-    salto_sim: Simulator,
-    mock_config_entry: MockConfigEntry,
-    lock_type: str,
-    model: str,
-) -> None:
-    """A lock type Salto has not documented is spelled out, and kept raw as the model ID."""
-    lock_id = salto_sim.add_lock(name="New hardware", lock_type=lock_type)
-    await setup_entry(hass, mock_config_entry)
-    device = get_device(hass, mock_config_entry.entry_id, lock_id)
-    assert device is not None
-    assert device.model == model
-    assert device.model_id == lock_type
-
-
-async def test_iq_revision_leaves_sw_version(
-    hass: HomeAssistant,
-    salto_sim: Simulator,
-    mock_config_entry: MockConfigEntry,
-    device_registry: dr.DeviceRegistry,
-) -> None:
-    """An IQ device registered by an earlier version, with the revision as firmware, loses that copy."""
-    iq = salto_sim.state.iqs_of(salto_sim.site_id)[0]
-    mock_config_entry.add_to_hass(hass)
-    device_registry.async_get_or_create(
-        config_entry_id=mock_config_entry.entry_id,
-        identifiers={(DOMAIN, iq.id)},
-        hw_version=iq.revision,
-        sw_version=iq.revision,
-    )
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    device = get_device(hass, mock_config_entry.entry_id, iq.id)
-    assert device is not None
-    assert device.hw_version == iq.revision
-    assert device.sw_version is None
 
 
 @pytest.mark.parametrize("fault", ["500", "503", "timeout", "malformed"])
