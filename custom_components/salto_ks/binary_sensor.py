@@ -1,4 +1,5 @@
-"""Binary sensors of Salto KS locks (online, door left open, intrusion, privacy and office mode) and IQs.
+"""Binary sensors of Salto KS locks (online, door left open, intrusion, privacy and office mode), IQs, and the
+site's event stream (connected or not).
 
 Office mode is shown as its own binary sensor (the lock entity itself then reads "unlocked"), so automations and
 history can use it like any other state.
@@ -15,9 +16,15 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Iq, Lock, LockedState
+from .const import CONF_SITE_ID
+from .coordinator import SaltoConfigEntry
+from .devices import site_device_info
 from .entity import SaltoDescriptionEntity, SaltoEntityDescription, described_platform_setup
+from .stream import EventStreamManager
 
 # Read-only platform fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -77,7 +84,16 @@ LOCK_BINARY_SENSORS: Final[tuple[SaltoBinarySensorEntityDescription[Lock], ...]]
     ),
 )
 
-IQ_BINARY_SENSORS: Final[tuple[SaltoBinarySensorEntityDescription[Iq], ...]] = (online(),)
+IQ_BINARY_SENSORS: Final[tuple[SaltoBinarySensorEntityDescription[Iq], ...]] = (
+    online(),
+    # Remote opening and office mode on the IQ's locks need the IQ's one-time code.
+    SaltoBinarySensorEntityDescription(
+        key="otp_required",
+        translation_key="otp_required",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda iq: iq.otp_enabled,
+    ),
+)
 
 
 class SaltoBinarySensor(SaltoDescriptionEntity[Any, bool | None], BinarySensorEntity):
@@ -91,7 +107,47 @@ class SaltoBinarySensor(SaltoDescriptionEntity[Any, bool | None], BinarySensorEn
         return self.value
 
 
+class SaltoEventStreamSensor(BinarySensorEntity):
+    """Whether the site's event stream is connected (on) or the access log is polled alone (off).
+
+    On the site's device; always available: "off" is the information (the stream is down or refused).
+    """
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "event_stream"
+    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_should_poll = False
+
+    def __init__(self, entry: SaltoConfigEntry, stream: EventStreamManager) -> None:
+        """Bind the sensor to the entry's stream."""
+        site_id = entry.data[CONF_SITE_ID]
+        self._stream = stream
+        self._attr_unique_id = f"{site_id}_event_stream"
+        self._attr_device_info = site_device_info(site_id, entry.title)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the stream's connection state."""
+        self.async_on_remove(self._stream.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the stream is connected now."""
+        return self._stream.connected
+
+
 # The locks' state and alarm sensors and the IQs' online sensors, also for new ones.
-async_setup_entry = described_platform_setup(
+_async_setup_described = described_platform_setup(
     SaltoBinarySensor, locks=LOCK_BINARY_SENSORS, iqs=IQ_BINARY_SENSORS
 )
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SaltoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the lock and IQ binary sensors, and the event stream's sensor when the stream is on."""
+    await _async_setup_described(hass, entry, async_add_entities)
+    if (stream := entry.runtime_data.stream) is not None:
+        async_add_entities([SaltoEventStreamSensor(entry, stream)])

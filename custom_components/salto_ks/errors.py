@@ -50,6 +50,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .api import (
     ApiNotEnabledError,
@@ -57,6 +58,8 @@ from .api import (
     InvalidRequestError,
     LockUnavailableError,
     NotFoundError,
+    OtpBlockedError,
+    OtpInvalidError,
     OtpRequiredError,
     PermissionDeniedError,
     RateLimitedError,
@@ -68,6 +71,7 @@ from .api import (
 from .api.const import DEFAULT_RETRY_AFTER
 from .compat import UPDATE_FAILED_HAS_RETRY_AFTER
 from .const import DOMAIN, LOGGER, OTP_DOCS_URL
+from .otp import otp_blocked_until
 
 # A credential refusal within this many seconds after a transient failure is not trusted yet (10 min,
 # as tedee's grace for spurious auth errors).
@@ -81,6 +85,8 @@ READ_KEYS: Final[Mapping[type[SaltoKSError], str]] = {
 }
 COMMAND_KEYS: Final[Mapping[type[SaltoKSError], str]] = {
     LockUnavailableError: "lock_offline",
+    OtpBlockedError: "otp_blocked",
+    OtpInvalidError: "otp_invalid",
     OtpRequiredError: "otp_required",
     UnsupportedOperationError: "unsupported",
     PermissionDeniedError: "action_permission_denied",
@@ -88,6 +94,27 @@ COMMAND_KEYS: Final[Mapping[type[SaltoKSError], str]] = {
     InvalidRequestError: "command_invalid",
     NotFoundError: "lock_not_found",
 }
+
+# Locking and office mode say what the missing OTP is needed for (the table's order is kept).
+LOCKING_KEYS: Final[Mapping[type[SaltoKSError], str]] = {
+    **COMMAND_KEYS,
+    OtpRequiredError: "otp_required_lock",
+}
+OFFICE_MODE_KEYS: Final[Mapping[type[SaltoKSError], str]] = {
+    **COMMAND_KEYS,
+    OtpRequiredError: "otp_required_office_mode",
+    PermissionDeniedError: "office_mode_permission_denied",
+}
+# Writing a lock's easy office mode schedule (no OTP involved).
+SCHEDULE_KEYS: Final[Mapping[type[SaltoKSError], str]] = {
+    LockUnavailableError: "lock_offline",
+    PermissionDeniedError: "schedule_permission_denied",
+    InvalidRequestError: "schedule_invalid",
+    NotFoundError: "lock_not_found",
+}
+OTP_KEYS: Final = frozenset(
+    {"otp_required", "otp_required_lock", "otp_required_office_mode", "otp_invalid"}
+)
 
 
 class Grace(Protocol):
@@ -218,8 +245,13 @@ def _key_placeholders(key: str, err: SaltoKSError, entry: ConfigEntry) -> dict[s
         return {"code": err.error_code or ""}
     if key == "action_not_permitted":
         return {"title": entry.title}
-    if key == "otp_required":
+    if key in OTP_KEYS:
         return {"url": OTP_DOCS_URL}
+    if key == "otp_blocked":
+        # The answer gives no time: Salto blocks for 20 minutes from the last wrong code.
+        return {"until": dt_util.as_local(otp_blocked_until()).strftime("%H:%M")}
+    if key == "schedule_invalid":
+        return {"code": err.error_code or ""}
     return {}
 
 

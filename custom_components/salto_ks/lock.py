@@ -11,14 +11,19 @@ and ``lock.unlock``, ``lock.open`` and ``lock.lock`` check the code against the 
 (``salto_ks.unlock`` calls ``async_check_code`` for every target first). A wrong code raises a translated
 ``ServiceValidationError`` (``wrong_pin``, naming the lock like every other message) and logs a warning
 naming the entity, never the code.
+
+One-time password (OTP): a lock behind an IQ with ``otp_enabled`` takes the IQ's 5-character code as
+its ``code`` (``code_format`` says so, so the UI prompts). The code may stay empty: then the code
+Home Assistant computes for the IQ is sent (otp.py, opt-in), else none and the cloud's refusal says
+a code is needed. With the unlock PIN set as well, the code is the PIN, optionally followed directly
+by the OTP (``1234`` + ``a1b2c`` = ``1234a1b2c``): the whole code is tried as the PIN first, else its
+last 5 characters are the OTP and the rest the PIN. lock_commands.py sends the commands.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 from homeassistant.components.lock import LockEntity, LockEntityFeature
 from homeassistant.const import ATTR_CODE
@@ -27,13 +32,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 
-from .api import (
-    Lock,
-    LockedState,
-    LockUnavailableError,
-    PermissionDeniedError,
-    SaltoKSError,
-)
+from .api import Lock, LockedState
 from .audit import SaltoAuditCoordinator
 from .const import (
     CONF_PIN_HASH,
@@ -45,24 +44,25 @@ from .const import (
 )
 from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
 from .entity import LOCK, SaltoEntity, async_add_device_entities
-from .errors import COMMAND_KEYS, action_error, raise_if_rate_limited, translated_error
+from .errors import LOCKING_KEYS, OFFICE_MODE_KEYS
+from .lock_commands import LockCommands, is_otp, mentions_iq
 from .pin import is_valid_pin, verify_pin
 
 # Commands go to the cloud one at a time.
 PARALLEL_UPDATES = 1
 
 
-# Salto's 422 wording is undocumented; a whole word keeps "unique" or "IQ-less" text from matching.
-_IQ_WORD: Final = re.compile(r"\biq\b", re.IGNORECASE)
-
 # What HA shows after a successful remote opening, until released_state runs out.
 RELEASED_UNLOCKED: Final = "unlocked"
 RELEASED_OPEN: Final = "open"
 
+# code_format behind an OTP IQ: the code may stay empty (a computed code, or the cloud's refusal).
+OTP_CODE_FORMAT: Final = "^(?:[0-9a-fA-F]{5})?$"
+# ... and with the unlock PIN: the PIN, optionally followed by the OTP.
+PIN_OTP_CODE_FORMAT: Final = "^[0-9]{4,12}(?:[0-9a-fA-F]{5})?$"
+_OTP_LENGTH: Final = 5
 
-def mentions_iq(message: str) -> bool:
-    """Whether a 422 "offline" message names the IQ (as a word) rather than the lock."""
-    return _IQ_WORD.search(message) is not None
+__all__ = ["SaltoLock", "mentions_iq"]
 
 
 async def async_setup_entry(
@@ -104,9 +104,9 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         """
         super().__init__(coordinator, LOCK, lock_id, None)
         self.lock_id = lock_id
-        self._pin_hash = pin_hash
         # The options flow reloads the entry when the PIN changes, so this never goes stale.
-        self._attr_code_format = PIN_CODE_FORMAT if pin_hash else None
+        self._pin_hash = pin_hash
+        self.commands = LockCommands(coordinator, lock_id)
         self._released_state = released_state
         self._released: str | None = None
         # Counts releases ended early, so a poll finishing late leaves a newer state alone.
@@ -162,9 +162,22 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
     # -- actions -------------------------------------------------------------------------------
 
     @property
+    def code_format(self) -> str | None:
+        """The unlock PIN's format, the OTP's behind an OTP IQ (may stay empty), or both."""
+        if self.commands.iq_needs_otp():
+            return PIN_OTP_CODE_FORMAT if self._pin_hash else OTP_CODE_FORMAT
+        return PIN_CODE_FORMAT if self._pin_hash else None
+
+    @property
     def pin_hash(self) -> str | None:
         """The stored hash of the unlock PIN (never a state attribute), None when no PIN is set."""
         return self._pin_hash
+
+    async def _async_is_pin(self, code: str) -> bool:
+        assert self._pin_hash is not None
+        return is_valid_pin(code) and await self.hass.async_add_executor_job(
+            verify_pin, self._pin_hash, code
+        )
 
     async def async_check_code(self, code: str | None) -> None:
         """Refuse a command unless no PIN is set or ``code`` is the PIN (translated, logged).
@@ -174,51 +187,90 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         """
         if self._pin_hash is None:
             return
-        if (
-            isinstance(code, str)
-            and is_valid_pin(code)
-            and await self.hass.async_add_executor_job(verify_pin, self._pin_hash, code)
-        ):
+        if isinstance(code, str) and await self._async_is_pin(code):
             return
         LOGGER.warning("Refused a command on %s: wrong or missing unlock PIN", self.entity_id)
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="wrong_pin",
-            translation_placeholders=self._placeholders(),
+            translation_placeholders=self.commands.placeholders(),
         )
+
+    async def async_typed_otp(self, code: str | None) -> str | None:
+        """Check the unlock PIN in a lock entity's ``code``; return the OTP typed with it, if any.
+
+        Without an OTP IQ the code is the PIN alone. Behind one, without a PIN the code is the OTP
+        (or empty); with a PIN it is the PIN, optionally followed by the OTP.
+        """
+        if not self.commands.iq_needs_otp():
+            await self.async_check_code(code)
+            return None
+        if self._pin_hash is None:
+            return code if is_otp(code) else None
+        if isinstance(code, str) and len(code) > _OTP_LENGTH and is_otp(code[-_OTP_LENGTH:]):
+            if await self._async_is_pin(code):
+                return None
+            await self.async_check_code(code[:-_OTP_LENGTH])
+            return code[-_OTP_LENGTH:]
+        await self.async_check_code(code)
+        return None
 
     async def async_unlock(self, **kwargs: Any) -> None:
         """Open the lock remotely; HA shows it unlocked for the released time."""
-        await self.async_check_code(kwargs.get(ATTR_CODE))
-        await self._async_open(RELEASED_UNLOCKED)
+        otp = await self.async_typed_otp(kwargs.get(ATTR_CODE))
+        await self._async_open(RELEASED_UNLOCKED, otp=otp)
 
     async def async_open(self, **kwargs: Any) -> None:
         """Open the lock remotely; HA shows it open for the released time."""
-        await self.async_check_code(kwargs.get(ATTR_CODE))
-        await self._async_open(RELEASED_OPEN)
+        otp = await self.async_typed_otp(kwargs.get(ATTR_CODE))
+        await self._async_open(RELEASED_OPEN, otp=otp)
 
-    async def async_unlock_for(self, seconds: float) -> None:
+    async def async_unlock_for(self, seconds: float, otp: str | None = None) -> None:
         """Open the lock remotely (``salto_ks.unlock``); HA shows it unlocked for ``seconds``.
 
         The physical open time is the lock's own Salto KS setting; ``seconds`` only sets what HA shows.
         The caller checks the PIN first (``async_check_code``), for every target before opening any.
         """
-        await self._async_open(RELEASED_UNLOCKED, seconds)
+        await self._async_open(RELEASED_UNLOCKED, seconds, otp)
 
     async def async_lock(self, **kwargs: Any) -> None:
         """Lock remotely (not every lock supports it), then refresh the roster."""
-        await self.async_check_code(kwargs.get(ATTR_CODE))
-        self._check_can_command()
+        otp = await self.async_typed_otp(kwargs.get(ATTR_CODE))
         coordinator = self.coordinator
-        await self._async_call(coordinator.client.lock(coordinator.site_id, self.lock_id))
+        await self.commands.async_send(
+            self.hass,
+            lambda code: coordinator.client.lock(coordinator.site_id, self.lock_id, code),
+            otp,
+            LOCKING_KEYS,
+        )
         self._async_cancel_release()
         self.async_write_ha_state()
         await coordinator.async_request_refresh()
 
-    async def _async_open(self, released: str, seconds: float | None = None) -> None:
-        self._check_can_command()
+    async def async_set_office_mode(self, on: bool, otp: str | None = None) -> None:
+        """Start or end manual office mode (the caller checks the PIN), then refresh the roster."""
         coordinator = self.coordinator
-        await self._async_call(coordinator.client.unlock(coordinator.site_id, self.lock_id))
+        await self.commands.async_send(
+            self.hass,
+            lambda code: coordinator.client.set_office_mode(
+                coordinator.site_id, self.lock_id, on, code
+            ),
+            otp,
+            OFFICE_MODE_KEYS,
+        )
+        self._async_cancel_release()
+        self.async_write_ha_state()
+        await coordinator.async_request_refresh()
+
+    async def _async_open(
+        self, released: str, seconds: float | None = None, otp: str | None = None
+    ) -> None:
+        coordinator = self.coordinator
+        await self.commands.async_send(
+            self.hass,
+            lambda code: coordinator.client.unlock(coordinator.site_id, self.lock_id, code),
+            otp,
+        )
         self._async_cancel_release()
         self._released = released
         self._cancel_release = async_call_later(
@@ -255,71 +307,3 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
             self._cancel_release = None
         self._released = None
         self._release_id += 1
-
-    # -- errors --------------------------------------------------------------------------------
-
-    def _placeholders(self, **extra: str) -> dict[str, str]:
-        lock = self.salto_lock
-        name = (lock.name if lock else None) or self.lock_id
-        return {"name": name, **extra}
-
-    def _raise(self, key: str, err: Exception | None = None, **extra: str) -> NoReturn:
-        raise translated_error(key, self._placeholders(**extra)) from err
-
-    def _check_can_command(self) -> None:
-        """Fail without a request when the roster already shows the command cannot work."""
-        raise_if_rate_limited(self.coordinator.client, self._placeholders())
-        if (lock := self.salto_lock) is None:
-            self._raise("lock_not_found")
-        if lock.online is False:
-            self._raise("lock_offline")
-        if (iq_name := self._offline_iq_name()) is not None:
-            self._raise("iq_offline", iq=iq_name)
-
-    def _raise_if_roster_offline(self, err: SaltoKSError) -> None:
-        """Raise iq_offline / lock_offline when the roster says the lock cannot be reached."""
-        if (iq_name := self._offline_iq_name()) is not None:
-            self._raise("iq_offline", err, iq=iq_name)
-        if (lock := self.salto_lock) is not None and lock.online is False:
-            self._raise("lock_offline", err)
-
-    def _offline_iq_name(self) -> str | None:
-        """The name of the lock's IQ when the roster says it is offline, else None."""
-        if (lock := self.salto_lock) is None or lock.iq is None:
-            return None
-        # The IQ listing is fresher than the copy embedded in the lock.
-        iq = self.coordinator.data.iqs.get(lock.iq.id)
-        if (iq.online if iq is not None else lock.iq.online) is not False:
-            return None
-        return self._iq_name()
-
-    def _iq_name(self) -> str:
-        """The lock's IQ as the user knows it (its name, else its id); "IQ" when unknown."""
-        if (lock := self.salto_lock) is None or lock.iq is None:
-            return "IQ"
-        iq = self.coordinator.data.iqs.get(lock.iq.id)
-        return (iq.name if iq else lock.iq.name) or lock.iq.id
-
-    async def _async_call(self, request: Awaitable[None]) -> None:
-        """Send a command and turn the client's errors into translated HomeAssistantErrors."""
-        try:
-            await request
-        except SaltoKSError as err:
-            if isinstance(err, LockUnavailableError | PermissionDeniedError):
-                # An offline IQ takes its locks offline with it, so the cloud may blame the lock,
-                # and Salto documents 403 ErrorCode 2203 "Operation cannot be executed" for an
-                # offline lock or IQ as well as for a missing permission: a roster that has caught
-                # up (e.g. polled while the request ran) is the better witness than the wording.
-                self._raise_if_roster_offline(err)
-            if isinstance(err, LockUnavailableError) and mentions_iq(
-                err.server_message or err.message
-            ):
-                self._raise("iq_offline", err, iq=self._iq_name())
-            raise action_error(
-                err,
-                hass=self.hass,
-                entry=self.coordinator.config_entry,
-                grace=self.coordinator,
-                keys=COMMAND_KEYS,
-                placeholders=self._placeholders(),
-            ) from err

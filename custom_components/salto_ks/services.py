@@ -42,7 +42,9 @@ from .const import (
 )
 from .coordinator import SaltoConfigEntry
 from .errors import action_error, raise_if_rate_limited, translated_error
+from .guest_services import async_setup_guest_services
 from .lock import SaltoLock
+from .office_mode_services import ATTR_OTP, async_setup_office_mode_services, otp_field
 from .service_targets import (
     ATTR_CONFIG_ENTRY_ID,
     entry_from_call,
@@ -131,6 +133,8 @@ UNLOCK_SCHEMA: Final = vol.All(
             vol.Optional(ATTR_SECONDS): _finite_float,
             # The unlock PIN when the entry has one (checked in the lock entity, never logged).
             vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Length(max=64)),
+            # The IQ's one-time code, for locks behind an OTP IQ (never logged).
+            vol.Optional(ATTR_OTP): otp_field,
         }
     ),
     _require_target,
@@ -202,9 +206,10 @@ async def _async_unlock(call: ServiceCall) -> None:
     # One at a time (the lock platform's PARALLEL_UPDATES); every lock is tried, the first
     # failure is reported.
     failure: HomeAssistantError | None = None
+    otp: str | None = call.data.get(ATTR_OTP)
     for entity, seconds in entities:
         try:
-            await entity.async_unlock_for(seconds)
+            await entity.async_unlock_for(seconds, otp)
         except HomeAssistantError as err:
             failure = failure or err
     if failure is not None:
@@ -396,3 +401,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_REFRESH_TOKEN, _async_refresh_token, schema=ENTRY_SCHEMA
     )
+    async_setup_guest_services(hass)
+    async_setup_office_mode_services(hass, _LOCK_TARGET_FIELDS)

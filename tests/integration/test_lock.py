@@ -533,12 +533,16 @@ async def test_otp_protected_iq(
     iq_id: str,
     service: str,
 ) -> None:
-    """An OTP-protected IQ refuses the command; the message points to the README's OTP section."""
+    """An OTP-protected IQ refuses the command; the message names the IQ and what the code is
+    for (locking is not opening) and points to the README's OTP section."""
     salto_sim.set_iq(iq_id, otp_enabled=True)
+    key = "otp_required_lock" if service == SERVICE_LOCK else "otp_required"
     err = await _assert_error(
-        hass, salto_sim, service, lock_entity_id(hass, lock_id), "otp_required", requests=1
+        hass, salto_sim, service, lock_entity_id(hass, lock_id), key, requests=1
     )
     assert OTP_DOCS_URL in str(err)
+    assert salto_sim.state.iqs[iq_id].name in str(err)
+    assert ("locking" in str(err)) == (service == SERVICE_LOCK)
 
 
 async def test_lock_not_supported(

@@ -27,6 +27,10 @@ from custom_components.salto_ks.const import (
     DOMAIN,
     OTP_DOCS_URL,
 )
+from custom_components.salto_ks.office_mode_services import (
+    SERVICE_SET_EASY_OFFICE_MODE,
+    SERVICE_SET_OFFICE_MODE,
+)
 from custom_components.salto_ks.services import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_LIMIT,
@@ -39,10 +43,6 @@ from custom_components.salto_ks.services import (
     SERVICE_GET_USERS,
     SERVICE_REFRESH_TOKEN,
     SERVICE_UNLOCK,
-)
-from custom_components.salto_ks.office_mode_services import (
-    SERVICE_SET_EASY_OFFICE_MODE,
-    SERVICE_SET_OFFICE_MODE,
 )
 from simulator import Simulator
 
