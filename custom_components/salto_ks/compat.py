@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Awaitable, Callable
 from types import ModuleType
-from typing import Final
+from typing import Any, Final
 
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import service
+from homeassistant.helpers.typing import VolSchemaType
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
 # Since HA 2026.8 a device belongs to exactly one config entry and is removed with
@@ -52,3 +57,40 @@ def _implementation_unavailable() -> tuple[type[Exception], ...]:
 # (retry the setup) and UnknownImplementationError, a ValueError, when it is gone; HA 2025.4 raises a
 # plain ValueError for both. Removable once the minimum HA version has the error (import it directly).
 OAUTH_IMPLEMENTATION_UNAVAILABLE: Final = _implementation_unavailable()
+
+
+# async_register_admin_service takes supports_response since HA 2025.6; before it an action that
+# answers is registered with the same admin check done here. Removable with HA 2025.6.
+ADMIN_SERVICE_HAS_RESPONSE: Final = (
+    "supports_response" in inspect.signature(service.async_register_admin_service).parameters
+)
+
+
+def register_admin_service(
+    hass: HomeAssistant,
+    domain: str,
+    name: str,
+    handler: Callable[[ServiceCall], Awaitable[ServiceResponse]],
+    *,
+    schema: VolSchemaType,
+    supports_response: SupportsResponse,
+) -> None:
+    """Register an action only an administrator may call (HA's own admin check where it can)."""
+    if ADMIN_SERVICE_HAS_RESPONSE:
+        # Looked up untyped: mypy sees the floor version's signature, without supports_response.
+        register: Any = service.async_register_admin_service
+        register(hass, domain, name, handler, schema, supports_response)
+        return
+
+    async def admin_only(call: ServiceCall) -> ServiceResponse:
+        if call.context.user_id:
+            user = await hass.auth.async_get_user(call.context.user_id)
+            if user is None:
+                raise UnknownUser(context=call.context)
+            if not user.is_admin:
+                raise Unauthorized(context=call.context)
+        return await handler(call)
+
+    hass.services.async_register(
+        domain, name, admin_only, schema=schema, supports_response=supports_response
+    )

@@ -37,6 +37,8 @@ CONF_STATUS_INTERVAL: Final = "status_interval"  # seconds between roster polls
 CONF_EVENT_POLL_INTERVAL: Final = "event_poll_interval"  # seconds between audit polls; 0 = off
 CONF_UNLOCK_SECONDS: Final = "unlock_seconds"  # default release time of salto_ks.unlock
 CONF_RELEASED_STATE: Final = "released_state"  # seconds HA shows a lock released after opening
+# Opt-in: guest access actions may create and remove Salto users (off: the integration writes none).
+CONF_MANAGE_GUESTS: Final = "manage_guests"
 
 DEFAULT_STATUS_INTERVAL: Final = 60
 MIN_STATUS_INTERVAL: Final = 10
@@ -50,6 +52,13 @@ MIN_RELEASED_STATE: Final = 1
 MAX_RELEASED_STATE: Final = 300
 MAX_STATUS_INTERVAL: Final = 86400  # one day; keeps timedelta arithmetic sane
 MAX_EVENT_POLL_INTERVAL: Final = 86400
+
+# entry.data: the event stream's host root (SignalR hub /v1/hub/entries); absent or empty: no stream
+# unless the endpoint preset has one (stream.entry_stream_url).
+CONF_STREAM_URL: Final = "stream_url"
+# entry.options: whether the event stream is used (on by default where a stream URL is known).
+CONF_EVENT_STREAM: Final = "event_stream"
+DEFAULT_EVENT_STREAM: Final = True
 
 # Config flow: longest accepted text in any field (URLs, ids, secrets, e-mail).
 MAX_INPUT_LENGTH: Final = 1024

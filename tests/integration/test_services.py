@@ -27,6 +27,12 @@ from custom_components.salto_ks.const import (
     DOMAIN,
     OTP_DOCS_URL,
 )
+from custom_components.salto_ks.guest_services import (
+    SERVICE_CREATE_GUEST,
+    SERVICE_GET_ACCESS_GROUPS,
+    SERVICE_GET_GUESTS,
+    SERVICE_REMOVE_GUEST,
+)
 from custom_components.salto_ks.office_mode_services import (
     SERVICE_SET_EASY_OFFICE_MODE,
     SERVICE_SET_OFFICE_MODE,
@@ -60,7 +66,13 @@ LOCKED = "locked"
 UNLOCKED = "unlocked"
 
 OFFICE_MODE_SERVICES = (SERVICE_SET_OFFICE_MODE, SERVICE_SET_EASY_OFFICE_MODE)
-ALL_SERVICES = (SERVICE_UNLOCK, *OFFICE_MODE_SERVICES, *ENTRY_SERVICES)
+GUEST_SERVICES = (
+    SERVICE_CREATE_GUEST,
+    SERVICE_REMOVE_GUEST,
+    SERVICE_GET_ACCESS_GROUPS,
+    SERVICE_GET_GUESTS,
+)
+ALL_SERVICES = (SERVICE_UNLOCK, *OFFICE_MODE_SERVICES, *ENTRY_SERVICES, *GUEST_SERVICES)
 
 
 def _sim_rows(sim: Simulator, site_id: str | None = None) -> list[dict[str, Any]]:
