@@ -260,7 +260,8 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         )
         self._async_cancel_release()
         self.async_write_ha_state()
-        await coordinator.async_request_refresh()
+        # A direct poll (as the switch does): the debounced request may wait out a cooldown.
+        await coordinator.async_refresh()
 
     async def _async_open(
         self, released: str, seconds: float | None = None, otp: str | None = None

@@ -123,4 +123,6 @@ class SaltoOfficeModeSwitch(SaltoEntity[Lock], SwitchEntity):
             None,
             OFFICE_MODE_KEYS,
         )
-        await coordinator.async_request_refresh()
+        # A direct poll, not the debounced request: its cooldown would leave the old state showing
+        # after a quick second toggle.
+        await coordinator.async_refresh()
