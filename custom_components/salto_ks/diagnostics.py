@@ -8,6 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import (
+    CONF_ACCOUNT,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_OTP_ACTIVATIONS,
@@ -26,7 +27,8 @@ TO_REDACT: Final = {
     CONF_PASSWORD,
     "access_token",
     "refresh_token",
-    "token",
+    "token",  # an OAuth entry's tokens (access, refresh, id token)
+    CONF_ACCOUNT,  # the Salto account (the token's subject) of an OAuth entry
     "otp",
     CONF_PIN_HASH,  # the unlock PIN's salted hash (a short PIN's hash is easy to brute-force)
     CONF_UNLOCK_PIN,
@@ -67,5 +69,7 @@ async def async_get_config_entry_diagnostics(
         },
         # None when the event_poll_interval option is 0 (no audit loop). Lock ids stay readable.
         "audit": audit.diagnostics() if audit is not None else None,
+        # None when the event stream is off; figures only, never a token or a connection id.
+        "stream": stream.diagnostics() if (stream := entry.runtime_data.stream) else None,
     }
     return async_redact_data(data, TO_REDACT)

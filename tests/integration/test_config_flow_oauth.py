@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import re
 import time
 from collections.abc import AsyncIterator
@@ -33,6 +34,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 from multidict import CIMultiDict, CIMultiDictProxy
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
@@ -701,3 +705,44 @@ async def test_reconfigure_oauth_entry(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_site"
     assert entry.data[CONF_ENDPOINT] == ENDPOINT_ACCEPT
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_diagnostics_and_states_hold_no_token(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """An OAuth entry's diagnostics and entity states name no token or refresh token."""
+    assert await async_setup_component(hass, "diagnostics", {})  # before HTTP freezes its routes
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    expire_stored_token(hass, entry)
+    await async_refresh_roster(hass, entry)  # a rotated refresh token exists too
+    dump = json.dumps(await get_diagnostics_for_config_entry(hass, hass_client, entry))
+    states = json.dumps([state.as_dict() for state in hass.states.async_all()], default=str)
+    secrets = [*sim.tokens.access, *sim.tokens.refresh, sim.client_secret]
+    assert len(secrets) > 3
+    for secret in secrets:
+        assert secret not in dump, secret[:8]
+        assert secret not in states, secret[:8]
+    # The account is a user id (access-log rows name it too); the entry's copy is redacted.
+    assert json.loads(dump)["entry"]["data"][CONF_ACCOUNT] == "**REDACTED**"
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_refresh_token_action_refreshes_an_oauth_entry(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """salto_ks.refresh_token on an OAuth entry: one refresh through HA's session, stored at once."""
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    before = entry.data["token"]["refresh_token"]
+    await hass.services.async_call(
+        DOMAIN, "refresh_token", {"config_entry_id": entry.entry_id}, blocking=True
+    )
+    assert sim.oidc.stats["refresh_rotations"] == 1
+    assert entry.data["token"]["refresh_token"] != before
