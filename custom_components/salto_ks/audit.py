@@ -6,10 +6,11 @@ How the log is read (cursor, selection, bounds) is in ``audit_feed``; what a row
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -47,6 +48,13 @@ AUDIT_HOLD_POLLS: Final = 5
 AUDIT_MAX_HELD: Final = 200
 # Latest delivered rows kept for diagnostics.
 AUDIT_RECENT: Final = 20
+# While the event stream is connected the access log is read this often at most (seconds): the
+# stream brings every row within a second, the poll stays the safety net for a row the stream lost
+# without a disconnect and for late uploads, and a tenth of the default's requests is enough for it.
+AUDIT_STREAM_INTERVAL: Final = 300.0
+# Where a delivered row came from (diagnostics: rows by path).
+PATH_POLL: Final = "poll"
+PATH_STREAM: Final = "stream"
 
 STORAGE_VERSION: Final = 1
 # Seconds a cursor change may wait before it is written (unload and HA's final write flush it).
@@ -139,6 +147,10 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
         self._failure_unlogged = False
         # Locks already warned about for a row dated beyond Home Assistant's clock.
         self._ahead_warned: set[str | None] = set()
+        self._poll_interval = interval
+        self._poll_lock = asyncio.Lock()
+        self.stream_connected = False
+        self.delivered: dict[str, int] = {PATH_POLL: 0, PATH_STREAM: 0}
 
     # -- public --------------------------------------------------------------------------------
 
@@ -184,9 +196,45 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             if self.update_interval
             else None,
             "cursor": self.cursor.as_dict() if self.cursor else None,
+            "rows_by_path": dict(self.delivered),
             "held": [held.entry.as_dict() for held in self._held],
             "recent": [entry.as_dict() for entry in self.recent],
         }
+
+    # -- the event stream ----------------------------------------------------------------------
+
+    @callback
+    def async_deliver_streamed(self, entry: Entry) -> bool:
+        """Deliver a row the event stream pushed, unless it was handled already; True if delivered.
+
+        The cursor is the one record of what was handled: a new row is marked in it by id
+        (``Cursor.mark``), so the poll that reads it later skips it and moves past it, while a row
+        dated earlier that the stream missed stays new for the poll. A row older than the cursor
+        was passed by a poll (delivered then, or not readable then: a late upload, see §3).
+        """
+        cursor = self.cursor
+        if cursor is None or not cursor.is_new(entry):
+            return False
+        self.cursor = cursor.mark(entry)
+        self._warn_ahead([entry], dt_util.utcnow() + AUDIT_CLOCK_TOLERANCE)
+        self._dispatch([entry], PATH_STREAM)
+        self._async_schedule_save()
+        self.async_update_listeners()
+        return True
+
+    @callback
+    def async_stream_changed(self, connected: bool) -> None:
+        """The event stream connected (read the log once now, then poll slowly) or went down."""
+        self.stream_connected = connected
+        seconds = (
+            max(self._poll_interval, AUDIT_STREAM_INTERVAL) if connected else self._poll_interval
+        )
+        self.update_interval = timedelta(seconds=seconds)
+        # Now, not debounced: after a connect this closes the gap at once; after a drop it
+        # reschedules the polls at the interval.
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{DOMAIN} audit poll after a stream change"
+        )
 
     # -- storage -------------------------------------------------------------------------------
 
@@ -233,7 +281,10 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
     async def _async_update_data(self) -> Cursor | None:
         """One poll; a failure is left unlogged while the roster has not answered since it began."""
         try:
-            cursor = await self._async_poll()
+            # One poll at a time: a poll asked for by the event stream must not read the same
+            # rows as one already under way.
+            async with self._poll_lock:
+                cursor = await self._async_poll()
         except UpdateFailed as err:
             self._note_failure(err)
             raise
@@ -282,7 +333,7 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             if first_start:
                 placed = await read_first(self.client, self.site_id, self._started, limit)
             else:
-                new, reached = await read_new(self.client, self.site_id, cursor)
+                new, reached, known = await read_new(self.client, self.site_id, cursor)
         except SaltoKSError as err:
             # Reauth is the roster's to start; the feed's glitches count for the roster's grace.
             raise update_failed(err, self.roster, permission_key="audit_permission_denied") from err
@@ -294,13 +345,19 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             return placed
 
         changed, released = self._age_held()
-        if new:
-            self.cursor = cursor.advance(new, limit)
-            delivered = bound_backlog(new)
-            self._warn_skipped(len(new) - len(delivered), len(delivered), exact=reached)
+        # The event stream may have delivered some of the rows while the read was under way: the
+        # cursor now knows them (Cursor.mark). The cursor moves past every row read that was handled.
+        current = self.cursor
+        assert current is not None
+        fresh = [entry for entry in new if current.is_new(entry)]
+        if new or known:
+            self.cursor = current.advance([*known, *new], limit)
+            changed = True
+        if fresh:
+            delivered = bound_backlog(fresh)
+            self._warn_skipped(len(fresh) - len(delivered), len(delivered), exact=reached)
             self._warn_ahead(delivered, limit)
             self._dispatch(delivered)
-            changed = True
         elif released:
             # The cursor did not move, so HA would not tell the listeners (the lock's changed_by).
             self.async_update_listeners()
@@ -353,9 +410,10 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
         return True
 
     @callback
-    def _dispatch(self, entries: list[Entry]) -> None:
+    def _dispatch(self, entries: list[Entry], path: str = PATH_POLL) -> None:
         """Deliver rows (oldest first), holding those whose lock has no event entity yet."""
         unknown_lock = False
+        self.delivered[path] += len(entries)
         for entry in entries:
             lock_id = entry.lock_id
             if lock_id is None or not self._waits_for_entity(lock_id):

@@ -55,6 +55,12 @@ class Cursor:
             return True
         return entry.utc_date_time == self.timestamp and entry.id not in self.ids
 
+    def mark(self, entry: Entry) -> Cursor:
+        """The cursor after handling ``entry`` out of order (the event stream delivered it): known by
+        id in ``ahead`` until a poll reads it and moves the cursor past it, so a row dated earlier
+        that the stream missed stays new for the poll."""
+        return Cursor(self.timestamp, self.ids, {**self.ahead, entry.id: entry.utc_date_time})
+
     def advance(self, entries: Iterable[Entry], limit: datetime) -> Cursor:
         """The cursor after handling ``entries`` too (in any order), never moved beyond ``limit``."""
         timestamp = self.timestamp
@@ -204,9 +210,12 @@ async def read_first(
     return Cursor(start).advance(rows, limit)
 
 
-async def read_new(client: SaltoKSClient, site_id: str, cursor: Cursor) -> tuple[list[Entry], bool]:
-    """Every row past the cursor that one poll may read, oldest first, and whether the read
-    reached the cursor (else older new rows may be unread).
+async def read_new(
+    client: SaltoKSClient, site_id: str, cursor: Cursor
+) -> tuple[list[Entry], bool, list[Entry]]:
+    """Every row past the cursor that one poll may read, oldest first, whether the read reached
+    the cursor (else older new rows may be unread), and the rows read that the cursor knows by id
+    only (``ahead``: streamed or dated beyond the clock), for the cursor to move past.
 
     Newest first from the cursor's second on (the filter has whole seconds), following the
     continuation tokens, at most AUDIT_MAX_PAGES pages.
@@ -224,7 +233,8 @@ async def read_new(client: SaltoKSClient, site_id: str, cursor: Cursor) -> tuple
     else:
         reached = True
     # Reversed: oldest first (rows sharing an instant in the reverse of the server's order).
-    return select_new(cursor, reversed(rows)), reached
+    known = [row for row in rows if row.id in cursor.ahead]
+    return select_new(cursor, reversed(rows)), reached, known
 
 
 def bound_backlog(new: list[Entry]) -> list[Entry]:

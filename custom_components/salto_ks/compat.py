@@ -44,7 +44,6 @@ def _import_target_helpers() -> ModuleType | None:
 TARGET_HELPERS: Final = _import_target_helpers()
 
 
-
 def _implementation_unavailable() -> tuple[type[Exception], ...]:
     """HA's error for an OAuth implementation whose provider is down (absent before 2025.x)."""
     error = getattr(

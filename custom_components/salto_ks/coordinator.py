@@ -21,6 +21,7 @@ from .devices import DeviceTracker
 from .errors import AuthGrace, rate_limited_failure, repair_issue, update_failed
 from .issues import async_create_entry_issue, async_delete_entry_issues
 from .polling import SaltoCoordinator
+from .stream import EventStreamManager
 
 type SaltoConfigEntry = ConfigEntry[SaltoRuntimeData]
 
@@ -49,13 +50,15 @@ class RosterData:
 class SaltoRuntimeData:
     """What a loaded config entry holds (``entry.runtime_data``).
 
-    ``audit`` is None when the ``event_poll_interval`` option is 0 (the audit loop is off).
+    ``audit`` is None when the ``event_poll_interval`` option is 0 (the audit loop is off);
+    ``stream`` is None when the event stream is off (option, no stream URL, or no audit loop).
     """
 
     client: SaltoKSClient
     roster: SaltoRosterCoordinator
     audit: SaltoAuditCoordinator | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    stream: EventStreamManager | None = None
 
 
 def _update_failed(key: str, placeholders: dict[str, str] | None = None) -> UpdateFailed:

@@ -12,11 +12,13 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .api import Iq, Lock
 from .compat import DEVICE_PER_ENTRY
-from .const import DOMAIN, LOGGER
+from .const import CONF_SITE_ID, DOMAIN, LOGGER
 
 MANUFACTURER: Final = "Salto"
 # The API has no IQ model field.
 IQ_MODEL: Final = "IQ"
+# The site itself, a device for the entities of the whole site (the event stream's connectivity).
+SITE_MODEL: Final = "KS site"
 
 # Successful polls a lock or IQ must be missing from before its device (and the user's names,
 # areas and disabled flags with it) is removed.
@@ -35,6 +37,17 @@ def iq_device_info(iq: Iq) -> DeviceInfo:
         hw_version=iq.revision,
         sw_version=None,
         serial_number=iq.mac,
+    )
+
+
+def site_device_info(site_id: str, name: str) -> DeviceInfo:
+    """Device registry fields of the site of a config entry (identified by the site UUID)."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, site_id)},
+        name=name,
+        manufacturer=MANUFACTURER,
+        model=SITE_MODEL,
+        entry_type=dr.DeviceEntryType.SERVICE,
     )
 
 
@@ -79,6 +92,7 @@ class DeviceTracker:
         """Track the devices of one config entry."""
         self._hass = hass
         self._entry = config_entry
+        self._site_id: str = config_entry.data[CONF_SITE_ID]
         self._known_lock_ids: set[str] = set()
         self._known_iq_ids: set[str] = set()
         # Device registry id -> consecutive successful polls its lock/IQ was missing from.
@@ -129,7 +143,7 @@ class DeviceTracker:
         devices = dr.async_entries_for_config_entry(device_registry, entry_id)
         # After a restart the registry stands in for the previous listing.
         had_locks, had_iqs = self._listed_before or (
-            any(device.model != IQ_MODEL for device in devices),
+            any(device.model not in (IQ_MODEL, SITE_MODEL) for device in devices),
             any(device.model == IQ_MODEL for device in devices),
         )
         self._listed_before = (bool(lock_ids), bool(iq_ids))
@@ -141,7 +155,8 @@ class DeviceTracker:
                 self._entry.title,
             )
             return
-        current = {(DOMAIN, salto_id) for salto_id in lock_ids | iq_ids}
+        # The site's own device is not in the roster: it goes with the config entry only.
+        current = {(DOMAIN, salto_id) for salto_id in lock_ids | iq_ids | {self._site_id}}
         for device in devices:
             if device.identifiers & current:
                 self._missing_polls.pop(device.id, None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +22,21 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.salto_ks.api import (
+    ApiNotEnabledError,
+    AuthenticationError,
+    CommunicationError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TokenRejectedError,
+)
 from custom_components.salto_ks.api.otp import compute_otp
 from custom_components.salto_ks.const import CONF_OTP_ACTIVATIONS, DOMAIN
 from custom_components.salto_ks.diagnostics import async_get_config_entry_diagnostics
+from custom_components.salto_ks.errors import form_error
 from custom_components.salto_ks.issues import (
+    IQ_ISSUES,
     ISSUE_OTP_ACTIVATION,
     ISSUE_OTP_REACTIVATION,
     iq_issue_id,
@@ -323,3 +335,35 @@ async def test_secret_and_pin_stay_out_of_logs_and_diagnostics(
     assert await hass.config_entries.async_remove(otp_entry.entry_id)
     assert hass.config_entries.async_get_entry(otp_entry.entry_id) is None
     assert _issue(hass, ISSUE_OTP_REACTIVATION, otp_entry, iq_id) is None
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "es", "nl"])
+def test_every_key_the_fix_flow_can_show_is_translated(language: str) -> None:
+    path = (
+        Path(__file__).parents[2] / "custom_components/salto_ks/translations" / f"{language}.json"
+    )
+    issues = json.loads(path.read_text(encoding="utf-8"))["issues"]
+    errors = [
+        TokenRejectedError("x"),
+        AuthenticationError("x"),
+        ApiNotEnabledError("x"),
+        PermissionDeniedError("x"),
+        RateLimitedError("x"),
+        InvalidRequestError("x"),
+        CommunicationError("x"),
+        ValueError("x"),
+    ]
+    form_keys = {form_error(err, has_user=has_user) for err in errors for has_user in (True, False)}
+    for kind in IQ_ISSUES:
+        flow = issues[kind]["fix_flow"]
+        assert {"title", "description"} <= set(issues[kind])
+        assert set(flow["step"]) == {"init", "pin"}
+        assert set(flow["step"]["init"]["data"]) == {"accept"}
+        assert set(flow["step"]["pin"]["data"]) == {"pin"}
+        assert form_keys | {"accept_required", "invalid_pin", "wrong_pin"} <= set(flow["error"])
+        assert set(flow["abort"]) == {
+            "entry_not_loaded",
+            "already_activated",
+            "otp_blocked",
+            "too_many_attempts",
+        }

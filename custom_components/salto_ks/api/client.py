@@ -432,7 +432,9 @@ class SaltoKSClient(GuestAccessCalls):
         # The record names the 16 characters, not the envelope: a bare string or an object.
         secret = body.get("secret") if isinstance(body, Mapping) else body
         if not is_iq_secret(secret):
-            raise InvalidResponseError("iq secret: the answer holds no secret of the expected shape")
+            raise InvalidResponseError(
+                "iq secret: the answer holds no secret of the expected shape"
+            )
         assert isinstance(secret, str)
         self._scrub.add(secret)
         return secret

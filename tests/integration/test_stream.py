@@ -1,0 +1,404 @@
+"""The event stream through Home Assistant against the simulator's hub: delivery within a second, one
+delivery per row across stream and poll (also for every interleaving, hypothesis), reconnects with token
+expiry and 401 renewal, a refused stream falling back to polling, and an unload that leaves no task."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.salto_ks import stream as stream_module
+from custom_components.salto_ks.audit import AUDIT_STREAM_INTERVAL, SaltoAuditCoordinator
+from custom_components.salto_ks.audit_rows import EVENT_SALTO_KS
+from custom_components.salto_ks.const import (
+    CONF_EVENT_STREAM,
+    CONF_STREAM_URL,
+    DEFAULT_EVENT_POLL_INTERVAL,
+    DOMAIN,
+)
+from custom_components.salto_ks.stream import EventStreamManager, stream_issue_id
+from simulator import Simulator
+
+from .conftest import lock_entity_id, site_entry
+
+FEATURE = "events_streaming"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Let the loop (HA and the simulator) run in real time until ``condition`` holds."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached in time")
+
+
+def _stream(entry: MockConfigEntry) -> EventStreamManager:
+    stream = entry.runtime_data.stream
+    assert stream is not None
+    return stream
+
+
+def _audit(entry: MockConfigEntry) -> SaltoAuditCoordinator:
+    audit = entry.runtime_data.audit
+    assert audit is not None
+    return audit
+
+
+def _ids(events: list[Event]) -> list[str]:
+    return [event.data["entry_id"] for event in events]
+
+
+def _sensor(hass: HomeAssistant, sim: Simulator) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{sim.site_id}_event_stream"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+async def _poll(hass: HomeAssistant, seconds: float) -> None:
+    """Let the timers due within ``seconds`` run (the access-log poll among them) and settle."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+    await hass.async_block_till_done()
+    await asyncio.sleep(0.05)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def stream_entry(
+    salto_sim: Simulator, entry_data: dict[str, Any], entry_options: dict[str, Any]
+) -> MockConfigEntry:
+    """A config entry of the simulator's site with the event stream at the simulator."""
+    return site_entry(
+        salto_sim.site_id, {**entry_data, CONF_STREAM_URL: salto_sim.stream_url}, entry_options
+    )
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry, *, connect: bool = True) -> None:
+    # Not setup_entry(): it waits for background tasks, and the stream is one that never ends.
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    if connect:
+        await wait_until(lambda: _stream(entry).connected)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def streaming(
+    hass: HomeAssistant, salto_sim: Simulator, stream_entry: MockConfigEntry
+) -> Any:
+    """The entry set up with its stream connected; unloaded at the end (no task may linger)."""
+    await _setup(hass, stream_entry)
+    yield stream_entry
+    if stream_entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(stream_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+async def test_row_arrives_within_a_second_once(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """A pushed row fires salto_ks_event within a second, before any poll; the poll later skips it."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    entries_before = salto_sim.counters.get("entries", 0)
+    started = time.monotonic()
+    row = salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", access_by="tag")
+    await wait_until(lambda: bool(events), 1.0)
+    assert time.monotonic() - started < 1.0
+    assert _ids(events) == [row["id"]]
+    assert salto_sim.counters.get("entries", 0) == entries_before  # no poll needed
+    assert hass.states.get(_sensor(hass, salto_sim)).state == STATE_ON
+
+    await _poll(hass, AUDIT_STREAM_INTERVAL + 1)
+    assert salto_sim.counters.get("entries", 0) > entries_before  # the safety-net poll ran
+    assert _ids(events) == [row["id"]]
+    audit = _audit(streaming)
+    assert audit.delivered == {"poll": 0, "stream": 1}
+    # The poll moved the cursor onto the streamed row (the next poll reads from its second on).
+    assert audit.cursor.timestamp.isoformat().replace("+00:00", "Z") == row["utc_date_time"]
+    assert row["id"] in audit.cursor.ids
+
+
+async def test_poll_slows_while_streaming_and_not_when_down(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry
+) -> None:
+    audit = _audit(streaming)
+    assert audit.update_interval == timedelta(seconds=AUDIT_STREAM_INTERVAL)
+    salto_sim.stream.refuse(403, times=5)
+    salto_sim.stream.drop()
+    await wait_until(lambda: not _stream(streaming).connected)
+    assert audit.update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+
+
+async def test_duplicate_and_delayed_pushes_deliver_once(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    salto_sim.stream.update(duplicate=3)
+    first = salto_sim.add_entry(lock_id=lock_id, event_category="lock_rejected")
+    await wait_until(lambda: _stream(streaming).duplicates >= 2)
+    # Readable before pushed: a poll can win the race; the late push is skipped.
+    salto_sim.stream.update(duplicate=1, delay=0.5)
+    second = salto_sim.add_entry(lock_id=lock_id, event_category="lock_rejected")
+    await _audit(streaming).async_refresh()
+    await wait_until(lambda: _stream(streaming).duplicates >= 3)
+    assert _ids(events) == [first["id"], second["id"]]
+
+
+async def test_row_implying_a_state_updates_at_once_then_one_confirming_poll(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """Privacy mode on the stream shows at once; a burst of such rows asks for one roster poll."""
+    sensor = lock_entity_id(hass, lock_id, "privacy_mode")
+    assert hass.states.get(sensor).state == STATE_OFF
+    locks_before = salto_sim.counters.get("locks", 0)
+    salto_sim.add_entry(lock_id=lock_id, event_category="privacy_mode", event_detail="start")
+    await wait_until(lambda: hass.states.get(sensor).state == STATE_ON)
+    for _ in range(4):
+        salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", access_by="tag")
+    await wait_until(lambda: _stream(streaming).rows == 5)
+    assert salto_sim.counters.get("locks", 0) == locks_before  # none yet: debounced
+    await _poll(hass, stream_module.STREAM_CONFIRM_DELAY + 0.5)
+    await wait_until(lambda: salto_sim.counters.get("locks", 0) == locks_before + 1)
+    await _poll(hass, stream_module.STREAM_CONFIRM_DELAY + 0.5)
+    assert salto_sim.counters.get("locks", 0) == locks_before + 1
+    # The simulator's lock never entered privacy mode: the confirming poll shows the truth.
+    assert hass.states.get(sensor).state == STATE_OFF
+
+
+# --- reconnects ---------------------------------------------------------------------------------
+
+
+async def test_drop_reconnects_and_the_gap_is_read_at_once(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    streaming: MockConfigEntry,
+    lock_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Rows written while the stream was down come from the access log right after the reconnect,
+    oldest first; the daily 1006 drop logs nothing above debug."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    caplog.set_level(logging.DEBUG)
+    salto_sim.stream.drop()
+    # Written before the client reconnects: pushed to nobody.
+    missed = [salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened") for _ in range(3)]
+    await wait_until(lambda: _stream(streaming).reconnects == 1)
+    await wait_until(lambda: len(events) == 3)
+    assert _ids(events) == [row["id"] for row in missed]
+    assert _audit(streaming).delivered["poll"] == 3
+    later = salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened")
+    await wait_until(lambda: len(events) == 4)
+    assert _ids(events)[-1] == later["id"]
+    assert [
+        r for r in caplog.records if r.levelno >= logging.INFO and "stream" in r.getMessage()
+    ] == []
+
+
+async def test_reconnect_after_token_expiry_takes_a_fresh_token(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """The hub refuses the expired token (401): one renewal, then connected again."""
+    issued = len(salto_sim.tokens.issued)
+    salto_sim.expire_tokens()
+    salto_sim.stream.drop()
+    await wait_until(lambda: _stream(streaming).reconnects == 1)
+    assert len(salto_sim.tokens.issued) == issued + 1
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    row = salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened")
+    await wait_until(lambda: _ids(events) == [row["id"]])
+
+
+async def test_401_renews_once_then_backs_off(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry
+) -> None:
+    """Two 401s in a row: one renewal, then a backoff; the next attempt connects."""
+    stream = _stream(streaming)
+    issued = len(salto_sim.tokens.issued)
+    salto_sim.stream.refuse(401, times=2)
+    salto_sim.stream.drop()
+    await wait_until(lambda: not stream.connected)
+    await wait_until(lambda: stream.last_error == "TokenRejectedError")
+    assert len(salto_sim.tokens.issued) == issued + 1  # renewed once, not on every 401
+    assert not stream.connected
+    await wait_until(lambda: stream.connected)  # after the backoff
+    assert stream.reconnects == 1
+
+
+def test_backoff_is_capped_exponential_with_jitter() -> None:
+    delays = [stream_module.backoff_delay(n, lambda: 1.0) for n in range(12)]
+    assert delays[:4] == [1.0, 2.0, 4.0, 8.0]
+    assert delays[-1] == stream_module.STREAM_BACKOFF_CAP
+    assert stream_module.backoff_delay(3, lambda: 0.0) == 4.0  # the jitter takes up to half
+
+
+# --- refused, off, unload -----------------------------------------------------------------------
+
+
+async def test_stream_refused_polls_only_with_one_warning_and_a_repair_issue(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    stream_entry: MockConfigEntry,
+    lock_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    salto_sim.guest_access.features.discard(FEATURE)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    await _setup(hass, stream_entry, connect=False)
+    stream = _stream(stream_entry)
+    await wait_until(lambda: stream.refused is not None)
+    assert hass.states.get(_sensor(hass, salto_sim)).state == STATE_OFF
+    assert ir.async_get(hass).async_get_issue(DOMAIN, stream_issue_id(stream_entry.entry_id))
+    audit = _audit(stream_entry)
+    assert audit.update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+    row = salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened")
+    await _poll(hass, DEFAULT_EVENT_POLL_INTERVAL + 1)
+    await wait_until(lambda: _ids(events) == [row["id"]])
+    warnings = [
+        r for r in caplog.records if r.levelno >= logging.WARNING and "event stream" in r.message
+    ]
+    assert len(warnings) == 1
+    assert hass.config_entries.async_unload  # the entry stays loaded
+    assert stream_entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(stream_entry.entry_id)
+    assert not ir.async_get(hass).async_get_issue(DOMAIN, stream_issue_id(stream_entry.entry_id))
+
+
+async def test_option_turns_the_stream_off(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> None:
+    stream_entry = site_entry(
+        salto_sim.site_id,
+        {**entry_data, CONF_STREAM_URL: salto_sim.stream_url},
+        {**entry_options, CONF_EVENT_STREAM: False},
+    )
+    await _setup(hass, stream_entry, connect=False)
+    assert stream_entry.runtime_data.stream is None
+    assert salto_sim.stream.counter("negotiations") == 0
+    assert (
+        er.async_get(hass).async_get_entity_id(
+            "binary_sensor", DOMAIN, f"{salto_sim.site_id}_event_stream"
+        )
+        is None
+    )
+    assert _audit(stream_entry).update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+
+
+async def test_unload_with_an_open_stream_leaves_no_task(
+    hass: HomeAssistant, salto_sim: Simulator, stream_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, stream_entry)
+    assert salto_sim.stream.open_connections() == 1
+    assert await hass.config_entries.async_unload(stream_entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_until(lambda: salto_sim.stream.open_connections() == 0)
+    names = {task.get_name() for task in asyncio.all_tasks() if not task.done()}
+    assert not [name for name in names if "event stream" in name]
+
+
+async def test_diagnostics_show_stream_figures_without_token(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    from custom_components.salto_ks.diagnostics import async_get_config_entry_diagnostics
+
+    salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened")
+    await wait_until(lambda: _stream(streaming).rows == 1)
+    data = await async_get_config_entry_diagnostics(hass, streaming)
+    figures = data["stream"]
+    assert figures["connected"] is True
+    assert figures["connected_since"] is not None
+    assert figures["last_message"] is not None
+    assert figures["rows_streamed"] == 1
+    assert data["audit"]["rows_by_path"] == {"poll": 0, "stream": 1}
+    token = await streaming.runtime_data.client.access_token()
+    assert token not in str(data)
+
+
+# --- every interleaving (hypothesis) -------------------------------------------------------------
+
+# One step of an interleaving: a new row (pushed as usual, or lost to the stream, or pushed late, or
+# pushed twice), an access-log poll, a stream drop.
+STEPS = st.lists(
+    st.sampled_from(["row", "row_lost", "row_late", "row_twice", "poll", "drop"]),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(steps=STEPS)
+async def test_every_interleaving_delivers_each_row_once(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    stream_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    steps: list[str],
+) -> None:
+    """Whatever the order of pushes, losses, duplicates, drops and polls: each row exactly once."""
+    # Drops seconds apart would back off for minutes (no connection stays up 60 s here).
+    monkeypatch.setattr(stream_module, "STREAM_BACKOFF_BASE", 0.01)
+    monkeypatch.setattr(stream_module, "STREAM_BACKOFF_CAP", 0.05)
+    if stream_entry.state is not ConfigEntryState.LOADED:
+        await _setup(hass, stream_entry)
+    stream = _stream(stream_entry)
+    audit = _audit(stream_entry)
+    await wait_until(lambda: stream.connected)
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    written: list[str] = []
+    for step in steps:
+        salto_sim.stream.update(
+            stall=step == "row_lost",
+            delay=0.2 if step == "row_late" else 0.0,
+            duplicate=2 if step == "row_twice" else 1,
+        )
+        if step.startswith("row"):
+            written.append(salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened")["id"])
+        elif step == "poll":
+            await audit.async_refresh()
+        else:
+            salto_sim.stream.drop()
+            await wait_until(lambda: not stream.connected)
+        await asyncio.sleep(0.02)
+    salto_sim.stream.update(stall=False, delay=0.0, duplicate=1)
+    await asyncio.sleep(0.3)  # late pushes land
+    await wait_until(lambda: stream.connected)
+    await audit.async_refresh()  # the safety net
+    await hass.async_block_till_done()
+    delivered = [i for i in _ids(events) if i in written]
+    assert sorted(delivered) == sorted(written)
+    assert len(delivered) == len(set(delivered))
