@@ -264,6 +264,36 @@ async def test_damaged_store_starts_fresh(
     assert _audit(mock_config_entry).cursor is not None
 
 
+async def test_stored_cursor_without_time_zone_is_utc(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A Store whose cursor time has no time zone is read as UTC: rows before it stay delivered,
+    rows after it arrive (a continuation, not a first start)."""
+    lock_id = _lock_ids(salto_sim)[0]
+    older = salto_sim.open_by(lock_id, _user(salto_sim).id)
+    freezer.tick(timedelta(minutes=1))
+    mark = _now()
+    freezer.tick(timedelta(minutes=1))
+    newer = salto_sim.reject(lock_id)
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {"cursor": {"timestamp": mark.replace(tzinfo=None).isoformat(), "ids": []}},
+    }
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    await setup_entry(hass, mock_config_entry)
+    await tick(hass, freezer, POLL)
+    assert _ids(events) == [newer["id"]]
+    assert older["id"] not in _ids(events)
+    assert _audit(mock_config_entry).cursor.timestamp.tzinfo is not None
+
+
 async def test_remove_entry_deletes_the_store(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],

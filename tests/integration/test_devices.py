@@ -79,6 +79,18 @@ async def test_unknown_lock_type_gets_readable_model(
     assert device.model_id == lock_type
 
 
+async def test_empty_lock_type_has_no_model(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """A lock without a lock type gets no made-up model."""
+    lock_id = salto_sim.add_lock(name="Plain door", lock_type="")
+    await setup_entry(hass, mock_config_entry)
+    device = get_device(hass, mock_config_entry.entry_id, lock_id)
+    assert device is not None
+    assert device.name == "Plain door"
+    assert device.model is None
+
+
 async def test_iq_revision_leaves_sw_version(
     hass: HomeAssistant,
     salto_sim: Simulator,

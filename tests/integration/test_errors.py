@@ -226,3 +226,21 @@ async def test_lock_command_follows_the_grace(
     assert err.value.translation_key == "action_invalid_auth"
     await hass.async_block_till_done()
     assert len(reauth_flows(hass)) == 1
+
+
+async def test_lock_command_with_a_rejected_token_is_transient(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry, lock_entity: str
+) -> None:
+    """The API refuses the renewed token too (a second 401): cannot_connect, no reauth, loaded."""
+    salto_sim.inject_fault("locking", "401", times=2)
+    salto_sim.reset_counters()
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            LOCK_DOMAIN, SERVICE_UNLOCK, {ATTR_ENTITY_ID: lock_entity}, blocking=True
+        )
+    assert err.value.translation_key == "cannot_connect"
+    assert "TokenRejectedError" in str(err.value)
+    assert salto_sim.counters["token"] == 1
+    assert salto_sim.counters["locking"] == 2
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert not reauth_flows(hass)

@@ -151,6 +151,17 @@ def test_good_urls(url: str) -> None:
     assert flow_validation.url_error(url) is None
 
 
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(30, 30), (30.0, 30), (0, 0), (True, None), ("30", None), (None, None), (30.5, None)]
+    + [(float(v), None) for v in ("nan", "inf", "-inf")],
+    ids=repr,
+)
+def test_whole_seconds(value: Any, seconds: int | None) -> None:
+    """Only finite whole numbers are seconds; a bool is not a number here."""
+    assert flow_validation.whole_seconds(value) == seconds
+
+
 # --- user step ---------------------------------------------------------------------------------------
 
 
