@@ -43,7 +43,7 @@ on the entry's grace and asks it before it starts reauth. ``grace`` is anything 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -268,6 +268,18 @@ def raise_if_rate_limited(
     """Fail an action without a request while the client's Retry-After gate is closed."""
     if (remaining := client.retry_after_remaining()) is not None:
         raise rate_limited_error(remaining, placeholders)
+
+
+async def async_action_call[T](
+    hass: HomeAssistant, entry: ConfigEntry, request: Callable[[], Awaitable[T]]
+) -> T:
+    """Run an action's requests; the client's errors become translated HomeAssistantErrors."""
+    roster = entry.runtime_data.roster
+    raise_if_rate_limited(roster.client)
+    try:
+        return await request()
+    except SaltoKSError as err:
+        raise action_error(err, hass=hass, entry=entry, grace=roster) from err
 
 
 def action_error(

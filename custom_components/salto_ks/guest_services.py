@@ -7,7 +7,7 @@ without a time schedule, a time in the past) say so before anything is created i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
@@ -17,11 +17,11 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 
-from .api import AccessGroup, SaltoKSError
+from .api import AccessGroup
 from .compat import register_admin_service
 from .const import CONF_MANAGE_GUESTS, DOMAIN, LOGGER
 from .coordinator import SaltoConfigEntry
-from .errors import action_error, raise_if_rate_limited, translated_error
+from .errors import async_action_call, translated_error
 from .guests import GuestBook, guest_book
 from .service_targets import ATTR_CONFIG_ENTRY_ID, entry_from_call, validation_error
 
@@ -93,18 +93,6 @@ def _managed_entry(call: ServiceCall) -> tuple[SaltoConfigEntry, GuestBook]:
     return entry, book
 
 
-async def _cloud[T](
-    hass: HomeAssistant, entry: SaltoConfigEntry, request: Callable[[], Awaitable[T]]
-) -> T:
-    """Run requests of an action; the client's errors become translated HomeAssistantErrors."""
-    roster = entry.runtime_data.roster
-    raise_if_rate_limited(roster.client)
-    try:
-        return await request()
-    except SaltoKSError as err:
-        raise action_error(err, hass=hass, entry=entry, grace=roster) from err
-
-
 def _local_time(value: datetime) -> datetime:
     """A time without a time zone is Home Assistant's local time."""
     return (
@@ -156,7 +144,7 @@ async def _async_create_guest(call: ServiceCall) -> ServiceResponse:
         groups = await _groups_with_schedules(entry, call.data[ATTR_ACCESS_GROUPS])
         return await book.async_create(call.data[ATTR_NAME], groups, valid_until, reference)
 
-    return await _cloud(hass, entry, create)
+    return await async_action_call(hass, entry, create)
 
 
 async def _async_remove_guest(call: ServiceCall) -> ServiceResponse:
@@ -166,7 +154,7 @@ async def _async_remove_guest(call: ServiceCall) -> ServiceResponse:
     record = book.find(key)
     if record is None:
         raise validation_error("guest_not_found", guest=key)
-    await _cloud(call.hass, entry, lambda: book.async_remove(record))
+    await async_action_call(call.hass, entry, lambda: book.async_remove(record))
     LOGGER.info("Removed Salto KS guest %s (%s)", record.name, record.guest_id)
     return {"guest_id": record.guest_id, "user_id": record.user_id, "removed": True}
 
@@ -200,7 +188,7 @@ async def _async_get_access_groups(call: ServiceCall) -> ServiceResponse:
             "features": list(subscription.features),
         }
 
-    return await _cloud(call.hass, entry, read)
+    return await async_action_call(call.hass, entry, read)
 
 
 async def _async_get_guests(call: ServiceCall) -> ServiceResponse:

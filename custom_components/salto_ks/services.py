@@ -6,7 +6,7 @@ translated by errors.py.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Final
 
@@ -32,7 +32,7 @@ from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
-from .api import Entry, SaltoKSError
+from .api import Entry
 from .const import (
     CONF_UNLOCK_SECONDS,
     DEFAULT_UNLOCK_SECONDS,
@@ -41,7 +41,7 @@ from .const import (
     MIN_UNLOCK_SECONDS,
 )
 from .coordinator import SaltoConfigEntry
-from .errors import action_error, raise_if_rate_limited, translated_error
+from .errors import async_action_call, translated_error
 from .guest_services import async_setup_guest_services
 from .lock import SaltoLock
 from .office_mode_services import ATTR_OTP, async_setup_office_mode_services, otp_field
@@ -156,18 +156,6 @@ ENTRY_SCHEMA: Final = vol.Schema(_CONFIG_ENTRY_FIELD)
 # --- cloud calls ----------------------------------------------------------------------------------
 
 
-async def _async_cloud[T](
-    hass: HomeAssistant, entry: SaltoConfigEntry, request: Callable[[], Awaitable[T]]
-) -> T:
-    """Send one request for an action; the client's errors become translated HomeAssistantErrors."""
-    roster = entry.runtime_data.roster
-    raise_if_rate_limited(roster.client)
-    try:
-        return await request()
-    except SaltoKSError as err:
-        raise action_error(err, hass=hass, entry=entry, grace=roster) from err
-
-
 def _site_id(entry: SaltoConfigEntry) -> str:
     return entry.runtime_data.roster.site_id
 
@@ -221,7 +209,7 @@ async def _async_get_entries(
 ) -> list[Entry]:
     """The newest ``limit`` audit rows of the entry's site (since ``since``), newest first."""
     client = entry.runtime_data.client
-    return await _async_cloud(
+    return await async_action_call(
         hass, entry, lambda: client.get_entries(_site_id(entry), since=since, limit=limit)
     )
 
@@ -259,7 +247,7 @@ async def _async_lock_entries(
                 return matched, True
         return matched, False
 
-    return await _async_cloud(hass, entry, scan)
+    return await async_action_call(hass, entry, scan)
 
 
 async def _async_get_events(call: ServiceCall) -> ServiceResponse:
@@ -287,7 +275,7 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
 async def _async_get_sites(call: ServiceCall) -> ServiceResponse:
     """Sites visible to the entry's credentials."""
     entry = entry_from_call(call.hass, call)
-    sites = await _async_cloud(call.hass, entry, entry.runtime_data.client.get_sites)
+    sites = await async_action_call(call.hass, entry, entry.runtime_data.client.get_sites)
     return {"sites": [site.as_dict() for site in sites]}
 
 
@@ -295,7 +283,7 @@ async def _async_get_locks(call: ServiceCall) -> ServiceResponse:
     """The entry's site's locks, read from the cloud now."""
     entry = entry_from_call(call.hass, call)
     client = entry.runtime_data.client
-    locks = await _async_cloud(call.hass, entry, lambda: client.get_locks(_site_id(entry)))
+    locks = await async_action_call(call.hass, entry, lambda: client.get_locks(_site_id(entry)))
     return {"locks": [lock.as_dict() for lock in locks]}
 
 
@@ -303,7 +291,7 @@ async def _async_get_users(call: ServiceCall) -> ServiceResponse:
     """The entry's site's users (read only: user management stays in the Salto KS portal)."""
     entry = entry_from_call(call.hass, call)
     client = entry.runtime_data.client
-    users = await _async_cloud(call.hass, entry, lambda: client.get_users(_site_id(entry)))
+    users = await async_action_call(call.hass, entry, lambda: client.get_users(_site_id(entry)))
     return {"users": [user.as_dict() for user in users]}
 
 
@@ -381,7 +369,7 @@ async def _async_refresh_token(call: ServiceCall) -> None:
     entry = entry_from_call(call.hass, call)
     client = entry.runtime_data.client
     client.invalidate_token()
-    await _async_cloud(call.hass, entry, lambda: client.authenticate(force=True))
+    await async_action_call(call.hass, entry, lambda: client.authenticate(force=True))
 
 
 @callback
