@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import voluptuous as vol
 from homeassistant.components.lock import DATA_COMPONENT as LOCK_DATA_COMPONENT
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_CODE
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -91,7 +92,8 @@ def set_easy_office_mode_schema(target_fields: VolDictType) -> vol.All:
                 vol.Optional(ATTR_DAYS): vol.All(
                     cv.ensure_list, vol.Length(max=len(WEEKDAYS)), [vol.In(WEEKDAYS)]
                 ),
-                vol.Optional(ATTR_AUTO_START, default=False): cv.boolean,
+                # No default: ``clear`` takes no schedule field, and a default would be one.
+                vol.Optional(ATTR_AUTO_START): cv.boolean,
                 vol.Optional(ATTR_START_TIME): cv.time,
                 vol.Optional(ATTR_END_TIME): cv.time,
                 vol.Optional(ATTR_START_DATE): cv.date,
@@ -162,7 +164,7 @@ async def _async_write_schedule(
                 roster.site_id,
                 target.lock_id,
                 days=data[ATTR_DAYS],
-                auto_start=data[ATTR_AUTO_START],
+                auto_start=data.get(ATTR_AUTO_START, False),
                 start_time=data.get(ATTR_START_TIME),
                 end_time=data.get(ATTR_END_TIME),
                 start_date=data.get(ATTR_START_DATE),
@@ -185,15 +187,19 @@ async def async_set_easy_office_mode(call: ServiceCall) -> None:
     data = dict(call.data)
     if not data.get(ATTR_CLEAR):
         _check_schedule(data)
-    targets = resolve_locks(hass, call)
     failure: HomeAssistantError | None = None
-    for target in targets:
+    written: dict[str, ConfigEntry] = {}
+    for target in resolve_locks(hass, call):
         try:
             await _async_write_schedule(hass, target, data)
         except HomeAssistantError as err:
             failure = failure or err
-    for entry in {target.entry.entry_id: target.entry for target in targets}.values():
-        await entry.runtime_data.roster.async_request_refresh()
+        else:
+            written[target.entry.entry_id] = target.entry
+    # A direct poll of each entry written to, not the debounced request: its cooldown would leave
+    # the old schedule showing after a quick second call (set, then clear).
+    for entry in written.values():
+        await entry.runtime_data.roster.async_refresh()
     if failure is not None:
         raise failure
 
