@@ -20,6 +20,7 @@ from .const import CONF_STATUS_INTERVAL, DEFAULT_STATUS_INTERVAL, DOMAIN
 from .devices import DeviceTracker
 from .errors import AuthGrace, rate_limited_failure, repair_issue, update_failed
 from .issues import async_create_entry_issue, async_delete_entry_issues
+from .otp import OtpBlocks
 from .polling import SaltoCoordinator
 from .stream import EventStreamManager
 
@@ -52,6 +53,7 @@ class SaltoRuntimeData:
 
     ``audit`` is None when the ``event_poll_interval`` option is 0 (the audit loop is off);
     ``stream`` is None when the event stream is off (option, no stream URL, or no audit loop).
+    ``otp_blocks``: the IQs blocking one-time codes and until when (otp.py).
     """
 
     client: SaltoKSClient
@@ -59,6 +61,7 @@ class SaltoRuntimeData:
     audit: SaltoAuditCoordinator | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     stream: EventStreamManager | None = None
+    otp_blocks: OtpBlocks = field(default_factory=OtpBlocks)
 
 
 def _update_failed(key: str, placeholders: dict[str, str] | None = None) -> UpdateFailed:

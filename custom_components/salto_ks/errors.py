@@ -50,7 +50,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.update_coordinator import UpdateFailed
-from homeassistant.util import dt as dt_util
 
 from .api import (
     ApiNotEnabledError,
@@ -71,7 +70,6 @@ from .api import (
 from .api.const import DEFAULT_RETRY_AFTER
 from .compat import UPDATE_FAILED_HAS_RETRY_AFTER
 from .const import DOMAIN, LOGGER, OTP_DOCS_URL
-from .otp import otp_blocked_until
 
 # A credential refusal within this many seconds after a transient failure is not trusted yet (10 min,
 # as tedee's grace for spurious auth errors).
@@ -83,6 +81,8 @@ READ_KEYS: Final[Mapping[type[SaltoKSError], str]] = {
     PermissionDeniedError: "action_not_permitted",
     InvalidRequestError: "invalid_request",
 }
+# lock_commands.py answers OtpBlockedError itself (it names the end of the block it remembers);
+# the entry here keeps a blocked IQ from reading as a missing code.
 COMMAND_KEYS: Final[Mapping[type[SaltoKSError], str]] = {
     LockUnavailableError: "lock_offline",
     OtpBlockedError: "otp_blocked",
@@ -247,9 +247,6 @@ def _key_placeholders(key: str, err: SaltoKSError, entry: ConfigEntry) -> dict[s
         return {"title": entry.title}
     if key in OTP_KEYS:
         return {"url": OTP_DOCS_URL}
-    if key == "otp_blocked":
-        # The answer gives no time: Salto blocks for 20 minutes from the last wrong code.
-        return {"until": dt_util.as_local(otp_blocked_until()).strftime("%H:%M")}
     if key == "schedule_invalid":
         return {"code": err.error_code or ""}
     return {}

@@ -28,7 +28,6 @@ from typing import Any, Final
 from homeassistant.components.lock import LockEntity, LockEntityFeature
 from homeassistant.const import ATTR_CODE
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 
@@ -44,7 +43,6 @@ from .const import (
 )
 from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
 from .entity import LOCK, SaltoEntity, async_add_device_entities
-from .errors import LOCKING_KEYS, OFFICE_MODE_KEYS
 from .lock_commands import LockCommands, is_otp, mentions_iq
 from .pin import is_valid_pin, verify_pin
 
@@ -190,11 +188,7 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         if isinstance(code, str) and await self._async_is_pin(code):
             return
         LOGGER.warning("Refused a command on %s: wrong or missing unlock PIN", self.entity_id)
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="wrong_pin",
-            translation_placeholders=self.commands.placeholders(),
-        )
+        self.commands.raise_refused("wrong_pin")
 
     async def async_typed_otp(self, code: str | None) -> str | None:
         """Check the unlock PIN in a lock entity's ``code``; return the OTP typed with it, if any.
@@ -236,42 +230,21 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
     async def async_lock(self, **kwargs: Any) -> None:
         """Lock remotely (not every lock supports it), then refresh the roster."""
         otp = await self.async_typed_otp(kwargs.get(ATTR_CODE))
-        coordinator = self.coordinator
-        await self.commands.async_send(
-            self.hass,
-            lambda code: coordinator.client.lock(coordinator.site_id, self.lock_id, code),
-            otp,
-            LOCKING_KEYS,
-        )
+        await self.commands.async_lock(self.hass, otp)
         self._async_cancel_release()
         self.async_write_ha_state()
-        await coordinator.async_request_refresh()
+        await self.coordinator.async_request_refresh()
 
     async def async_set_office_mode(self, on: bool, otp: str | None = None) -> None:
-        """Start or end manual office mode (the caller checks the PIN), then refresh the roster."""
-        coordinator = self.coordinator
-        await self.commands.async_send(
-            self.hass,
-            lambda code: coordinator.client.set_office_mode(
-                coordinator.site_id, self.lock_id, on, code
-            ),
-            otp,
-            OFFICE_MODE_KEYS,
-        )
+        """Start or end manual office mode (the caller checks the PIN); the roster is polled."""
+        await self.commands.async_set_office_mode(self.hass, on, otp)
         self._async_cancel_release()
         self.async_write_ha_state()
-        # A direct poll (as the switch does): the debounced request may wait out a cooldown.
-        await coordinator.async_refresh()
 
     async def _async_open(
         self, released: str, seconds: float | None = None, otp: str | None = None
     ) -> None:
-        coordinator = self.coordinator
-        await self.commands.async_send(
-            self.hass,
-            lambda code: coordinator.client.unlock(coordinator.site_id, self.lock_id, code),
-            otp,
-        )
+        await self.commands.async_unlock(self.hass, otp)
         self._async_cancel_release()
         self._released = released
         self._cancel_release = async_call_later(

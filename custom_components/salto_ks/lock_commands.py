@@ -5,8 +5,11 @@ Used by the lock entity, the office mode switch and the office mode actions, so 
 follows one rule for the OTP: the code the user typed, else the code Home Assistant computes for the
 lock's IQ (otp.py, opt-in), else none, and the cloud's answer then tells what is missing. A
 computed code refused with ``otp_invalid`` means the IQ's secret rotated: otp.py stops computing for
-that IQ and raises the repair issue, and the error says so. A typed code never leaves this module
-except in the request's body: not in a log line, an exception or a state.
+that IQ and raises the repair issue, and the error says so; until the IQ is activated again a
+command without a typed code is refused here, unsent. An IQ that answered ``otp_blocked`` is
+remembered (``OtpBlocks`` in the entry's runtime data) and its commands are refused here, unsent
+and naming when the block ends, until it does. A typed code never leaves this module except in
+the request's body: not in a log line, an exception or a state.
 """
 
 from __future__ import annotations
@@ -14,21 +17,39 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Final, NoReturn
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 
 from .api import (
     Lock,
     LockUnavailableError,
+    OtpBlockedError,
     OtpInvalidError,
     OtpRequiredError,
     PermissionDeniedError,
     SaltoKSError,
 )
+from .const import DOMAIN
 from .coordinator import SaltoRosterCoordinator
-from .errors import COMMAND_KEYS, action_error, raise_if_rate_limited, translated_error
-from .otp import async_computed_otp_rejected, computed_otp
+from .errors import (
+    COMMAND_KEYS,
+    LOCKING_KEYS,
+    OFFICE_MODE_KEYS,
+    action_error,
+    raise_if_rate_limited,
+    translated_error,
+)
+from .otp import (
+    OtpBlocks,
+    async_computed_otp_rejected,
+    computed_otp,
+    needs_reactivation,
+    until_text,
+)
 
 # The IQ's one-time code: 5 hexadecimal characters (Salto's apps show it in either case).
 OTP_PATTERN: Final = re.compile(r"[0-9a-fA-F]{5}", re.ASCII)
@@ -126,6 +147,21 @@ class LockCommands:
         """Raise the translated error ``key`` naming the lock."""
         raise translated_error(key, self.placeholders(**extra)) from err
 
+    def raise_refused(self, key: str) -> NoReturn:
+        """Refuse the caller's input (e.g. a wrong unlock PIN): a translated ServiceValidationError."""
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders=self.placeholders(),
+        )
+
+    @property
+    def _blocks(self) -> OtpBlocks:
+        return self.coordinator.config_entry.runtime_data.otp_blocks
+
+    def _raise_blocked(self, until: datetime, err: Exception | None = None) -> NoReturn:
+        self.raise_error("otp_blocked", err, iq=self.iq_name(), until=until_text(until))
+
     def check_can_command(self) -> None:
         """Fail without a request when the roster already shows the command cannot work."""
         raise_if_rate_limited(self.coordinator.client, self.placeholders())
@@ -135,6 +171,14 @@ class LockCommands:
             self.raise_error("lock_offline")
         if (iq_name := self.offline_iq_name()) is not None:
             self.raise_error("iq_offline", iq=iq_name)
+        if (until := self._block_end()) is not None:
+            self._raise_blocked(until)
+
+    def _block_end(self) -> datetime | None:
+        """When the block of the lock's OTP IQ ends, None when it is not blocked."""
+        if not self.iq_needs_otp() or (iq_id := self.iq_id()) is None:
+            return None
+        return self._blocks.blocked_until(iq_id)
 
     def _raise_if_roster_offline(self, err: SaltoKSError) -> None:
         """Raise iq_offline / lock_offline when the roster says the lock cannot be reached."""
@@ -145,23 +189,59 @@ class LockCommands:
 
     # -- sending -------------------------------------------------------------------------------
 
-    async def async_send(
+    async def async_unlock(self, hass: HomeAssistant, typed_otp: str | None = None) -> None:
+        """Open the lock remotely (translated errors)."""
+        roster = self.coordinator
+        unlock = partial(roster.client.unlock, roster.site_id, self.lock_id)
+        await self._async_send(hass, unlock, typed_otp, COMMAND_KEYS)
+
+    async def async_lock(self, hass: HomeAssistant, typed_otp: str | None = None) -> None:
+        """Lock remotely; not every lock supports it (translated errors)."""
+        roster = self.coordinator
+        lock = partial(roster.client.lock, roster.site_id, self.lock_id)
+        await self._async_send(hass, lock, typed_otp, LOCKING_KEYS)
+
+    async def async_set_office_mode(
+        self, hass: HomeAssistant, on: bool, typed_otp: str | None = None
+    ) -> None:
+        """Start or end manual office mode, then poll the roster (translated errors).
+
+        A direct poll, not the debounced request: its cooldown would leave the old state showing
+        after a quick second toggle.
+        """
+        roster = self.coordinator
+        toggle = partial(roster.client.set_office_mode, roster.site_id, self.lock_id, on)
+        await self._async_send(hass, toggle, typed_otp, OFFICE_MODE_KEYS)
+        await roster.async_refresh()
+
+    async def _async_send(
         self,
         hass: HomeAssistant,
         send: Callable[[str | None], Awaitable[None]],
-        typed_otp: str | None = None,
-        keys: Mapping[type[SaltoKSError], str] = COMMAND_KEYS,
+        typed_otp: str | None,
+        keys: Mapping[type[SaltoKSError], str],
     ) -> None:
         """Check, then ``send(otp)``; the client's errors become translated HomeAssistantErrors.
 
-        ``keys``: the action's error table (errors.py), e.g. LOCKING_KEYS for a lock command.
+        ``keys``: the command's error table (errors.py), e.g. LOCKING_KEYS for locking.
         """
         self.check_can_command()
         otp = self.otp(typed_otp)
+        if otp.code is None and self._waits_for_reactivation():
+            # A command without a code would only be refused: nothing is sent until then.
+            self.raise_error("otp_reactivation_required", iq=self.iq_name())
         try:
             await send(otp.code)
         except SaltoKSError as err:
             await self._async_raise(hass, err, otp, keys)
+
+    def _waits_for_reactivation(self) -> bool:
+        iq_id = self.iq_id()
+        return (
+            iq_id is not None
+            and self.iq_needs_otp()
+            and needs_reactivation(self.coordinator.config_entry, iq_id)
+        )
 
     async def _async_raise(
         self,
@@ -171,6 +251,8 @@ class LockCommands:
         keys: Mapping[type[SaltoKSError], str],
     ) -> NoReturn:
         entry = self.coordinator.config_entry
+        if isinstance(err, OtpBlockedError):
+            self._raise_blocked(self._blocks.note_blocked(self.iq_id()), err)
         if isinstance(err, OtpInvalidError) and otp.computed and (iq_id := self.iq_id()):
             # The secret rotated: otp.py stops computing for the IQ and raises the repair issue.
             await async_computed_otp_rejected(hass, entry, iq_id)

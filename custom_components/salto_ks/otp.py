@@ -162,6 +162,41 @@ def async_setup_otp_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
     async_update_otp_issues(hass, entry)
 
 
-def otp_blocked_until(now: datetime | None = None) -> datetime:
-    """When an ``otp_blocked`` answered ``now`` ends (Salto: 20 minutes; the answer carries no time)."""
-    return (now or dt_util.utcnow()) + OTP_BLOCK_DURATION
+class OtpBlocks:
+    """The entry's IQs that answered ``otp_blocked``, each with when its block ends (UTC).
+
+    Held in the entry's runtime data: while an IQ's block runs, lock_commands.py refuses its commands
+    without a request (the cloud would refuse them, even with a good code) and the fix flow does
+    not activate. Salto's answer carries no time: a block is taken to last 20 minutes from the first
+    ``otp_blocked`` seen; it began at or before that answer, so the local one ends no earlier.
+    Forgotten on reload: the next command then learns of a block that still runs from the cloud.
+    """
+
+    __slots__ = ("_until",)
+
+    def __init__(self) -> None:
+        """Start with no IQ blocked."""
+        self._until: dict[str, datetime] = {}
+
+    def note_blocked(self, iq_id: str | None) -> datetime:
+        """The IQ answered ``otp_blocked`` now: remember it; returns when the block ends.
+
+        ``iq_id`` None: a lock the roster lists without its IQ; nothing to remember it by.
+        """
+        until = dt_util.utcnow() + OTP_BLOCK_DURATION
+        if iq_id is not None:
+            self._until[iq_id] = until
+        return until
+
+    def blocked_until(self, iq_id: str) -> datetime | None:
+        """When the IQ's block ends, None when it is not (or no longer) blocked."""
+        until = self._until.get(iq_id)
+        if until is not None and dt_util.utcnow() >= until:
+            del self._until[iq_id]
+            return None
+        return until
+
+
+def until_text(until: datetime) -> str:
+    """The end of a block as a message shows it (local time, hours and minutes)."""
+    return dt_util.as_local(until).strftime("%H:%M")

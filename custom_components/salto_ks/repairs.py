@@ -11,6 +11,7 @@ flow's memory until then; neither ever reaches a log line, an exception or the f
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any, Final
 
 import voluptuous as vol
@@ -37,7 +38,7 @@ from .api import (
 from .api.otp import compute_otp, is_iq_pin
 from .const import CONF_SITE_ID, CONF_USERNAME, LOGGER
 from .errors import form_error, retry_wait
-from .otp import async_store_activation, otp_blocked_until
+from .otp import async_store_activation, until_text
 
 CONF_ACCEPT: Final = "accept"
 CONF_IQ_PIN: Final = "pin"
@@ -73,12 +74,16 @@ class OtpActivationFlow(RepairsFlow):
             "seconds": str(self._wait),
         }
 
-    def _blocked(self, entry: ConfigEntry) -> FlowResult:
-        until = dt_util.as_local(otp_blocked_until()).strftime("%H:%M")
+    def _blocked(self, entry: ConfigEntry, until: datetime) -> FlowResult:
         return self.async_abort(
             reason="otp_blocked",
-            description_placeholders={**self._placeholders(entry), "until": until},
+            description_placeholders={**self._placeholders(entry), "until": until_text(until)},
         )
+
+    def _abort_if_blocked(self, entry: ConfigEntry) -> FlowResult | None:
+        """Abort, sending nothing, while the IQ blocks codes (the entry's commands saw it)."""
+        until = entry.runtime_data.otp_blocks.blocked_until(self._iq_id)
+        return None if until is None else self._blocked(entry, until)
 
     def _form_error(self, entry: ConfigEntry, err: SaltoKSError) -> str:
         if isinstance(err, RateLimitedError):
@@ -108,6 +113,8 @@ class OtpActivationFlow(RepairsFlow):
     async def _async_request_pin(
         self, entry: ConfigEntry, errors: dict[str, str]
     ) -> FlowResult | None:
+        if (blocked := self._abort_if_blocked(entry)) is not None:
+            return blocked
         client = entry.runtime_data.client
         site_id = entry.data[CONF_SITE_ID]
         try:
@@ -154,12 +161,14 @@ class OtpActivationFlow(RepairsFlow):
     async def _async_activate(
         self, entry: ConfigEntry, secret: str, pin: str, errors: dict[str, str]
     ) -> FlowResult | None:
+        if (blocked := self._abort_if_blocked(entry)) is not None:
+            return blocked
         try:
             await entry.runtime_data.client.activate_iq(
                 entry.data[CONF_SITE_ID], self._iq_id, compute_otp(secret, pin, dt_util.utcnow())
             )
         except OtpBlockedError:
-            return self._blocked(entry)
+            return self._blocked(entry, entry.runtime_data.otp_blocks.note_blocked(self._iq_id))
         except (OtpInvalidError, OtpRequiredError):
             self._attempts += 1
             if self._attempts >= MAX_PIN_ATTEMPTS:

@@ -18,14 +18,12 @@ from typing import Any, Final
 
 from homeassistant.components.switch import SwitchEntity
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Lock, LockedState
-from .const import CONF_PIN_HASH, DOMAIN
+from .const import CONF_PIN_HASH
 from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
 from .entity import LOCK, SaltoEntity, async_add_device_entities
-from .errors import OFFICE_MODE_KEYS
 from .lock_commands import LockCommands
 
 # Commands go to the cloud one at a time.
@@ -41,8 +39,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a manual office mode switch for every lock, now and whenever new ones appear."""
-    coordinator = entry.runtime_data.roster
     pin_set = bool(entry.options.get(CONF_PIN_HASH))
+    coordinator = entry.runtime_data.roster
     async_add_device_entities(
         entry,
         async_add_entities,
@@ -109,20 +107,5 @@ class SaltoOfficeModeSwitch(SaltoEntity[Lock], SwitchEntity):
 
     async def _async_set(self, on: bool) -> None:
         if self._pin_set:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="office_mode_needs_pin",
-                translation_placeholders=self._commands.placeholders(),
-            )
-        coordinator = self.coordinator
-        await self._commands.async_send(
-            self.hass,
-            lambda code: coordinator.client.set_office_mode(
-                coordinator.site_id, self.device_id, on, code
-            ),
-            None,
-            OFFICE_MODE_KEYS,
-        )
-        # A direct poll, not the debounced request: its cooldown would leave the old state showing
-        # after a quick second toggle.
-        await coordinator.async_refresh()
+            self._commands.raise_refused("office_mode_needs_pin")
+        await self._commands.async_set_office_mode(self.hass, on)

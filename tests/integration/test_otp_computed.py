@@ -18,6 +18,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -75,6 +76,14 @@ async def _fix_step(
     result = dict(await manager.async_configure(flow_id, user_input))
     await hass.async_block_till_done()
     return result
+
+
+def _office_mode_switch(hass: HomeAssistant, lock_id: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "switch", DOMAIN, f"{lock_id}_manual_office_mode"
+    )
+    assert entity_id is not None
+    return entity_id
 
 
 def _mailed_pin(sim: Simulator, iq_id: str) -> str:
@@ -226,12 +235,34 @@ async def test_rotated_secret_raises_the_repair_and_sends_no_more_codes(
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.ERROR
     assert _issue(hass, ISSUE_OTP_ACTIVATION, otp_entry, iq_id) is None
-    # Further commands send no code: no attempt counts towards otp_blocked.
+    # Further commands without a typed code are refused unsent: no attempt counts towards
+    # otp_blocked, and the message says what to do.
+    salto_sim.reset_counters()
     for _ in range(10):
-        with pytest.raises(HomeAssistantError):
+        with pytest.raises(HomeAssistantError) as err:
             await _unlock(hass, entity_id)
+        assert err.value.translation_key == "otp_reactivation_required"
+        assert "IQ 01" in str(err.value)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "switch",
+            "turn_on",
+            {"entity_id": _office_mode_switch(hass, lock_id)},
+            blocking=True,
+        )
+    assert err.value.translation_key == "otp_reactivation_required"
+    assert salto_sim.counters.get("locking", 0) == 0
     assert salto_sim.state.iqs[iq_id].otp_failures == 1
     assert salto_sim.state.iqs[iq_id].otp_blocked_until is None
+    # A code typed from the Salto app (whose secret it is now) still goes through.
+    await hass.services.async_call(
+        "lock",
+        "unlock",
+        {"entity_id": entity_id, "code": salto_sim.valid_otp(iq_id)},
+        blocking=True,
+    )
+    assert salto_sim.counters["locking"] == 1
+    assert salto_sim.entries()[-1]["access_by"] == "remote"
     # The state survives a reload and a roster poll.
     assert await hass.config_entries.async_reload(otp_entry.entry_id)
     await hass.async_block_till_done()
@@ -285,6 +316,41 @@ async def test_a_blocked_iq_says_until_when(
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "otp_blocked")
     assert result["description_placeholders"]["until"] == "07:45"
     assert otp_entry.data.get(CONF_OTP_ACTIVATIONS) is None
+
+
+async def test_a_blocked_iq_seen_by_a_command_stops_the_fix_flow_unsent(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    otp_entry: MockConfigEntry,
+    iq_id: str,
+    lock_id: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A block a command saw is remembered: the fix flow fetches no secret and mails no PIN."""
+    freezer.move_to("2026-08-25T07:25:00+00:00")
+    await hass.config.async_set_time_zone("UTC")
+    salto_sim.state.iqs[iq_id].otp_blocked_until = salto_sim.now() + 20 * 60
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "lock",
+            "unlock",
+            {"entity_id": lock_entity_id(hass, lock_id), "code": "00000"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "otp_blocked"
+    freezer.tick(60)
+    salto_sim.reset_counters()
+    result = await _start_fix(hass, iq_issue_id(ISSUE_OTP_ACTIVATION, otp_entry.entry_id, iq_id))
+    result = await _fix_step(hass, result["flow_id"], {"accept": True})
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "otp_blocked")
+    assert result["description_placeholders"]["until"] == "07:45"
+    assert salto_sim.counters.get("iq_secret", 0) == 0
+    assert salto_sim.pin_mails() == []
+    # Once it ended, the flow runs.
+    freezer.move_to("2026-08-25T07:45:01+00:00")
+    await _activate(hass, salto_sim, otp_entry, iq_id)
+    assert computed_otp(otp_entry, iq_id) is not None
 
 
 async def test_three_wrong_pins_stop_the_flow(

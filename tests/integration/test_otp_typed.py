@@ -6,6 +6,7 @@ code, and that no code reaches a log line, a state, diagnostics or an exception.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -218,6 +219,61 @@ async def test_blocked_says_until_when(
     assert until in str(err.value)
     assert "20 minutes" in str(err.value)
     assert salto_sim.state.iqs[iq_id].name in str(err.value)
+
+
+async def test_a_blocked_iq_is_refused_locally_until_the_block_ends(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    *,
+    otp_lock: str,
+    lock_ids: list[str],
+    iq_id: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Home Assistant remembers the block: every command on the IQ's locks (opening, locking, office
+    mode; entity, switch or action; typed code or none) is refused unsent, naming the IQ and the
+    time it ends, until it does."""
+    freezer.move_to("2026-08-25T07:25:00+00:00")
+    await hass.config.async_set_time_zone("UTC")
+    iq_name = salto_sim.state.iqs[iq_id].name
+    salto_sim.state.iqs[iq_id].otp_blocked_until = salto_sim.now() + 20 * 60
+    salto_sim.reset_counters()
+    with pytest.raises(HomeAssistantError) as err:
+        await _lock_call(hass, SERVICE_UNLOCK, otp_lock, salto_sim.valid_otp(iq_id))
+    assert err.value.translation_key == "otp_blocked"
+    assert err.value.translation_placeholders["until"] == "07:45"
+    assert salto_sim.counters["locking"] == 1
+
+    freezer.tick(timedelta(minutes=5))
+    other = lock_entity_id(hass, lock_ids[1])  # another lock behind the same IQ
+    office_switch = er.async_get(hass).async_get_entity_id(
+        "switch", DOMAIN, f"{lock_ids[0]}_manual_office_mode"
+    )
+    assert office_switch is not None
+    good = salto_sim.valid_otp(iq_id)
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        lambda: _lock_call(hass, SERVICE_UNLOCK, otp_lock, good),
+        lambda: _lock_call(hass, SERVICE_OPEN, other, good),
+        lambda: _lock_call(hass, SERVICE_LOCK, otp_lock),
+        lambda: call_action(hass, "unlock", {ATTR_ENTITY_ID: other, "otp": good}),
+        lambda: call_action(hass, "set_office_mode", {ATTR_ENTITY_ID: otp_lock, "enabled": True}),
+        lambda: hass.services.async_call(
+            "switch", "turn_on", {ATTR_ENTITY_ID: office_switch}, blocking=True
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(HomeAssistantError) as err:
+            await call()
+        assert err.value.translation_key == "otp_blocked"
+        assert iq_name in str(err.value)
+        assert "07:45" in str(err.value)
+    assert salto_sim.counters["locking"] == 1
+
+    # The block ends: commands go out again.
+    freezer.move_to("2026-08-25T07:45:01+00:00")
+    await _lock_call(hass, SERVICE_UNLOCK, otp_lock, salto_sim.valid_otp(iq_id))
+    assert salto_sim.counters["locking"] == 2
+    assert salto_sim.entries()[-1]["access_by"] == "remote"
 
 
 async def test_salto_ks_unlock_takes_otp(
