@@ -276,6 +276,30 @@ async def test_a_blocked_iq_is_refused_locally_until_the_block_ends(
     assert salto_sim.entries()[-1]["access_by"] == "remote"
 
 
+async def test_a_reload_forgets_the_block(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    *,
+    init_integration: MockConfigEntry,
+    otp_lock: str,
+    iq_id: str,
+) -> None:
+    """The memory lives with the loaded entry: after a reload the next command asks the cloud."""
+    salto_sim.state.iqs[iq_id].otp_blocked_until = salto_sim.now() + 20 * 60
+    salto_sim.reset_counters()
+    with pytest.raises(HomeAssistantError):
+        await _lock_call(hass, SERVICE_UNLOCK, otp_lock, salto_sim.valid_otp(iq_id))
+    with pytest.raises(HomeAssistantError):
+        await _lock_call(hass, SERVICE_UNLOCK, otp_lock, salto_sim.valid_otp(iq_id))
+    assert salto_sim.counters["locking"] == 1
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError) as err:
+        await _lock_call(hass, SERVICE_UNLOCK, otp_lock, salto_sim.valid_otp(iq_id))
+    assert err.value.translation_key == "otp_blocked"
+    assert salto_sim.counters["locking"] == 2
+
+
 async def test_salto_ks_unlock_takes_otp(
     hass: HomeAssistant, salto_sim: Simulator, otp_lock: str, iq_id: str
 ) -> None:
