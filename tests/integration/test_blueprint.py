@@ -5,6 +5,8 @@ after the event ends."""
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -30,6 +32,7 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
     setup_test_component_platform,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.salto_ks import guests as guests_module
 from custom_components.salto_ks.const import CONF_MANAGE_GUESTS
@@ -242,3 +245,59 @@ async def test_calendar_event_creates_then_removes_the_guest(
     refused = await _type_pin(hass, salto_sim, pin)
     assert refused["event_category"] == "lock_rejected"
     assert len(notified) == 1
+
+
+@pytest.mark.parametrize("stored_traces", [5, 0])
+async def test_traces_hold_the_pin_unless_none_are_kept(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    blueprint_dir: Path,
+    freezer: FrozenDateTimeFactory,
+    stop_automations: None,
+    caplog: pytest.LogCaptureFixture,
+    hass_ws_client: WebSocketGenerator,
+    stored_traces: int,
+) -> None:
+    """What the README says: a trace keeps the action's response (the PIN); "Traces to keep" 0
+    keeps none. No log line holds the PIN, at DEBUG either."""
+    caplog.set_level(logging.DEBUG)
+    start = dt_util.now().replace(second=0, microsecond=0) + timedelta(minutes=40)
+    booking = CalendarEvent(start=start, end=start + timedelta(hours=1), summary="Greta Gast")
+    await _setup_calendar(hass, [booking])
+    notified = async_mock_service(hass, "notify", "guest_phone")
+    automation = _automation(stored_traces=stored_traces)
+    assert await async_setup_component(hass, "automation", {"automation": [automation]})
+    await _run_until(hass, freezer, start - timedelta(minutes=29))
+    [guest] = _site_guests(salto_sim)
+    pin = salto_sim.guest_access.pins[guest.id].code
+    assert len(notified) == 1
+    assert all(pin not in record.getMessage() for record in caplog.records)
+
+    # Reading a trace back as the frontend does (websocket_api logs what it sends at DEBUG).
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "trace/list", "domain": "automation", "item_id": "guest_pins"}
+    )
+    listed = await client.receive_json()
+    assert listed["success"]
+    runs = [run["run_id"] for run in listed["result"]]
+    dumped = ""
+    for run_id in runs:
+        await client.send_json_auto_id(
+            {"type": "trace/get", "domain": "automation", "item_id": "guest_pins", "run_id": run_id}
+        )
+        dumped += json.dumps((await client.receive_json())["result"])
+    if stored_traces:
+        assert len(runs) == 1
+        assert pin in dumped
+    else:
+        assert runs == []
+
+    caplog.clear()
+    # Past the end (the calendar's and the triggers' timers all ran): removed, nothing logged.
+    await _run_until(hass, freezer, booking.end + timedelta(minutes=31))
+    assert _site_guests(salto_sim) == []
+    assert caplog.records
+    assert all(pin not in record.getMessage() for record in caplog.records)
