@@ -154,8 +154,8 @@ async def _async_remove_guest(call: ServiceCall) -> ServiceResponse:
     record = book.find(key)
     if record is None:
         raise validation_error("guest_not_found", guest=key)
-    await async_action_call(call.hass, entry, lambda: book.async_remove(record))
-    LOGGER.info("Removed Salto KS guest %s (%s)", record.name, record.guest_id)
+    if await async_action_call(call.hass, entry, lambda: book.async_remove(record)):
+        LOGGER.info("Removed Salto KS guest %s (%s)", record.name, record.guest_id)
     return {"guest_id": record.guest_id, "user_id": record.user_id, "removed": True}
 
 
