@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -301,3 +302,17 @@ async def test_traces_hold_the_pin_unless_none_are_kept(
     assert _site_guests(salto_sim) == []
     assert caplog.records
     assert all(pin not in record.getMessage() for record in caplog.records)
+
+
+def test_readme_import_link_and_source_url_name_this_file() -> None:
+    """The README's "Import blueprint" link and the blueprint's source_url point at this file."""
+    relative = BLUEPRINT_FILE.relative_to(Path(__file__).parents[2]).as_posix()
+    raw = f"https://raw.githubusercontent.com/salto-ks-ha/salto_ks/main/{relative}"
+    link = (
+        "https://my.home-assistant.io/create-link/?redirect=blueprint_import&blueprint_url="
+        + quote(raw, safe="")
+    )
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert link in readme
+    source = load_yaml_dict(str(BLUEPRINT_FILE))["blueprint"]["source_url"]
+    assert source == f"https://github.com/salto-ks-ha/salto_ks/blob/main/{relative}"

@@ -141,6 +141,17 @@ async def test_retries_through_the_consistency_window(
     assert salto_sim.guest_access.pins[guest["guest_id"]].code == guest["pin"]
 
 
+async def test_pin_request_is_retried_while_salto_refuses_it(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The PIN call is retried too: 403/2203 about the new guest, twice, then the PIN."""
+    salto_sim.inject_fault("pin", "403", times=2)
+    salto_sim.reset_counters()
+    guest = await _create(hass)
+    assert salto_sim.counters["pin"] == 3
+    assert salto_sim.guest_access.pins[guest["guest_id"]].code == guest["pin"]
+
+
 async def test_window_longer_than_the_retries_fails_and_leaves_nothing(
     hass: HomeAssistant,
     *,
