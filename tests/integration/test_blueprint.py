@@ -45,13 +45,19 @@ BLUEPRINT_PATH = "salto_ks/calendar_guest_access.yaml"
 BLUEPRINT_FILE = Path(__file__).parents[2] / "blueprints" / "automation" / BLUEPRINT_PATH
 CALENDAR = "calendar.bookings"
 GROUP = "Apartment"
-STEP = timedelta(minutes=5)
+# At most the calendar trigger's 15-minute look-ahead, so no event falls between two of its reads.
+STEP = timedelta(minutes=10)
 
 
 @pytest.fixture
 def entry_options(entry_options: dict[str, Any]) -> dict[str, Any]:
-    """Guest management on, the access log off (no entries polls while the clock runs)."""
-    return {**entry_options, CONF_MANAGE_GUESTS: True, "event_poll_interval": 0}
+    """Guest management on; no access-log polls and one lock-status poll a day while the clock runs."""
+    return {
+        **entry_options,
+        CONF_MANAGE_GUESTS: True,
+        "event_poll_interval": 0,
+        "status_interval": 86_400,
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -316,3 +322,36 @@ def test_readme_import_link_and_source_url_name_this_file() -> None:
     assert link in readme
     source = load_yaml_dict(str(BLUEPRINT_FILE))["blueprint"]["source_url"]
     assert source == f"https://github.com/salto-ks-ha/salto_ks/blob/main/{relative}"
+
+
+async def test_all_day_event_gets_a_guest_until_the_day_after(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    blueprint_dir: Path,
+    freezer: FrozenDateTimeFactory,
+    stop_automations: None,
+) -> None:
+    """An all-day event: dates, not times; the guest comes the evening before (1 hour before
+    midnight) and its PIN expires 30 minutes after the last day, in Home Assistant's time zone."""
+    tomorrow = dt_util.now().date() + timedelta(days=1)
+    await _run_until(
+        hass, freezer, dt_util.start_of_local_day(tomorrow) - timedelta(hours=1, minutes=5)
+    )
+    booking = CalendarEvent(start=tomorrow, end=tomorrow + timedelta(days=1), summary="Day pass")
+    await _setup_calendar(hass, [booking])
+    notified = async_mock_service(hass, "notify", "guest_phone")
+    automation = _automation(before_start="-01:00:00")
+    assert await async_setup_component(hass, "automation", {"automation": [automation]})
+    await _run_until(hass, freezer, dt_util.start_of_local_day(tomorrow) - timedelta(minutes=59))
+    [guest] = _site_guests(salto_sim)
+    assert guest.alias == "Day pass"
+    assert len(notified) == 1
+    expiry = salto_sim.guest_access.pins[guest.id].expiry
+    assert expiry is not None
+    day_after = dt_util.start_of_local_day(tomorrow + timedelta(days=1))
+    assert dt_util.as_utc(expiry) == dt_util.as_utc(day_after + timedelta(minutes=30))
+
+    await _run_until(hass, freezer, day_after + timedelta(minutes=31))
+    assert _site_guests(salto_sim) == []
