@@ -61,10 +61,14 @@ def entry_options(entry_options: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def no_consistency_window(monkeypatch: pytest.MonkeyPatch, salto_sim: Simulator) -> None:
-    """The frozen clock would hold the consistency window open; the retries are tested elsewhere."""
+def guest_timing(monkeypatch: pytest.MonkeyPatch, salto_sim: Simulator) -> None:
+    """No consistency window (the frozen clock would hold it open; the retries are tested in
+    test_guests.py), and no expiry cleanup while the clock runs."""
     salto_sim.configure_guest_access(consistency_seconds=0)
     monkeypatch.setattr(guests_module, "SETTLE_DELAY", 0.01)
+    # The expiry cleanup would remove the guest at the moment the automation does (tested in
+    # test_guests.py): here only the automation may remove it.
+    monkeypatch.setattr(guests_module, "CLEANUP_INTERVAL", timedelta(days=30))
 
 
 @pytest.fixture
@@ -202,6 +206,7 @@ async def test_automation_from_the_blueprint_validates(
         await async_validate_config_item(hass, "guest_pins", incomplete)
 
 
+@pytest.mark.usefixtures("no_error_logged")
 async def test_calendar_event_creates_then_removes_the_guest(
     hass: HomeAssistant,
     *,
@@ -324,6 +329,7 @@ def test_readme_import_link_and_source_url_name_this_file() -> None:
     assert source == f"https://github.com/salto-ks-ha/salto_ks/blob/main/{relative}"
 
 
+@pytest.mark.usefixtures("no_error_logged")
 async def test_all_day_event_gets_a_guest_until_the_day_after(
     hass: HomeAssistant,
     *,
