@@ -14,7 +14,6 @@ from typing import Any, Final
 import voluptuous as vol
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 
 from .api import AccessGroup
@@ -23,7 +22,12 @@ from .const import CONF_MANAGE_GUESTS, DOMAIN, LOGGER
 from .coordinator import SaltoConfigEntry
 from .errors import async_action_call, translated_error
 from .guests import GuestBook, guest_book
-from .service_targets import ATTR_CONFIG_ENTRY_ID, entry_from_call, validation_error
+from .service_targets import (
+    CONFIG_ENTRY_FIELD,
+    ENTRY_SCHEMA,
+    entry_from_call,
+    validation_error,
+)
 
 SERVICE_CREATE_GUEST: Final = "create_guest"
 SERVICE_REMOVE_GUEST: Final = "remove_guest"
@@ -38,7 +42,6 @@ ATTR_GUEST_ID: Final = "guest_id"
 MAX_NAME_LENGTH: Final = 100
 MAX_GROUPS: Final = 20
 
-_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 _REFERENCE: Final = vol.All(cv.string, vol.Length(min=1, max=255))
 
 
@@ -60,7 +63,7 @@ def _one_of(*keys: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 CREATE_GUEST_SCHEMA: Final = vol.Schema(
     {
-        **_ENTRY_FIELD,
+        **CONFIG_ENTRY_FIELD,
         vol.Required(ATTR_NAME): _name,
         vol.Required(ATTR_ACCESS_GROUPS): vol.All(
             cv.ensure_list,
@@ -74,14 +77,13 @@ CREATE_GUEST_SCHEMA: Final = vol.Schema(
 REMOVE_GUEST_SCHEMA: Final = vol.All(
     vol.Schema(
         {
-            **_ENTRY_FIELD,
+            **CONFIG_ENTRY_FIELD,
             vol.Optional(ATTR_GUEST_ID): vol.All(cv.string, vol.Length(min=1, max=255)),
             vol.Optional(ATTR_REFERENCE): _REFERENCE,
         }
     ),
     _one_of(ATTR_GUEST_ID, ATTR_REFERENCE),
 )
-ENTRY_ONLY_SCHEMA: Final = vol.Schema(_ENTRY_FIELD)
 
 
 def _managed_entry(call: ServiceCall) -> tuple[SaltoConfigEntry, GuestBook]:
@@ -154,8 +156,8 @@ async def _async_remove_guest(call: ServiceCall) -> ServiceResponse:
     record = book.find(key)
     if record is None:
         raise validation_error("guest_not_found", guest=key)
-    await async_action_call(call.hass, entry, lambda: book.async_remove(record))
-    LOGGER.info("Removed Salto KS guest %s (%s)", record.name, record.guest_id)
+    if await async_action_call(call.hass, entry, lambda: book.async_remove(record)):
+        LOGGER.info("Removed Salto KS guest %s (%s)", record.name, record.guest_id)
     return {"guest_id": record.guest_id, "user_id": record.user_id, "removed": True}
 
 
@@ -206,10 +208,10 @@ def async_setup_guest_services(hass: HomeAssistant) -> None:
         (
             SERVICE_GET_ACCESS_GROUPS,
             _async_get_access_groups,
-            ENTRY_ONLY_SCHEMA,
+            ENTRY_SCHEMA,
             SupportsResponse.ONLY,
         ),
-        (SERVICE_GET_GUESTS, _async_get_guests, ENTRY_ONLY_SCHEMA, SupportsResponse.ONLY),
+        (SERVICE_GET_GUESTS, _async_get_guests, ENTRY_SCHEMA, SupportsResponse.ONLY),
     ):
         register_admin_service(
             hass, DOMAIN, name, handler, schema=schema, supports_response=response

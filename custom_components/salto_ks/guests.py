@@ -229,9 +229,14 @@ class GuestBook:
         else:
             LOGGER.debug("Removed the incomplete Salto KS guest %s", guest.id)
 
-    async def async_remove(self, record: GuestRecord) -> None:
-        """Take a guest out of its groups and remove it (already gone in Salto counts as done)."""
+    async def async_remove(self, record: GuestRecord) -> bool:
+        """Take a guest out of its groups and remove it (already gone in Salto counts as done).
+
+        False when it was removed meanwhile (the expiry cleanup and the action can meet).
+        """
         async with self._lock:
+            if record.guest_id not in self._guests:
+                return False
             for group in record.access_groups:
                 group_id = group.get("id")
                 if group_id:
@@ -243,6 +248,7 @@ class GuestBook:
                 await self._client.delete_user(self._site_id, record.guest_id)
             self._guests.pop(record.guest_id, None)
             await self._async_save()
+        return True
 
     async def async_remove_expired(self) -> int:
         """Remove every guest past its expiry; a failure is logged and tried again later."""
@@ -250,7 +256,8 @@ class GuestBook:
         removed = 0
         for record in [r for r in self._guests.values() if r.expires <= now]:
             try:
-                await self.async_remove(record)
+                if not await self.async_remove(record):
+                    continue
             except SaltoKSError as err:
                 LOGGER.warning(
                     "Could not remove the expired Salto KS guest %s (%s): %s; trying again later",

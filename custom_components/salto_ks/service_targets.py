@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_AREA_ID,
@@ -24,8 +25,10 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import service as service_helper
+from homeassistant.helpers.typing import VolDictType
 
 from .compat import TARGET_HELPERS
 from .const import DOMAIN
@@ -33,6 +36,10 @@ from .coordinator import SaltoConfigEntry
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 TARGET_KEYS: Final = (ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID)
+
+# The site of an action that works on one: optional while exactly one entry is loaded.
+CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+ENTRY_SCHEMA: Final = vol.Schema(CONFIG_ENTRY_FIELD)
 
 
 def referenced_entities(hass: HomeAssistant, call: ServiceCall) -> tuple[set[str], set[str]]:

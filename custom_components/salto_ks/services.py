@@ -46,7 +46,8 @@ from .guest_services import async_setup_guest_services
 from .lock import SaltoLock
 from .office_mode_services import ATTR_OTP, async_setup_office_mode_services, otp_field
 from .service_targets import (
-    ATTR_CONFIG_ENTRY_ID,
+    CONFIG_ENTRY_FIELD,
+    ENTRY_SCHEMA,
     entry_from_call,
     has_target,
     resolve_locks,
@@ -74,7 +75,6 @@ DEFAULT_EVENTS_LIMIT: Final = 50
 # one call cannot spend a large share of the account's request budget.
 MAX_EVENTS_SCAN_ROWS: Final = 1_000
 
-_CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 # HA's target fields, with entity ids narrowed to the lock domain ("none" still means no entity).
 # Whether a lock belongs to Salto KS needs the entity registry: the handlers check that.
 _LOCK_TARGET_FIELDS: Final[VolDictType] = {
@@ -142,15 +142,14 @@ UNLOCK_SCHEMA: Final = vol.All(
 GET_EVENTS_SCHEMA: Final = vol.Schema(
     {
         **_LOCK_TARGET_FIELDS,
-        **_CONFIG_ENTRY_FIELD,
+        **CONFIG_ENTRY_FIELD,
         vol.Optional(ATTR_LIMIT, default=DEFAULT_EVENTS_LIMIT): vol.All(
             _whole_number, vol.Range(min=MIN_EVENTS_LIMIT, max=MAX_EVENTS_LIMIT)
         ),
         vol.Optional(ATTR_SINCE): vol.All(cv.datetime, _utc_since),
     }
 )
-GET_STATUS_SCHEMA: Final = vol.Schema({**_LOCK_TARGET_FIELDS, **_CONFIG_ENTRY_FIELD})
-ENTRY_SCHEMA: Final = vol.Schema(_CONFIG_ENTRY_FIELD)
+GET_STATUS_SCHEMA: Final = vol.Schema({**_LOCK_TARGET_FIELDS, **CONFIG_ENTRY_FIELD})
 
 
 # --- cloud calls ----------------------------------------------------------------------------------

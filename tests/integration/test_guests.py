@@ -4,6 +4,7 @@ that appears only in the action's response."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -12,7 +13,9 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import User
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -22,10 +25,12 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.salto_ks import guests as guests_module
+from custom_components.salto_ks.config_flow import DEFAULT_OPTIONS
 from custom_components.salto_ks.const import CONF_MANAGE_GUESTS, DOMAIN
+from custom_components.salto_ks.guests import guest_book
 from simulator import Simulator
 
-from .conftest import setup_entry, tick
+from .conftest import action_error, setup_entry, tick
 
 GROUP = "Apartment"
 NO_SCHEDULE_GROUP = "Storage"
@@ -133,6 +138,17 @@ async def test_retries_through_the_consistency_window(
     # Membership was refused (403/2203) at least once before it was accepted, then the PIN at once.
     assert salto_sim.counters["access_group_users"] >= 2
     assert salto_sim.counters["pin"] >= 1
+    assert salto_sim.guest_access.pins[guest["guest_id"]].code == guest["pin"]
+
+
+async def test_pin_request_is_retried_while_salto_refuses_it(
+    hass: HomeAssistant, salto_sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The PIN call is retried too: 403/2203 about the new guest, twice, then the PIN."""
+    salto_sim.inject_fault("pin", "403", times=2)
+    salto_sim.reset_counters()
+    guest = await _create(hass)
+    assert salto_sim.counters["pin"] == 3
     assert salto_sim.guest_access.pins[guest["guest_id"]].code == guest["pin"]
 
 
@@ -361,3 +377,60 @@ async def test_pin_only_in_the_response(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     assert pin not in json.dumps(diagnostics, default=str)
     assert pin not in json.dumps(hass_storage, default=str)
+
+
+async def test_cleanup_and_remove_at_once_remove_the_guest_once(
+    hass: HomeAssistant,
+    *,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The blueprint removes a guest when its PIN expires, which is when the cleanup removes it."""
+    guest = await _create(hass, valid_until=(dt_util.utcnow() + timedelta(hours=1)).isoformat())
+    book = guest_book(hass, init_integration.entry_id)
+    assert book is not None
+    freezer.tick(timedelta(hours=1, seconds=1))
+    salto_sim.reset_counters()
+    removed, cleaned = await asyncio.gather(
+        _call(hass, "remove_guest", {"guest_id": guest["guest_id"]}), book.async_remove_expired()
+    )
+    assert removed["removed"] is True
+    assert cleaned == 0
+    assert salto_sim.counters["user_delete"] == 1
+    assert _site_guests(salto_sim) == []
+    assert "Removed the expired Salto KS guest" not in caplog.text
+
+
+async def test_options_flow_turns_guest_management_on_and_off(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """The option in the options flow: on, the actions work after the reload; off, they are refused
+    with a message that names the option."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, options=dict(DEFAULT_OPTIONS))
+    await setup_entry(hass, mock_config_entry)
+
+    async def set_option(value: bool) -> None:
+        result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+        assert result["type"] is FlowResultType.FORM
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**DEFAULT_OPTIONS, CONF_MANAGE_GUESTS: value}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert mock_config_entry.state is ConfigEntryState.LOADED
+
+    await set_option(True)
+    assert mock_config_entry.options[CONF_MANAGE_GUESTS] is True
+    guest = await _create(hass)
+    assert guest["guest_id"] in salto_sim.state.site_users
+    await _call(hass, "remove_guest", {"guest_id": guest["guest_id"]})
+
+    await set_option(False)
+    assert CONF_MANAGE_GUESTS not in mock_config_entry.options
+    err = await action_error(hass, "create_guest", _create_data(), "guests_disabled")
+    assert "Manage guests from Home Assistant" in str(err)
+    assert mock_config_entry.title in str(err)
+    assert _site_guests(salto_sim) == []

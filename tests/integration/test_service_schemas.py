@@ -19,8 +19,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.salto_ks.const import DOMAIN
+from custom_components.salto_ks.service_targets import ATTR_CONFIG_ENTRY_ID
 from custom_components.salto_ks.services import (
-    ATTR_CONFIG_ENTRY_ID,
     ATTR_LIMIT,
     ATTR_SECONDS,
     ATTR_SINCE,

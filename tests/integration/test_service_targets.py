@@ -19,8 +19,8 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.salto_ks.const import DOMAIN
+from custom_components.salto_ks.service_targets import ATTR_CONFIG_ENTRY_ID
 from custom_components.salto_ks.services import (
-    ATTR_CONFIG_ENTRY_ID,
     SERVICE_GET_EVENTS,
     SERVICE_GET_LOCKS,
     SERVICE_GET_STATUS,

@@ -37,8 +37,8 @@ from custom_components.salto_ks.office_mode_services import (
     SERVICE_SET_EASY_OFFICE_MODE,
     SERVICE_SET_OFFICE_MODE,
 )
+from custom_components.salto_ks.service_targets import ATTR_CONFIG_ENTRY_ID
 from custom_components.salto_ks.services import (
-    ATTR_CONFIG_ENTRY_ID,
     ATTR_LIMIT,
     ATTR_SECONDS,
     ATTR_SINCE,
