@@ -895,3 +895,37 @@ async def test_guest_actions_of_an_oauth_entry(
     assert isinstance(answer, dict)
     assert answer["access_groups"]
     assert answer["seats"] == sim.guest_access.seat_limit
+
+
+@pytest.mark.parametrize(
+    ("fault", "state", "reauth"),
+    [
+        pytest.param(None, ConfigEntryState.SETUP_ERROR, True, id="refused"),
+        pytest.param("503", ConfigEntryState.SETUP_RETRY, False, id="503"),
+        pytest.param("429", ConfigEntryState.SETUP_RETRY, False, id="429"),
+    ],
+)
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_refresh_failure_at_setup(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+    *,
+    fault: str | None,
+    state: ConfigEntryState,
+    reauth: bool,
+) -> None:
+    """Home Assistant starts with an expired token: a refused refresh token fails the setup with
+    reauth; a 5xx or 429 retries the setup without one (the same on every HA version)."""
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    expire_stored_token(hass, entry)
+    if fault is None:
+        assert sim.revoke_refresh_tokens(client_id=sim.client_id)["revoked"] == 1
+    else:
+        sim.inject_fault("token", fault, times=1, retry_after=1)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is state
+    assert bool(reauth_flows(hass)) is reauth
