@@ -11,8 +11,9 @@ Home Assistant's versions differ on failures, so the implementation fixes them i
   itself, which would bypass the integration's reauth grace (``errors.py``). A refused refresh token
   (4xx) is an ``AuthenticationError`` (reauth, after the grace), 429 and 5xx are transient;
 - a refused client while redeeming the code (a 401, or IdentityServer's 400 ``invalid_client``)
-  raises ``ClientRefusedError``, which the config flow turns into one abort (2025.x aborts a 401
-  with ``oauth_unauthorized``, 2026.x every 4xx but only for its own error types).
+  raises ``ClientRefusedError``, which the config flow turns into one abort: HA 2025.4 tells the
+  aborts apart by the status (401: ``oauth_unauthorized``), 2026.x by its own error types, which
+  this implementation's token request does not raise (everything would be ``oauth_failed``).
 """
 
 from __future__ import annotations

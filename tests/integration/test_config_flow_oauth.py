@@ -495,6 +495,36 @@ async def test_token_request_authenticates_with_http_basic(
     assert form == {"grant_type": "refresh_token", "refresh_token": "r1"}
 
 
+async def test_refresh_without_expires_in_is_transient(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A 200 without a usable expires_in: a transient client error on every HA version."""
+
+    async def token(request: web.Request) -> web.Response:
+        return web.json_response({"access_token": "a.b.c", "refresh_token": "r2"})
+
+    app = web.Application()
+    app.router.add_post("/connect/token", token)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        impl = SaltoOAuth2Implementation(
+            hass,
+            "cred",
+            client_id="id",
+            client_secret="secret",
+            authorize_url=f"http://127.0.0.1:{port}/connect/authorize",
+            token_url=f"http://127.0.0.1:{port}/connect/token",
+        )
+        with pytest.raises(CommunicationError):
+            await impl.async_refresh_token({"refresh_token": "r1", "access_token": "old"})
+    finally:
+        await runner.cleanup()
+
+
 def test_refresh_errors_map_to_client_errors() -> None:
     """4xx: sign in again; 429 with its Retry-After and 5xx: transient."""
     info = RequestInfo(URL("https://x/connect/token"), "POST", CIMultiDictProxy(CIMultiDict()))
