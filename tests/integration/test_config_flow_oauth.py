@@ -413,6 +413,35 @@ async def test_refused_consent_aborts(
     assert result["description_placeholders"] == {"error": "access_denied"}
 
 
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_refused_scope_aborts_naming_it(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A scope the client may not ask for: Salto redirects back with invalid_scope, no login page;
+    the flow aborts and names the error (the README's troubleshooting row)."""
+    result = await start_oauth(hass)
+    parts = urlsplit(result["url"])
+    params = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    params["scope"] = "user_api.full_access not_a_scope"
+    async with browser.get(
+        parts._replace(query=urlencode(params)).geturl(), allow_redirects=False
+    ) as resp:
+        assert resp.status == 302
+        location = resp.headers["Location"]
+    assert location.startswith(REDIRECT_URI + "?")
+    query = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+    assert query["error"] == "invalid_scope"
+    await callback(hass_client_no_auth, query)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "user_rejected_authorize"
+    assert result["description_placeholders"] == {"error": "invalid_scope"}
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
 @pytest.mark.parametrize("kind", ["500", "503", "429"])
 @pytest.mark.usefixtures("current_request_with_host")
 async def test_token_endpoint_failure_aborts(
