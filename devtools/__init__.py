@@ -21,5 +21,7 @@ Modules, each one job; a module imports only modules listed before it (no circle
 - ``oauth``: a Salto-account (OAuth2) entry: the dev Home Assistant's callback registered in the
   simulator, an application credential, the simulator's sign-in pages answered as a browser would
 - ``develop``: the ``scripts/develop`` command
-- ``webdriver``, ``screenshot``: the ``scripts/screenshot`` command
+- ``webdriver``: headless Chromium through ChromeDriver (``chromium()``), for ``scripts/screenshot``
+  and the browser sign-in test (``tests/e2e/test_oauth_browser.py``)
+- ``screenshot``: the ``scripts/screenshot`` command
 """

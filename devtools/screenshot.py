@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 from devtools.common import DEV_PASSWORD, DEV_USER, DOMAIN, REPO, DevToolsError
-from devtools.processes import Process, free_port, start_process
 from devtools.rest import HomeAssistant
 from devtools.waiting import new_session, wait_http
-from devtools.webdriver import CHROMEDRIVER, WebDriver, wait_for_element
+from devtools.webdriver import chromium, wait_for_element
 
 
 async def capture(args: argparse.Namespace) -> None:
@@ -48,20 +47,10 @@ async def capture(args: argparse.Namespace) -> None:
         device = devices[lock["device_id"]]
         device_name = device.get("name_by_user") or device.get("name") or ""
 
-        port = free_port()
         with tempfile.TemporaryDirectory(prefix="salto-ks-chromium-") as profile:
-            driver_proc: Process = start_process(
-                "chromedriver",
-                [CHROMEDRIVER, f"--port={port}", "--allowed-ips=127.0.0.1"],
-                cwd=Path(profile),
-                log_path=Path(profile) / "chromedriver.log",
-            )
-            driver = WebDriver(session, f"http://127.0.0.1:{port}")
-            try:
-                await wait_http(session, driver.url + "/status", within=20, processes=[driver_proc])
-                await driver.start(
-                    user_data_dir=Path(profile) / "profile", width=args.width, height=args.height
-                )
+            async with chromium(
+                session, Path(profile), width=args.width, height=args.height
+            ) as driver:
                 # Same origin first, so localStorage belongs to Home Assistant's origin.
                 await driver.get(ha_url + "/auth/providers")
                 await driver.execute(
@@ -85,11 +74,6 @@ async def capture(args: argparse.Namespace) -> None:
                 page = out_dir / "screenshot-lock-device.png"
                 await driver.screenshot(page)
                 print(f"[screenshot] {_shown(page)} ({device_name})", flush=True)
-            finally:
-                try:
-                    await driver.quit()
-                finally:
-                    driver_proc.stop(timeout=10)
 
 
 def _shown(path: Path) -> str:

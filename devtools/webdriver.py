@@ -1,17 +1,22 @@
 """Headless Debian Chromium through ChromeDriver's W3C WebDriver HTTP API (no Selenium, no browser
-download): the few commands scripts/screenshot needs, and waiting for an element of the frontend."""
+download): the few commands scripts/screenshot and the browser e2e test need, and waiting for an
+element of the page."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from devtools.common import DevToolsError
-from devtools.waiting import wait_for
+from devtools.processes import free_port, start_process
+from devtools.waiting import wait_for, wait_http
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -27,6 +32,15 @@ CHROMIUM_FLAGS = [
     "--hide-scrollbars",
     "--force-device-scale-factor=1",
 ]
+
+# The W3C name of an element reference in a WebDriver answer.
+ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"
+
+
+def chromium_installed() -> bool:
+    """Whether Debian's chromium and chromium-driver are there (scripts/install_chromium adds them)."""
+    return os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
+
 
 # Finds an element by CSS selector through every open shadow root (the frontend is web components).
 DEEP_QUERY_JS = """
@@ -92,6 +106,24 @@ class WebDriver:
             "POST", self._s("/execute/sync"), {"script": script, "args": list(args)}
         )
 
+    async def current_url(self) -> str:
+        return str(await self._call("GET", self._s("/url")))
+
+    async def _element(self, selector: str) -> str:
+        found = await self._call(
+            "POST", self._s("/element"), {"using": "css selector", "value": selector}
+        )
+        return str(found[ELEMENT_KEY])
+
+    async def type_into(self, selector: str, text: str) -> None:
+        """Type ``text`` into the element ``selector`` (as keystrokes)."""
+        element = await self._element(selector)
+        await self._call("POST", self._s(f"/element/{element}/value"), {"text": text})
+
+    async def click(self, selector: str) -> None:
+        element = await self._element(selector)
+        await self._call("POST", self._s(f"/element/{element}/click"), {})
+
     async def screenshot(self, path: Path) -> None:
         data = await self._call("GET", self._s("/screenshot"))
         await asyncio.to_thread(path.write_bytes, base64.b64decode(data))
@@ -120,3 +152,29 @@ async def wait_for_element(
         return bool(await driver.execute(script, selector, text))
 
     await wait_for(probe, within=within, interval=0.5, what=f"{selector} in the page")
+
+
+@contextlib.asynccontextmanager
+async def chromium(
+    session: aiohttp.ClientSession, profile_dir: Path, *, width: int = 1280, height: int = 900
+) -> AsyncIterator[WebDriver]:
+    """ChromeDriver on a free loopback port and one headless Chromium session with a fresh profile
+    in ``profile_dir``; both are gone when the block ends, whatever happens."""
+    await asyncio.to_thread(profile_dir.mkdir, parents=True, exist_ok=True)
+    port = free_port()
+    driver_proc = start_process(
+        "chromedriver",
+        [CHROMEDRIVER, f"--port={port}", "--allowed-ips=127.0.0.1"],
+        cwd=profile_dir,
+        log_path=profile_dir / "chromedriver.log",
+    )
+    driver = WebDriver(session, f"http://127.0.0.1:{port}")
+    try:
+        await wait_http(session, driver.url + "/status", within=20, processes=[driver_proc])
+        await driver.start(user_data_dir=profile_dir / "profile", width=width, height=height)
+        yield driver
+    finally:
+        try:
+            await driver.quit()
+        finally:
+            await asyncio.to_thread(driver_proc.stop, 10)

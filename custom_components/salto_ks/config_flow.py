@@ -99,6 +99,7 @@ from .const import (
 from .errors import form_error
 from .flow_validation import parse_credentials, parse_options, text, url_error
 from .oauth import (
+    ClientRefusedError,
     SaltoOAuth2Implementation,
     authorize_url_for,
     static_token_source,
@@ -491,6 +492,16 @@ class SaltoKSConfigFlow(AbstractOAuth2FlowHandler, domain=DOMAIN):
                     authorize_url=authorize_url, token_url=token_url
                 )
         return await super().async_step_auth(user_input)
+
+    async def async_step_creation(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """HA's code redemption; a refused client is the same abort on every HA version."""
+        try:
+            return await super().async_step_creation(user_input)
+        except ClientRefusedError:
+            LOGGER.debug("The identity server refused the application credential")
+            return self.async_abort(reason="oauth_unauthorized")
 
     async def async_oauth_create_entry(self, data: dict[str, Any]) -> ConfigFlowResult:
         """Salto's token is here: check the account and the sites, then create or update the entry."""

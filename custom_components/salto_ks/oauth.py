@@ -3,9 +3,17 @@
 Salto's identity server authenticates the client at its token endpoint with HTTP Basic
 (``client_id:client_secret``); Home Assistant's ``LocalOAuth2Implementation`` posts the secret in the
 form body, so the token request is done here. Failed token requests raise ``ClientResponseError``
-(what Home Assistant's OAuth2 flow and session expect on every supported version); the entry's token
-source turns them into the client's exceptions so that ``errors.py`` maps them as for any other grant:
-a refused refresh token (4xx) is an ``AuthenticationError`` (reauth), 429 and 5xx are transient.
+(what Home Assistant's OAuth2 flow expects on every supported version).
+
+Home Assistant's versions differ on failures, so the implementation fixes them itself:
+- a refresh raises the client's exceptions (``token_request_error``), never Home Assistant's
+  ``OAuth2TokenRequestReauthError``: from 2026.x ``OAuth2Session`` starts reauth on that error by
+  itself, which would bypass the integration's reauth grace (``errors.py``). A refused refresh token
+  (4xx) is an ``AuthenticationError`` (reauth, after the grace), 429 and 5xx are transient;
+- a refused client while redeeming the code (a 401, or IdentityServer's 400 ``invalid_client``)
+  raises ``ClientRefusedError``, which the config flow turns into one abort: HA 2025.4 tells the
+  aborts apart by the status (401: ``oauth_unauthorized``), 2026.x by its own error types, which
+  this implementation's token request does not raise (everything would be ``oauth_failed``).
 """
 
 from __future__ import annotations
@@ -27,7 +35,13 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
     OAuth2Session,
 )
 
-from .api import AuthenticationError, CommunicationError, RateLimitedError, TokenRejectedError
+from .api import (
+    AuthenticationError,
+    CommunicationError,
+    InvalidResponseError,
+    RateLimitedError,
+    TokenRejectedError,
+)
 from .api._http import parse_retry_after
 from .api.auth import TokenSource
 from .api.urls import require_secure_url
@@ -78,6 +92,10 @@ def _error_code(raw: bytes) -> str:
     return code[:_MAX_ERROR_CODE]
 
 
+class ClientRefusedError(Exception):
+    """The identity server refused the application credential while a code was redeemed."""
+
+
 class SaltoOAuth2Implementation(LocalOAuth2ImplementationWithPkce):
     """Authorization code + PKCE (S256) against Salto's identity server, client auth by HTTP Basic."""
 
@@ -126,6 +144,27 @@ class SaltoOAuth2Implementation(LocalOAuth2ImplementationWithPkce):
             token_url=token_url,
             name=self._name,
         )
+
+    async def async_resolve_external_data(self, external_data: Any) -> dict[str, Any]:
+        """Redeem the authorization code; a refused client raises ``ClientRefusedError``."""
+        try:
+            token: dict[str, Any] = await super().async_resolve_external_data(external_data)
+        except ClientResponseError as err:
+            if err.status == 401 or err.message == "invalid_client":
+                raise ClientRefusedError from None
+            raise
+        return token
+
+    async def async_refresh_token(self, token: dict[str, Any]) -> dict[str, Any]:
+        """Home Assistant's refresh; a failure raises the client's exception for ``errors.py``."""
+        try:
+            new_token: dict[str, Any] = await super().async_refresh_token(token)
+        except (ClientError, TimeoutError) as err:
+            raise token_request_error(err) from None
+        except (KeyError, TypeError, ValueError):
+            # 2025.x reads expires_in unchecked.
+            raise InvalidResponseError("The token response has no usable expires_in") from None
+        return new_token
 
     def _basic_auth(self) -> str:
         """HTTP Basic client authentication; id and secret form-encoded first (RFC 6749 2.3.1)."""

@@ -19,10 +19,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiohttp
 import pytest
 from aiohttp import ClientResponseError, RequestInfo, web
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.application_credentials import (
     ClientCredential,
     async_import_client_credential,
 )
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
+from homeassistant.components.lock import SERVICE_UNLOCK
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
@@ -30,6 +33,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
 )
+from homeassistant.const import ATTR_CODE, ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
@@ -55,13 +59,17 @@ from custom_components.salto_ks.const import (
     CONF_AUTHORIZE_URL,
     CONF_CLIENT_SECRET,
     CONF_ENDPOINT,
+    CONF_EVENT_STREAM,
+    CONF_MANAGE_GUESTS,
     CONF_PASSWORD,
     CONF_SITE_ID,
+    DEFAULT_STATUS_INTERVAL,
     DOMAIN,
     ENDPOINT_ACCEPT,
     ENDPOINT_CUSTOM,
     ENDPOINT_PRODUCTION,
 )
+from custom_components.salto_ks.errors import AUTH_REFUSAL_GRACE
 from custom_components.salto_ks.oauth import (
     OAUTH_SCOPE,
     SaltoOAuth2Implementation,
@@ -70,10 +78,17 @@ from custom_components.salto_ks.oauth import (
 )
 from simulator import Simulator
 
-from .conftest import async_refresh_roster
+from .conftest import async_refresh_roster, lock_entity_id, reauth_flows, tick
 
 REDIRECT_URI = "https://example.com/auth/external/callback"  # HA's, with current_request_with_host
 _REQUEST_ID = re.compile(r"name='request_id' value='([^']+)'")
+
+
+def _failure_key(entry: ConfigEntry) -> str | None:
+    """The translation key of the roster's last failed poll."""
+    roster = entry.runtime_data.roster
+    assert not roster.last_update_success
+    return roster.last_exception.translation_key  # type: ignore[no-any-return]
 
 
 def basic_auth(client_id: str, secret: str) -> str:
@@ -398,6 +413,35 @@ async def test_refused_consent_aborts(
     assert result["description_placeholders"] == {"error": "access_denied"}
 
 
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_refused_scope_aborts_naming_it(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A scope the client may not ask for: Salto redirects back with invalid_scope, no login page;
+    the flow aborts and names the error (the README's troubleshooting row)."""
+    result = await start_oauth(hass)
+    parts = urlsplit(result["url"])
+    params = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    params["scope"] = "user_api.full_access not_a_scope"
+    async with browser.get(
+        parts._replace(query=urlencode(params)).geturl(), allow_redirects=False
+    ) as resp:
+        assert resp.status == 302
+        location = resp.headers["Location"]
+    assert location.startswith(REDIRECT_URI + "?")
+    query = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+    assert query["error"] == "invalid_scope"
+    await callback(hass_client_no_auth, query)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "user_rejected_authorize"
+    assert result["description_placeholders"] == {"error": "invalid_scope"}
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
 @pytest.mark.parametrize("kind", ["500", "503", "429"])
 @pytest.mark.usefixtures("current_request_with_host")
 async def test_token_endpoint_failure_aborts(
@@ -478,6 +522,36 @@ async def test_token_request_authenticates_with_http_basic(
     header, form = seen[0]
     assert header == "Basic " + base64.b64encode(b"my%20client:s3cr%3At").decode()
     assert form == {"grant_type": "refresh_token", "refresh_token": "r1"}
+
+
+async def test_refresh_without_expires_in_is_transient(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A 200 without a usable expires_in: a transient client error on every HA version."""
+
+    async def token(request: web.Request) -> web.Response:
+        return web.json_response({"access_token": "a.b.c", "refresh_token": "r2"})
+
+    app = web.Application()
+    app.router.add_post("/connect/token", token)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        impl = SaltoOAuth2Implementation(
+            hass,
+            "cred",
+            client_id="id",
+            client_secret="secret",
+            authorize_url=f"http://127.0.0.1:{port}/connect/authorize",
+            token_url=f"http://127.0.0.1:{port}/connect/token",
+        )
+        with pytest.raises(CommunicationError):
+            await impl.async_refresh_token({"refresh_token": "r1", "access_token": "old"})
+    finally:
+        await runner.cleanup()
 
 
 def test_refresh_errors_map_to_client_errors() -> None:
@@ -746,3 +820,171 @@ async def test_refresh_token_action_refreshes_an_oauth_entry(
     )
     assert sim.oidc.stats["refresh_rotations"] == 1
     assert entry.data["token"]["refresh_token"] != before
+
+
+# ---- the same behaviour on every Home Assistant version ----------------------------------
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_refused_refresh_right_after_a_glitch_waits_for_the_grace(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A refused refresh token right after a token-endpoint 503 is not trusted yet (no reauth, the
+    integration's grace decides, not HA's OAuth2 session); still refused after the grace: reauth."""
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    # The roster alone polls (no stream task, no access-log poll between the clock's jumps).
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_EVENT_STREAM: False, "event_poll_interval": 0}
+    )
+    await hass.async_block_till_done()
+    expire_stored_token(hass, entry)
+    sim.inject_fault("token", "503", times=1)
+    await async_refresh_roster(hass, entry)
+    assert _failure_key(entry) == "cannot_connect"
+    # The refresh token is used elsewhere first: Salto revokes the chain, the next refresh is refused.
+    assert await refresh_outside(browser, sim, entry.data["token"]["refresh_token"]) == 200
+    await async_refresh_roster(hass, entry)
+    assert sim.oidc.stats["refresh_replays"] == 1
+    assert _failure_key(entry) == "auth_refused_retrying"
+    assert not reauth_flows(hass)
+
+    # Polling goes on through the grace; a refusal that persists past it starts reauth.
+    waited = 0
+    for _ in range(int(AUTH_REFUSAL_GRACE / DEFAULT_STATUS_INTERVAL) + 2):
+        await tick(hass, freezer, DEFAULT_STATUS_INTERVAL)
+        waited += DEFAULT_STATUS_INTERVAL
+        if reauth_flows(hass):
+            break
+    assert waited >= AUTH_REFUSAL_GRACE
+    flows = reauth_flows(hass)
+    assert len(flows) == 1
+    assert flows[0]["step_id"] == "reauth_oauth"
+    assert _failure_key(entry) == "invalid_auth"
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        pytest.param("401", id="401"),
+        pytest.param("invalid_client", id="400-invalid_client"),
+    ],
+)
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_refused_client_on_code_redemption_is_one_abort(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+    *,
+    caplog: pytest.LogCaptureFixture,
+    refusal: str,
+) -> None:
+    """The identity server refuses the client while redeeming the code (a 401, or IdentityServer's
+    400 invalid_client): oauth_unauthorized, the integration's text, on every HA version."""
+    caplog.set_level("DEBUG")
+    secret = sim.client_secret
+    result = await start_oauth(hass)
+    query = await sign_in(browser, result["url"], sim.username, sim.password)
+    await callback(hass_client_no_auth, query)
+    if refusal == "401":
+        sim.inject_fault("token", "401", times=1)
+    else:
+        sim.set_credentials(client_secret="the-secret-was-changed")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "oauth_unauthorized"
+    assert hass.config_entries.async_entries(DOMAIN) == []
+    assert secret not in caplog.text
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_lock_command_of_an_oauth_entry_refreshes_through_its_token_source(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """lock.unlock (with a typed OTP, the IQ asking for one) on an OAuth entry whose token expired:
+    one refresh through HA's session, the rotated token stored, the door opened as the account's user."""
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    lock_id = sorted(sim.state.locks)[0]
+    iq_id = next(iter(sim.state.iqs))
+    sim.set_iq(iq_id, otp_enabled=True)
+    await async_refresh_roster(hass, entry)
+    entity_id = lock_entity_id(hass, lock_id)
+    before = entry.data["token"]["refresh_token"]
+    expire_stored_token(hass, entry)
+    sim.reset_counters()
+    await hass.services.async_call(
+        LOCK_DOMAIN,
+        SERVICE_UNLOCK,
+        {ATTR_ENTITY_ID: entity_id, ATTR_CODE: sim.valid_otp(iq_id)},
+        blocking=True,
+    )
+    assert sim.counters["locking"] == 1
+    assert sim.oidc.stats["refresh_rotations"] == 1
+    assert entry.data["token"]["refresh_token"] != before
+    opened = sim.entries()[-1]
+    assert opened["event_category"] == "lock_opened"
+    assert opened["lock_id"] == lock_id
+    assert opened["user_id"] == entry.data[CONF_ACCOUNT]
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_guest_actions_of_an_oauth_entry(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Guest management on an OAuth entry: salto_ks.get_access_groups answers with its token."""
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_MANAGE_GUESTS: True}
+    )
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    answer = await hass.services.async_call(
+        DOMAIN, "get_access_groups", {}, blocking=True, return_response=True
+    )
+    assert isinstance(answer, dict)
+    assert answer["access_groups"]
+    assert answer["seats"] == sim.guest_access.seat_limit
+
+
+@pytest.mark.parametrize(
+    ("fault", "state", "reauth"),
+    [
+        pytest.param(None, ConfigEntryState.SETUP_ERROR, True, id="refused"),
+        pytest.param("503", ConfigEntryState.SETUP_RETRY, False, id="503"),
+        pytest.param("429", ConfigEntryState.SETUP_RETRY, False, id="429"),
+    ],
+)
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_refresh_failure_at_setup(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+    *,
+    fault: str | None,
+    state: ConfigEntryState,
+    reauth: bool,
+) -> None:
+    """Home Assistant starts with an expired token: a refused refresh token fails the setup with
+    reauth; a 5xx or 429 retries the setup without one (the same on every HA version)."""
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    expire_stored_token(hass, entry)
+    if fault is None:
+        assert sim.revoke_refresh_tokens(client_id=sim.client_id)["revoked"] == 1
+    else:
+        sim.inject_fault("token", fault, times=1, retry_after=1)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is state
+    assert bool(reauth_flows(hass)) is reauth
