@@ -126,6 +126,8 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
             continue
         bare = statistics.median(r["bare_setup_wall"] for r in runs)
         for phase, out in (("setup_wall", first), ("restart_wall", restart)):
+            gc_key = phase.replace("_wall", "_gc")
+            full_key = phase.replace("_wall", "_full_gcs")
             setup = statistics.median(r[phase] for r in runs)
             ha_floor = statistics.median(r[phase] for r in floors)
             floor = bare + ha_floor
@@ -150,6 +152,12 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
                     _ms(max(r[phase] for r in floors)),
                 ],
                 "floor_ms": _ms(floor),
+                # Garbage collector inside the setup (medians) and full collections (per run).
+                "gc_ms": [_ms(_median(runs, gc_key)), _ms(_median(floors, gc_key))],
+                "full_gcs": [
+                    [r.get(full_key, 0) for r in runs],
+                    [r.get(full_key, 0) for r in floors],
+                ],
                 "ratio_vs_bare": round(setup / bare, 1),
                 "ratio_vs_floor": round(setup / floor, 2),
                 "integration_share_ms": _ms(share),
@@ -162,8 +170,18 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
     return first, restart
 
 
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r.get(key, 0.0) for r in runs)
+
+
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def _gc(row: dict[str, Any]) -> str:
+    """``GC ms (full collections)`` of the integration / the floor, full collections per run."""
+    (ours, floor), (ours_full, floor_full) = row["gc_ms"], row["full_gcs"]
+    return f"{ours} ({'+'.join(map(str, ours_full))}) / {floor} ({'+'.join(map(str, floor_full))})"
 
 
 def _ms(seconds: float) -> float:
@@ -209,26 +227,27 @@ def table(s: dict[str, Any]) -> str:
         )
     lines += ["", "### P4 entry setup until every entity is available (wall time, medians)", ""]
     lines += [
-        "| locks | entities (registry) | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare (≤ 3) | setup / floor | integration share ms | share ms / lock | holds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| locks | entities (registry) / floor's | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare (≤ 3) | setup / floor | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in s["p4"]:
         lines.append(
-            f"| {r['locks']} | {r['entities']} ({r['registry_entities']}) | {r['devices']} | "
-            f"{r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | {r['floor_ms']} | "
-            f"{r['ratio_vs_bare']} | {r['ratio_vs_floor']} | {r['integration_share_ms']} | "
-            f"{r['integration_share_ms_per_lock']} | {yes[r['holds']]} |"
+            f"| {r['locks']} | {r['entities']} ({r['registry_entities']}) / {r['floor_entities']} | "
+            f"{r['devices']} | {r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | "
+            f"{r['floor_ms']} | {r['ratio_vs_bare']} | {r['ratio_vs_floor']} | "
+            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} | {_gc(r)} | "
+            f"{yes[r['holds']]} |"
         )
     lines += ["", "Restart (the same setup after an unload, registries filled):", ""]
     lines += [
-        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor | integration share ms | share ms / lock |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor | integration share ms | share ms / lock | GC ms (full collections) integration / floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in s["p4_restart"]:
         lines.append(
             f"| {r['locks']} | {r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | "
             f"{r['floor_ms']} | {r['ratio_vs_bare']} | {r['ratio_vs_floor']} | "
-            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} |"
+            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} | {_gc(r)} |"
         )
     if s["p4"]:
         lines += ["", "Spread of the repetitions (min to max ms, integration / HA floor):"]

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
@@ -105,6 +106,10 @@ class SaltoRosterCoordinator(SaltoCoordinator[RosterData]):
         self._cancel_data_expiry: CALLBACK_TYPE | None = None
         # Set when the entry unloads: a poll still running then (an action's) must change nothing.
         self._stopped = False
+
+    def device_link(self, salto_id: str) -> DeviceInfo:
+        """The DeviceInfo an entity of a lock or IQ links to its device with (one per device)."""
+        return self._devices.link(salto_id)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

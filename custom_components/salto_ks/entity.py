@@ -15,13 +15,11 @@ from functools import partial
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import Iq, Lock
-from .const import DOMAIN
 from .coordinator import RosterData, SaltoConfigEntry, SaltoRosterCoordinator
 
 
@@ -67,7 +65,7 @@ class SaltoEntity[DeviceT: Lock | Iq](CoordinatorEntity[SaltoRosterCoordinator])
         self.device_id = device_id
         self._attr_unique_id = device_id if key is None else f"{device_id}_{key}"
         # The coordinator registers the device with all its details; entities only link to it.
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device_id)})
+        self._attr_device_info = coordinator.device_link(device_id)
 
     @property
     def device(self) -> DeviceT | None:
