@@ -11,6 +11,7 @@ import platform
 import statistics
 import sys
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -337,13 +338,22 @@ def main(argv: list[str] | None = None) -> int:
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": args.command,
             "python": sys.version.split()[0],
+            "home_assistant": _ha_version(),
             "machine": f"{platform.system()} {platform.machine()}",
             **summary,
             "raw": raw,
         }
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    print(f"Home Assistant {_ha_version()}, Python {sys.version.split()[0]}\n")
     print(table(summary))
     return 0
+
+
+def _ha_version() -> str:
+    try:
+        return version("homeassistant")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ writes them to ``SALTO_BENCH_OUT`` and ``scripts/bench_report.py`` turns them in
 from __future__ import annotations
 
 import asyncio
+import base64
 import cProfile
 import gc
 import json
@@ -251,8 +252,9 @@ async def bare_token(session: aiohttp.ClientSession, creds: dict[str, str]) -> s
         "password": creds["password"],
         "scope": "user_api.full_access",
     }
-    auth = aiohttp.BasicAuth(creds["client_id"], creds["client_secret"])
-    async with session.post(creds["auth_url"], data=form, auth=auth) as resp:
+    pair = f"{creds['client_id']}:{creds['client_secret']}".encode()
+    headers = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    async with session.post(creds["auth_url"], data=form, headers=headers) as resp:
         resp.raise_for_status()
         return str((json.loads(await resp.read()))["access_token"])
 
@@ -674,8 +676,9 @@ def mock_floor_integration(hass: HomeAssistant, sim: Simulator) -> None:
     async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
         # Every device once, with its details (IQs first: a lock's device hangs off its IQ).
         registry = dr.async_get(hass)
+        iq_devices: dict[str, str] = {}
         for iq in sim.state.iqs.values():
-            registry.async_get_or_create(
+            iq_devices[iq.id] = registry.async_get_or_create(
                 config_entry_id=entry.entry_id,
                 identifiers={(FLOOR_DOMAIN, iq.id)},
                 name=iq.name,
@@ -683,17 +686,20 @@ def mock_floor_integration(hass: HomeAssistant, sim: Simulator) -> None:
                 model="IQ",
                 hw_version=iq.revision,
                 serial_number=iq.mac,
-            )
+            ).id
         for lock in sim.state.locks.values():
-            registry.async_get_or_create(
+            device = registry.async_get_or_create(
                 config_entry_id=entry.entry_id,
                 identifiers={(FLOOR_DOMAIN, lock.id)},
                 name=lock.name,
                 manufacturer="Salto",
                 model=lock.lock_type,
                 serial_number=lock.mac,
-                via_device=(FLOOR_DOMAIN, lock.iq_id) if lock.iq_id is not None else None,
             )
+            # As the integration does: via_device_id (the via_device argument is gone in 2026.x).
+            via_device_id = iq_devices[lock.iq_id] if lock.iq_id is not None else None
+            if device.via_device_id != via_device_id:
+                registry.async_update_device(device.id, via_device_id=via_device_id)
         await hass.config_entries.async_forward_entry_setups(entry, FLOOR_PLATFORMS)
         return True
 
