@@ -103,6 +103,9 @@ class DeviceTracker:
         # its entities (a dict, a set and a tuple per entity made every restart allocate ~27,000
         # more containers at 1,000 locks, see docs/benchmarks.md).
         self._links: dict[str, DeviceInfo] = {}
+        # The ids of the last listing that left no device missing: the same listing again has
+        # nothing to prune, and comparing two sets is cheaper than walking the device registry.
+        self._settled_ids: frozenset[str] | None = None
 
     def link(self, salto_id: str) -> DeviceInfo:
         """The DeviceInfo the entities of a lock or IQ link to its device with (identifiers only)."""
@@ -148,6 +151,9 @@ class DeviceTracker:
         often than a site stripped bare: it counts for nothing (one warning), so a site that really
         lost everything is cleaned up one poll later.
         """
+        listed = frozenset(lock_ids | iq_ids)
+        if listed == self._settled_ids:
+            return
         device_registry = dr.async_get(self._hass)
         entry_id = self._entry.entry_id
         devices = dr.async_entries_for_config_entry(device_registry, entry_id)
@@ -166,7 +172,7 @@ class DeviceTracker:
             )
             return
         # The site's own device is not in the roster: it goes with the config entry only.
-        current = {(DOMAIN, salto_id) for salto_id in lock_ids | iq_ids | {self._site_id}}
+        current = {(DOMAIN, salto_id) for salto_id in listed | {self._site_id}}
         for device in devices:
             if device.identifiers & current:
                 self._missing_polls.pop(device.id, None)
@@ -185,3 +191,4 @@ class DeviceTracker:
                 device_registry.async_remove_device(device.id)
             else:
                 device_registry.async_update_device(device.id, remove_config_entry_id=entry_id)
+        self._settled_ids = None if self._missing_polls else listed
