@@ -18,6 +18,7 @@ from typing import Any
 P1_TARGET = 1.05
 P3_TARGET = 2.0
 P4_TARGET = 3.0
+MEMORY_TARGET = 1.2  # peak heap vs HA's floor integration for the same entities
 
 
 def _by(raw: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -97,21 +98,33 @@ def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     mem = sorted(_by(raw, "memory"), key=lambda r: r["size"])
+    floors = {r["size"]: r for r in _by(raw, "memory_floor")}
     for r in mem:
-        out["memory"].append(
-            {
-                "locks": r["size"],
-                "tracemalloc_current_kib": round(r["traced_current"] / 1024),
-                "tracemalloc_peak_kib": round(r["traced_peak"] / 1024),
-                "peak_per_lock_kib": round(r["traced_peak"] / 1024 / r["size"], 1),
-                "rss_delta_kib": round(r["rss_delta"] / 1024),
-            }
-        )
+        row = {
+            "locks": r["size"],
+            "tracemalloc_current_kib": round(r["traced_current"] / 1024),
+            "tracemalloc_peak_kib": round(r["traced_peak"] / 1024),
+            "peak_per_lock_kib": round(r["traced_peak"] / 1024 / r["size"], 1),
+            "rss_delta_kib": round(r["rss_delta"] / 1024),
+        }
+        if (floor := floors.get(r["size"])) is not None:
+            row["floor_peak_kib"] = round(floor["traced_peak"] / 1024)
+            row["floor_peak_per_lock_kib"] = round(floor["traced_peak"] / 1024 / r["size"], 1)
+            row["peak_vs_floor"] = round(r["traced_peak"] / floor["traced_peak"], 2)
+            row["target_vs_floor"] = MEMORY_TARGET
+        out["memory"].append(row)
     if len(mem) >= 2 and mem[-1]["size"] > mem[0]["size"]:
         slope = (mem[-1]["traced_peak"] - mem[0]["traced_peak"]) / (
             mem[-1]["size"] - mem[0]["size"]
         )
         out["memory_marginal_per_lock_kib"] = round(slope / 1024, 1)
+        small, large = floors.get(mem[0]["size"]), floors.get(mem[-1]["size"])
+        if small is not None and large is not None:
+            floor_slope = (large["traced_peak"] - small["traced_peak"]) / (
+                mem[-1]["size"] - mem[0]["size"]
+            )
+            out["memory_floor_marginal_per_lock_kib"] = round(floor_slope / 1024, 1)
+            out["memory_marginal_vs_floor"] = round(slope / floor_slope, 2)
     return out
 
 
@@ -273,16 +286,23 @@ def table(s: dict[str, Any]) -> str:
         lines += _profile_lines(prof)
     lines += ["", "### Memory (tracemalloc: Python heap allocated by setup + one poll)", ""]
     lines += [
-        "| locks | current KiB | peak KiB | peak / lock KiB | RSS delta KiB |",
-        "|---:|---:|---:|---:|---:|",
+        f"| locks | current KiB | peak KiB | peak / lock KiB | HA floor peak / lock KiB | peak / floor (≤ {MEMORY_TARGET}) | RSS delta KiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in s["memory"]:
         lines.append(
             f"| {r['locks']} | {r['tracemalloc_current_kib']} | {r['tracemalloc_peak_kib']} | "
-            f"{r['peak_per_lock_kib']} | {r['rss_delta_kib']} |"
+            f"{r['peak_per_lock_kib']} | {r.get('floor_peak_per_lock_kib', '—')} | "
+            f"{r.get('peak_vs_floor', '—')} | {r['rss_delta_kib']} |"
         )
     if "memory_marginal_per_lock_kib" in s:
-        lines += ["", f"Marginal peak per added lock: {s['memory_marginal_per_lock_kib']} KiB."]
+        line = f"Marginal peak per added lock: {s['memory_marginal_per_lock_kib']} KiB"
+        if "memory_marginal_vs_floor" in s:
+            line += (
+                f"; HA floor {s['memory_floor_marginal_per_lock_kib']} KiB "
+                f"({s['memory_marginal_vs_floor']}x, target ≤ {MEMORY_TARGET})"
+            )
+        lines += ["", line + "."]
     return "\n".join(lines)
 
 

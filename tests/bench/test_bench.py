@@ -986,6 +986,39 @@ async def test_memory(
     )
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda n: f"locks{n}")
+async def test_memory_floor(
+    hass: HomeAssistant, size: int, bench_results: list[dict[str, Any]]
+) -> None:
+    """The same tracemalloc figures for HA's floor of the same entity set (the bench-only
+    integration of P4: same devices and entities, constant states, no network), in the same run."""
+    sim = Simulator.from_scenario("large", seed=1, locks=size)
+    mock_floor_integration(hass, sim)
+    entry = MockConfigEntry(domain=FLOOR_DOMAIN, title="Bench floor", unique_id="floor")
+    entry.add_to_hass(hass)
+    with mock_config_flow(FLOOR_DOMAIN, _FloorFlow):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            gc.collect()
+            current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        enabled, available = entity_availability(hass, entry.entry_id)
+        assert available == enabled > 0
+        await unload_entry(hass, entry)
+    record(
+        bench_results,
+        "memory_floor",
+        size=size,
+        entities=enabled,
+        traced_current=current,
+        traced_peak=peak,
+    )
+
+
 def _rss() -> int:
     """Resident set size of this process in bytes (Linux)."""
     with open("/proc/self/statm", encoding="ascii") as statm:
