@@ -113,15 +113,15 @@ def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
             row["peak_vs_floor"] = round(r["traced_peak"] / floor["traced_peak"], 2)
             row["target_vs_floor"] = MEMORY_TARGET
         out["memory"].append(row)
-    if len(mem) >= 2 and mem[-1]["size"] > mem[0]["size"]:
-        slope = (mem[-1]["traced_peak"] - mem[0]["traced_peak"]) / (
-            mem[-1]["size"] - mem[0]["size"]
-        )
+    # Between the two largest sizes: the smallest run may hold one-time costs (a first import).
+    base = mem[-2] if len(mem) >= 2 else None
+    if base is not None and mem[-1]["size"] > base["size"]:
+        slope = (mem[-1]["traced_peak"] - base["traced_peak"]) / (mem[-1]["size"] - base["size"])
         out["memory_marginal_per_lock_kib"] = round(slope / 1024, 1)
-        small, large = floors.get(mem[0]["size"]), floors.get(mem[-1]["size"])
+        small, large = floors.get(base["size"]), floors.get(mem[-1]["size"])
         if small is not None and large is not None:
             floor_slope = (large["traced_peak"] - small["traced_peak"]) / (
-                mem[-1]["size"] - mem[0]["size"]
+                mem[-1]["size"] - base["size"]
             )
             out["memory_floor_marginal_per_lock_kib"] = round(floor_slope / 1024, 1)
             out["memory_marginal_vs_floor"] = round(slope / floor_slope, 2)
