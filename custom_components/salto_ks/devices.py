@@ -103,6 +103,9 @@ class DeviceTracker:
         # its entities (a dict, a set and a tuple per entity made every restart allocate ~27,000
         # more containers at 1,000 locks, see docs/benchmarks.md).
         self._links: dict[str, DeviceInfo] = {}
+        # Salto id -> the model last registered, and IQ id -> its device registry id.
+        self._synced: dict[str, Lock | Iq] = {}
+        self._iq_devices: dict[str, str] = {}
         # The ids of the last listing that left no device missing: the same listing again has
         # nothing to prune, and comparing two sets is cheaper than walking the device registry.
         self._settled_ids: frozenset[str] | None = None
@@ -120,20 +123,26 @@ class DeviceTracker:
         """Register the devices of a roster; return the lock ids and IQ ids not seen before."""
         device_registry = dr.async_get(self._hass)
         entry_id = self._entry.entry_id
-        # IQs first: a lock's device hangs off its IQ.
-        iq_devices: dict[str, str] = {}
+        synced = self._synced
+        # IQs first: a lock's device hangs off its IQ. A model that is the very object registered
+        # last time (the client reuses the models of unchanged items) has nothing new to register.
         for iq in iqs.values():
-            device = device_registry.async_get_or_create(
-                config_entry_id=entry_id, **iq_device_info(iq)
-            )
-            iq_devices[iq.id] = device.id
+            if synced.get(iq.id) is not iq:
+                device = device_registry.async_get_or_create(
+                    config_entry_id=entry_id, **iq_device_info(iq)
+                )
+                self._iq_devices[iq.id] = device.id
+                synced[iq.id] = iq
         for lock in locks.values():
+            if synced.get(lock.id) is lock:
+                continue
             device = device_registry.async_get_or_create(
                 config_entry_id=entry_id, **lock_device_info(lock)
             )
-            via_device_id = iq_devices.get(lock.iq.id) if lock.iq is not None else None
+            via_device_id = self._iq_devices.get(lock.iq.id) if lock.iq is not None else None
             if device.via_device_id != via_device_id:
                 device_registry.async_update_device(device.id, via_device_id=via_device_id)
+            synced[lock.id] = lock
 
         # Known ids keep their entities while missing from a listing (they only turn unavailable);
         # async_prune forgets them with their device, so a lock that comes back is added again.
@@ -187,6 +196,8 @@ class DeviceTracker:
                 self._known_lock_ids.discard(salto_id)
                 self._known_iq_ids.discard(salto_id)
                 self._links.pop(salto_id, None)
+                self._synced.pop(salto_id, None)
+                self._iq_devices.pop(salto_id, None)
             if DEVICE_PER_ENTRY:
                 device_registry.async_remove_device(device.id)
             else:
