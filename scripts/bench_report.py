@@ -11,12 +11,14 @@ import platform
 import statistics
 import sys
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 P1_TARGET = 1.05
 P3_TARGET = 2.0
 P4_TARGET = 3.0
+MEMORY_TARGET = 1.2  # peak heap vs HA's floor integration for the same entities
 
 
 def _by(raw: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -96,21 +98,33 @@ def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     mem = sorted(_by(raw, "memory"), key=lambda r: r["size"])
+    floors = {r["size"]: r for r in _by(raw, "memory_floor")}
     for r in mem:
-        out["memory"].append(
-            {
-                "locks": r["size"],
-                "tracemalloc_current_kib": round(r["traced_current"] / 1024),
-                "tracemalloc_peak_kib": round(r["traced_peak"] / 1024),
-                "peak_per_lock_kib": round(r["traced_peak"] / 1024 / r["size"], 1),
-                "rss_delta_kib": round(r["rss_delta"] / 1024),
-            }
-        )
-    if len(mem) >= 2 and mem[-1]["size"] > mem[0]["size"]:
-        slope = (mem[-1]["traced_peak"] - mem[0]["traced_peak"]) / (
-            mem[-1]["size"] - mem[0]["size"]
-        )
+        row = {
+            "locks": r["size"],
+            "tracemalloc_current_kib": round(r["traced_current"] / 1024),
+            "tracemalloc_peak_kib": round(r["traced_peak"] / 1024),
+            "peak_per_lock_kib": round(r["traced_peak"] / 1024 / r["size"], 1),
+            "rss_delta_kib": round(r["rss_delta"] / 1024),
+        }
+        if (floor := floors.get(r["size"])) is not None:
+            row["floor_peak_kib"] = round(floor["traced_peak"] / 1024)
+            row["floor_peak_per_lock_kib"] = round(floor["traced_peak"] / 1024 / r["size"], 1)
+            row["peak_vs_floor"] = round(r["traced_peak"] / floor["traced_peak"], 2)
+            row["target_vs_floor"] = MEMORY_TARGET
+        out["memory"].append(row)
+    # Between the two largest sizes: the smallest run may hold one-time costs (a first import).
+    base = mem[-2] if len(mem) >= 2 else None
+    if base is not None and mem[-1]["size"] > base["size"]:
+        slope = (mem[-1]["traced_peak"] - base["traced_peak"]) / (mem[-1]["size"] - base["size"])
         out["memory_marginal_per_lock_kib"] = round(slope / 1024, 1)
+        small, large = floors.get(base["size"]), floors.get(mem[-1]["size"])
+        if small is not None and large is not None:
+            floor_slope = (large["traced_peak"] - small["traced_peak"]) / (
+                mem[-1]["size"] - base["size"]
+            )
+            out["memory_floor_marginal_per_lock_kib"] = round(floor_slope / 1024, 1)
+            out["memory_marginal_vs_floor"] = round(slope / floor_slope, 2)
     return out
 
 
@@ -126,6 +140,8 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
             continue
         bare = statistics.median(r["bare_setup_wall"] for r in runs)
         for phase, out in (("setup_wall", first), ("restart_wall", restart)):
+            gc_key = phase.replace("_wall", "_gc")
+            full_key = phase.replace("_wall", "_full_gcs")
             setup = statistics.median(r[phase] for r in runs)
             ha_floor = statistics.median(r[phase] for r in floors)
             floor = bare + ha_floor
@@ -150,6 +166,12 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
                     _ms(max(r[phase] for r in floors)),
                 ],
                 "floor_ms": _ms(floor),
+                # Garbage collector inside the setup (medians) and full collections (per run).
+                "gc_ms": [_ms(_median(runs, gc_key)), _ms(_median(floors, gc_key))],
+                "full_gcs": [
+                    [r.get(full_key, 0) for r in runs],
+                    [r.get(full_key, 0) for r in floors],
+                ],
                 "ratio_vs_bare": round(setup / bare, 1),
                 "ratio_vs_floor": round(setup / floor, 2),
                 "integration_share_ms": _ms(share),
@@ -162,8 +184,18 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
     return first, restart
 
 
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r.get(key, 0.0) for r in runs)
+
+
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def _gc(row: dict[str, Any]) -> str:
+    """``GC ms (full collections)`` of the integration / the floor, full collections per run."""
+    (ours, floor), (ours_full, floor_full) = row["gc_ms"], row["full_gcs"]
+    return f"{ours} ({'+'.join(map(str, ours_full))}) / {floor} ({'+'.join(map(str, floor_full))})"
 
 
 def _ms(seconds: float) -> float:
@@ -209,26 +241,27 @@ def table(s: dict[str, Any]) -> str:
         )
     lines += ["", "### P4 entry setup until every entity is available (wall time, medians)", ""]
     lines += [
-        "| locks | entities (registry) | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare (≤ 3) | setup / floor | integration share ms | share ms / lock | holds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| locks | entities (registry) / floor's | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare (≤ 3) | setup / floor | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in s["p4"]:
         lines.append(
-            f"| {r['locks']} | {r['entities']} ({r['registry_entities']}) | {r['devices']} | "
-            f"{r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | {r['floor_ms']} | "
-            f"{r['ratio_vs_bare']} | {r['ratio_vs_floor']} | {r['integration_share_ms']} | "
-            f"{r['integration_share_ms_per_lock']} | {yes[r['holds']]} |"
+            f"| {r['locks']} | {r['entities']} ({r['registry_entities']}) / {r['floor_entities']} | "
+            f"{r['devices']} | {r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | "
+            f"{r['floor_ms']} | {r['ratio_vs_bare']} | {r['ratio_vs_floor']} | "
+            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} | {_gc(r)} | "
+            f"{yes[r['holds']]} |"
         )
     lines += ["", "Restart (the same setup after an unload, registries filled):", ""]
     lines += [
-        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor | integration share ms | share ms / lock |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor | integration share ms | share ms / lock | GC ms (full collections) integration / floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in s["p4_restart"]:
         lines.append(
             f"| {r['locks']} | {r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | "
             f"{r['floor_ms']} | {r['ratio_vs_bare']} | {r['ratio_vs_floor']} | "
-            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} |"
+            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} | {_gc(r)} |"
         )
     if s["p4"]:
         lines += ["", "Spread of the repetitions (min to max ms, integration / HA floor):"]
@@ -253,16 +286,23 @@ def table(s: dict[str, Any]) -> str:
         lines += _profile_lines(prof)
     lines += ["", "### Memory (tracemalloc: Python heap allocated by setup + one poll)", ""]
     lines += [
-        "| locks | current KiB | peak KiB | peak / lock KiB | RSS delta KiB |",
-        "|---:|---:|---:|---:|---:|",
+        f"| locks | current KiB | peak KiB | peak / lock KiB | HA floor peak / lock KiB | peak / floor (≤ {MEMORY_TARGET}) | RSS delta KiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in s["memory"]:
         lines.append(
             f"| {r['locks']} | {r['tracemalloc_current_kib']} | {r['tracemalloc_peak_kib']} | "
-            f"{r['peak_per_lock_kib']} | {r['rss_delta_kib']} |"
+            f"{r['peak_per_lock_kib']} | {r.get('floor_peak_per_lock_kib', '—')} | "
+            f"{r.get('peak_vs_floor', '—')} | {r['rss_delta_kib']} |"
         )
     if "memory_marginal_per_lock_kib" in s:
-        lines += ["", f"Marginal peak per added lock: {s['memory_marginal_per_lock_kib']} KiB."]
+        line = f"Marginal peak per added lock: {s['memory_marginal_per_lock_kib']} KiB"
+        if "memory_marginal_vs_floor" in s:
+            line += (
+                f"; HA floor {s['memory_floor_marginal_per_lock_kib']} KiB "
+                f"({s['memory_marginal_vs_floor']}x, target ≤ {MEMORY_TARGET})"
+            )
+        lines += ["", line + "."]
     return "\n".join(lines)
 
 
@@ -318,13 +358,22 @@ def main(argv: list[str] | None = None) -> int:
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": args.command,
             "python": sys.version.split()[0],
+            "home_assistant": _ha_version(),
             "machine": f"{platform.system()} {platform.machine()}",
             **summary,
             "raw": raw,
         }
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    print(f"Home Assistant {_ha_version()}, Python {sys.version.split()[0]}\n")
     print(table(summary))
     return 0
+
+
+def _ha_version() -> str:
+    try:
+        return version("homeassistant")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 if __name__ == "__main__":

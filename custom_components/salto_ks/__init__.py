@@ -74,7 +74,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> boo
     entry.runtime_data = SaltoRuntimeData(
         client=client, roster=roster, audit=audit, options=dict(entry.options), stream=stream
     )
-    roster.async_start_device_tracking()
+    await roster.async_start_device_tracking()
     async_setup_otp_issues(hass, entry)
     if entry.options.get(CONF_MANAGE_GUESTS):
         entry.async_on_unload(

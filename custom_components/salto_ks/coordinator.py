@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
@@ -72,6 +73,10 @@ def _update_failed(key: str, placeholders: dict[str, str] | None = None) -> Upda
     )
 
 
+# Locks whose devices are registered per run of the event loop at setup (~0.1 ms each).
+DEVICE_CHUNK: Final = 250
+
+
 class SaltoRosterCoordinator(SaltoCoordinator[RosterData]):
     """Poll the site's roster: one locks listing and one IQ listing per interval, whatever the lock count.
 
@@ -108,6 +113,10 @@ class SaltoRosterCoordinator(SaltoCoordinator[RosterData]):
         self._cancel_data_expiry: CALLBACK_TYPE | None = None
         # Set when the entry unloads: a poll still running then (an action's) must change nothing.
         self._stopped = False
+
+    def device_link(self, salto_id: str) -> DeviceInfo:
+        """The DeviceInfo an entity of a lock or IQ links to its device with (one per device)."""
+        return self._devices.link(salto_id)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -239,9 +248,14 @@ class SaltoRosterCoordinator(SaltoCoordinator[RosterData]):
 
     # -- devices -------------------------------------------------------------------------------
 
-    @callback
-    def async_start_device_tracking(self) -> None:
-        """Register the devices of the first roster; later rosters are diffed after each update."""
+    async def async_start_device_tracking(self) -> None:
+        """Register the devices of the first roster, DEVICE_CHUNK locks per run of the event loop
+        (10,000 at once held it for a second); later rosters are diffed after each update."""
+        if self.last_update_success and self.data is not None:
+            locks = list(self.data.locks.items())
+            for start in range(0, len(locks), DEVICE_CHUNK):
+                self._devices.async_sync(dict(locks[start : start + DEVICE_CHUNK]), self.data.iqs)
+                await asyncio.sleep(0)
         self._tracking_devices = True
         self._sync_devices()
 

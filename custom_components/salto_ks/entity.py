@@ -9,13 +9,13 @@ now and for each one it lists later; ``async_add_described_entities`` does so wi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -67,7 +67,7 @@ class SaltoEntity[DeviceT: Lock | Iq](CoordinatorEntity[SaltoRosterCoordinator])
         self.device_id = device_id
         self._attr_unique_id = device_id if key is None else f"{device_id}_{key}"
         # The coordinator registers the device with all its details; entities only link to it.
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device_id)})
+        self._attr_device_info = coordinator.device_link(device_id)
 
     @property
     def device(self) -> DeviceT | None:
@@ -109,6 +109,12 @@ class SaltoDescriptionEntity[DeviceT: Lock | Iq, ValueT](SaltoEntity[DeviceT]):
         return None if device is None else self.entity_description.value_fn(device)
 
 
+# Devices whose entities are added in one run of the event loop: HA adds an entity in ~0.1 ms, so
+# 25 locks (225 entities) stay well under the 50 ms a slice may take, and a 10,000-lock site does
+# not stall the loop for seconds (docs/benchmarks.md, "Scale").
+ADD_CHUNK_DEVICES: Final = 25
+
+
 @callback
 def async_add_device_entities(
     entry: SaltoConfigEntry,
@@ -116,14 +122,29 @@ def async_add_device_entities(
     kind: DeviceKind[Any],
     entities: Callable[[str], Iterable[Entity]],
 ) -> None:
-    """Add ``entities(device_id)`` for every device of ``kind``, now and whenever the roster lists new ones."""
+    """Add ``entities(device_id)`` for every device of ``kind``, now and whenever the roster lists new ones.
+
+    The first ADD_CHUNK_DEVICES devices are added at once; more are added by a task of the entry,
+    ADD_CHUNK_DEVICES at a time with the loop free in between.
+    """
     roster = entry.runtime_data.roster
+
+    def add_chunk(device_ids: Sequence[str]) -> None:
+        async_add_entities(entity for device_id in device_ids for entity in entities(device_id))
+
+    async def add_rest(device_ids: Sequence[str]) -> None:
+        for start in range(0, len(device_ids), ADD_CHUNK_DEVICES):
+            await asyncio.sleep(0)
+            if roster.stopped:  # the entry unloaded meanwhile
+                return
+            add_chunk(device_ids[start : start + ADD_CHUNK_DEVICES])
 
     @callback
     def add(device_ids: set[str]) -> None:
-        async_add_entities(
-            entity for device_id in sorted(device_ids) for entity in entities(device_id)
-        )
+        ordered = sorted(device_ids)
+        add_chunk(ordered[:ADD_CHUNK_DEVICES])
+        if rest := ordered[ADD_CHUNK_DEVICES:]:
+            entry.async_create_task(roster.hass, add_rest(rest), f"{DOMAIN} add entities")
 
     kind.new_device_callbacks(roster).append(add)
     add(set(kind.devices(roster.data)))

@@ -13,6 +13,7 @@ writes them to ``SALTO_BENCH_OUT`` and ``scripts/bench_report.py`` turns them in
 from __future__ import annotations
 
 import asyncio
+import base64
 import cProfile
 import gc
 import json
@@ -23,7 +24,7 @@ import random
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,14 +34,13 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.components.event import EventEntity
 from homeassistant.components.lock import LockEntity
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.components.sensor import SensorEntity
+from homeassistant.components.switch import SwitchEntity
 from homeassistant.config_entries import ConfigEntry, ConfigFlow
 from homeassistant.const import (
     EVENT_STATE_CHANGED,
     EVENT_STATE_REPORTED,
-    PERCENTAGE,
     STATE_UNAVAILABLE,
-    EntityCategory,
     Platform,
 )
 from homeassistant.core import Event, HomeAssistant, callback
@@ -48,7 +48,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -61,6 +61,8 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
+from custom_components.salto_ks import binary_sensor as salto_binary_sensor
+from custom_components.salto_ks import sensor as salto_sensor
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -250,8 +252,9 @@ async def bare_token(session: aiohttp.ClientSession, creds: dict[str, str]) -> s
         "password": creds["password"],
         "scope": "user_api.full_access",
     }
-    auth = aiohttp.BasicAuth(creds["client_id"], creds["client_secret"])
-    async with session.post(creds["auth_url"], data=form, auth=auth) as resp:
+    pair = f"{creds['client_id']}:{creds['client_secret']}".encode()
+    headers = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    async with session.post(creds["auth_url"], data=form, headers=headers) as resp:
         resp.raise_for_status()
         return str((json.loads(await resp.read()))["access_token"])
 
@@ -550,10 +553,13 @@ async def _state(sim: SimProcess) -> dict[str, Any]:
 # --- P4: Home Assistant's own floor for the same entity set -------------------------------------
 
 FLOOR_DOMAIN = "salto_bench_floor"
-FLOOR_PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.LOCK, Platform.SENSOR]
-# Per lock device: lock (the device's main entity, name None), battery, access event, five binary
-# sensors; per IQ device: online, signal strength (disabled by default) - the integration's shape.
-FLOOR_LOCK_BINARY = ("Online", "Left open", "Intrusion", "Privacy mode", "Office mode")
+FLOOR_PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.LOCK,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 class _FloorFlow(ConfigFlow):
@@ -568,10 +574,21 @@ class _FloorEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, unique_id: str, name: str | None, device_info: DeviceInfo) -> None:
+    def __init__(
+        self,
+        unique_id: str,
+        name: str | None,
+        device_info: DeviceInfo,
+        like: EntityDescription | None = None,
+    ) -> None:
         self._attr_unique_id = unique_id
         self._attr_name = name
         self._attr_device_info = device_info
+        if like is not None:
+            # The integration's registry defaults, so that the same entities are enabled.
+            self._attr_entity_registry_enabled_default = like.entity_registry_enabled_default
+            self._attr_entity_category = like.entity_category
+            self._attr_device_class = like.device_class
 
 
 class _FloorLock(_FloorEntity, LockEntity):
@@ -580,6 +597,11 @@ class _FloorLock(_FloorEntity, LockEntity):
 
 class _FloorSensor(_FloorEntity, SensorEntity):
     _attr_native_value = 100
+
+    def __init__(self, unique_id: str, name: str, device_info: DeviceInfo, like: Any) -> None:
+        super().__init__(unique_id, name, device_info, like)
+        self._attr_native_unit_of_measurement = like.native_unit_of_measurement
+        self._attr_state_class = like.state_class
 
 
 class _FloorBinarySensor(_FloorEntity, BinarySensorEntity):
@@ -590,37 +612,58 @@ class _FloorEvent(_FloorEntity, EventEntity):
     _attr_event_types = ["lock_opened", "lock_rejected"]
 
 
+class _FloorSwitch(_FloorEntity, SwitchEntity):
+    _attr_is_on = False
+
+
+def _plain_name(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
 def floor_entities(sim: Simulator, platform: str) -> list[Entity]:
     """One platform's share of the integration's entity set for the simulator's site, as constant
-    entities (built by that platform only, like the integration's platforms do). Like the
-    integration's, they link to their device by identifier only (devices are registered once, in
-    the entry's setup)."""
+    entities (built by that platform only, like the integration's platforms do).
+
+    The described entities (sensors, binary sensors) come from the integration's own descriptions
+    (their keys, registry defaults and categories), so that the floor keeps the integration's
+    entity set when descriptions are added; per lock the lock, its access event and its office-mode
+    switch. Like the integration's, they link to their device by identifier only (devices are
+    registered once, in the entry's setup)."""
+    described: dict[
+        str, tuple[Callable[..., Entity], Sequence[EntityDescription], Sequence[EntityDescription]]
+    ] = {
+        Platform.BINARY_SENSOR: (
+            _FloorBinarySensor,
+            salto_binary_sensor.LOCK_BINARY_SENSORS,
+            salto_binary_sensor.IQ_BINARY_SENSORS,
+        ),
+        Platform.SENSOR: (_FloorSensor, salto_sensor.LOCK_SENSORS, salto_sensor.IQ_SENSORS),
+    }
     out: list[Entity] = []
-    for iq in sim.state.iqs.values():
-        info = DeviceInfo(identifiers={(FLOOR_DOMAIN, iq.id)})
-        if platform == Platform.BINARY_SENSOR:
-            out.append(_FloorBinarySensor(f"{iq.id}_online", "Online", info))
-        elif platform == Platform.SENSOR:
-            signal = _FloorSensor(f"{iq.id}_signal_strength", "Signal strength", info)
-            signal._attr_entity_registry_enabled_default = False
-            signal._attr_entity_category = EntityCategory.DIAGNOSTIC
-            out.append(signal)
-    for lock in sim.state.locks.values():
-        info = DeviceInfo(identifiers={(FLOOR_DOMAIN, lock.id)})
-        if platform == Platform.LOCK:
-            out.append(_FloorLock(lock.id, None, info))
-        elif platform == Platform.SENSOR:
-            battery = _FloorSensor(f"{lock.id}_battery", "Battery", info)
-            battery._attr_device_class = SensorDeviceClass.BATTERY
-            battery._attr_native_unit_of_measurement = PERCENTAGE
-            battery._attr_state_class = SensorStateClass.MEASUREMENT
-            out.append(battery)
+    devices = [(iq.id, 1) for iq in sim.state.iqs.values()] + [
+        (lock.id, 0) for lock in sim.state.locks.values()
+    ]
+    for device_id, is_iq in devices:
+        info = DeviceInfo(identifiers={(FLOOR_DOMAIN, device_id)})
+        if platform in described:
+            factory, for_locks, for_iqs = described[platform]
+            for description in for_iqs if is_iq else for_locks:
+                out.append(
+                    factory(
+                        f"{device_id}_{description.key}",
+                        _plain_name(description.key),
+                        info,
+                        description,
+                    )
+                )
+        elif is_iq:
+            continue
+        elif platform == Platform.LOCK:
+            out.append(_FloorLock(device_id, None, info))
         elif platform == Platform.EVENT:
-            out.append(_FloorEvent(f"{lock.id}_access", "Access", info))
-        elif platform == Platform.BINARY_SENSOR:
-            for name in FLOOR_LOCK_BINARY:
-                key = name.lower().replace(" ", "_")
-                out.append(_FloorBinarySensor(f"{lock.id}_{key}", name, info))
+            out.append(_FloorEvent(f"{device_id}_access", "Access", info))
+        elif platform == Platform.SWITCH:
+            out.append(_FloorSwitch(f"{device_id}_office_mode_switch", "Manual office mode", info))
     return out
 
 
@@ -633,8 +676,9 @@ def mock_floor_integration(hass: HomeAssistant, sim: Simulator) -> None:
     async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
         # Every device once, with its details (IQs first: a lock's device hangs off its IQ).
         registry = dr.async_get(hass)
+        iq_devices: dict[str, str] = {}
         for iq in sim.state.iqs.values():
-            registry.async_get_or_create(
+            iq_devices[iq.id] = registry.async_get_or_create(
                 config_entry_id=entry.entry_id,
                 identifiers={(FLOOR_DOMAIN, iq.id)},
                 name=iq.name,
@@ -642,17 +686,20 @@ def mock_floor_integration(hass: HomeAssistant, sim: Simulator) -> None:
                 model="IQ",
                 hw_version=iq.revision,
                 serial_number=iq.mac,
-            )
+            ).id
         for lock in sim.state.locks.values():
-            registry.async_get_or_create(
+            device = registry.async_get_or_create(
                 config_entry_id=entry.entry_id,
                 identifiers={(FLOOR_DOMAIN, lock.id)},
                 name=lock.name,
                 manufacturer="Salto",
                 model=lock.lock_type,
                 serial_number=lock.mac,
-                via_device=(FLOOR_DOMAIN, lock.iq_id) if lock.iq_id is not None else None,
             )
+            # As the integration does: via_device_id (the via_device argument is gone in 2026.x).
+            via_device_id = iq_devices[lock.iq_id] if lock.iq_id is not None else None
+            if device.via_device_id != via_device_id:
+                registry.async_update_device(device.id, via_device_id=via_device_id)
         await hass.config_entries.async_forward_entry_setups(entry, FLOOR_PLATFORMS)
         return True
 
@@ -742,23 +789,52 @@ async def test_p4_setup_vs_floor(
     )
 
 
+class GcClock:
+    """Wall time spent in the garbage collector, and full (generation 2) collections, while active.
+
+    A full collection walks every tracked object of the process, so its cost is the heap's, not the
+    allocation's that happened to trigger it: it is reported next to each setup, not subtracted."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self._started = 0.0
+
+    def __enter__(self) -> GcClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.seconds += time.perf_counter() - self._started
+        self.full += info["generation"] == 2
+
+
 async def _setup_twice(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
     """First setup (empty registries) and a restart (same setup after an unload), wall and CPU,
-    each until every enabled entity of the entry has a state that is not unavailable."""
+    each until every enabled entity of the entry has a state that is not unavailable, with the
+    garbage collector's share of each (collected before each, so both start at the same counts)."""
 
     async def do_setup() -> None:
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
 
     gc.collect()
-    setup_wall, setup_cpu = await measure(do_setup)
+    with GcClock() as setup_gc:
+        setup_wall, setup_cpu = await measure(do_setup)
     enabled, available = entity_availability(hass, entry.entry_id)
     assert available == enabled > 0
     registry_entities = len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id))
     devices = len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id))
     await unload_entry(hass, entry)
     gc.collect()
-    restart_wall, restart_cpu = await measure(do_setup)
+    with GcClock() as restart_gc:
+        restart_wall, restart_cpu = await measure(do_setup)
     assert entity_availability(hass, entry.entry_id)[1] == enabled
     await unload_entry(hass, entry)
     return {
@@ -767,8 +843,12 @@ async def _setup_twice(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str,
         "devices": devices,
         "setup_wall": setup_wall,
         "setup_cpu": setup_cpu,
+        "setup_gc": setup_gc.seconds,
+        "setup_full_gcs": setup_gc.full,
         "restart_wall": restart_wall,
         "restart_cpu": restart_cpu,
+        "restart_gc": restart_gc.seconds,
+        "restart_full_gcs": restart_gc.full,
     }
 
 
@@ -903,6 +983,39 @@ async def test_memory(
         traced_current=current,
         traced_peak=peak,
         rss_delta=rss_after - rss_before,
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda n: f"locks{n}")
+async def test_memory_floor(
+    hass: HomeAssistant, size: int, bench_results: list[dict[str, Any]]
+) -> None:
+    """The same tracemalloc figures for HA's floor of the same entity set (the bench-only
+    integration of P4: same devices and entities, constant states, no network), in the same run."""
+    sim = Simulator.from_scenario("large", seed=1, locks=size)
+    mock_floor_integration(hass, sim)
+    entry = MockConfigEntry(domain=FLOOR_DOMAIN, title="Bench floor", unique_id="floor")
+    entry.add_to_hass(hass)
+    with mock_config_flow(FLOOR_DOMAIN, _FloorFlow):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            gc.collect()
+            current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        enabled, available = entity_availability(hass, entry.entry_id)
+        assert available == enabled > 0
+        await unload_entry(hass, entry)
+    record(
+        bench_results,
+        "memory_floor",
+        size=size,
+        entities=enabled,
+        traced_current=current,
+        traced_peak=peak,
     )
 
 
