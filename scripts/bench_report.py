@@ -83,6 +83,7 @@ def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     out["p4"], out["p4_restart"] = _p4(raw)
+    out["scale"] = [_scale(r) for r in _by(raw, "scale")]
     if profiles := _by(raw, "p4_profile"):
         out["p4_profile"] = {k: v for k, v in profiles[-1].items() if k != "kind"}
     for r in _by(raw, "p4_whatif"):
@@ -182,6 +183,39 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
                 row["holds"] = setup / bare <= P4_TARGET
             out.append(row)
     return first, restart
+
+
+def _scale(r: dict[str, Any]) -> dict[str, Any]:
+    """A SALTO_BENCH_SCALE run: setup, idle-poll CPU ratio, audit burst, longest loop slices."""
+    phases = {}
+    for phase in ("setup", "poll", "burst"):
+        slices = r[f"{phase}_slices"]
+        longest = slices["longest"][0] if slices["longest"] else {"ms": 0.0, "callback": "-"}
+        own = next(
+            (x for x in slices["longest"] if "homeassistant.helpers.storage" not in x["callback"]),
+            longest,
+        )
+        phases[phase] = {
+            "max_ms": slices["max_ms"],
+            "max_callback": longest["callback"],
+            "max_not_storage_ms": own["ms"],
+            "max_not_storage_callback": own["callback"],
+            "gc_max_ms": slices["gc_max_ms"],
+            "slices": slices["slices"],
+        }
+    return {
+        "locks": r["size"],
+        "entities": r["entities"],
+        "setup_s": round(r["setup_wall"], 1),
+        "setup_cpu_s": round(r["setup_cpu"], 1),
+        "poll_cpu_ms": _ms(r["poll_cpu"]),
+        "bare_cpu_ms": _ms(r["bare_cpu"]),
+        "poll_cpu_ratio": round(r["poll_cpu"] / r["bare_cpu"], 2),
+        "burst_rows": r["burst_rows"],
+        "burst_ms": _ms(r["burst_wall"]),
+        "slice_target_ms": r["slice_target_ms"],
+        "phases": phases,
+    }
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
@@ -284,6 +318,21 @@ def table(s: dict[str, Any]) -> str:
         )
     if prof := s.get("p4_profile"):
         lines += _profile_lines(prof)
+    for r in s.get("scale", []):
+        lines += ["", f"### Scale: {r['locks']} locks, {r['entities']} entities", ""]
+        lines += [
+            f"Setup {r['setup_s']} s ({r['setup_cpu_s']} s CPU); idle roster poll {r['poll_cpu_ms']} ms "
+            f"CPU vs {r['bare_cpu_ms']} ms bare fetch + parse ({r['poll_cpu_ratio']}x); "
+            f"{r['burst_rows']} access rows delivered in {r['burst_ms']} ms.",
+            "",
+            f"| phase | slices | longest slice ms (≤ {r['slice_target_ms']:g}) | what ran | longest not HA's storage ms | what ran | longest GC pause ms |",
+            "|---|---:|---:|---|---:|---|---:|",
+        ]
+        for phase, x in r["phases"].items():
+            lines.append(
+                f"| {phase} | {x['slices']} | {x['max_ms']} | `{x['max_callback']}` | "
+                f"{x['max_not_storage_ms']} | `{x['max_not_storage_callback']}` | {x['gc_max_ms']} |"
+            )
     lines += ["", "### Memory (tracemalloc: Python heap allocated by setup + one poll)", ""]
     lines += [
         f"| locks | current KiB | peak KiB | peak / lock KiB | HA floor peak / lock KiB | peak / floor (≤ {MEMORY_TARGET}) | RSS delta KiB |",

@@ -110,9 +110,9 @@ class SaltoDescriptionEntity[DeviceT: Lock | Iq, ValueT](SaltoEntity[DeviceT]):
 
 
 # Devices whose entities are added in one run of the event loop: HA adds an entity in ~0.1 ms, so
-# 25 locks (225 entities) stay well under the 50 ms a slice may take, and a 10,000-lock site does
+# 15 locks (135 entities) stay well under the 50 ms a slice may take, and a 10,000-lock site does
 # not stall the loop for seconds (docs/benchmarks.md, "Scale").
-ADD_CHUNK_DEVICES: Final = 25
+ADD_CHUNK_DEVICES: Final = 15
 
 
 @callback

@@ -10,6 +10,7 @@ subprocess, so every slice here is Home Assistant's or the integration's.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 import statistics
@@ -76,6 +77,7 @@ class LoopSlices:
 
     def run(self, original: Callable[[asyncio.Handle], None], handle: asyncio.Handle) -> None:
         self._gc_in_slice = 0.0
+        callback_ = handle._callback  # a handle may forget it while it runs (cancel)
         started = time.perf_counter()
         try:
             original(handle)
@@ -83,7 +85,7 @@ class LoopSlices:
             ms = (time.perf_counter() - started - self._gc_in_slice) * 1000
             self.count += 1
             if len(self.longest) < 5 or ms > self.longest[-1][0]:
-                self.longest.append((ms, _describe(handle)))
+                self.longest.append((ms, _describe(callback_)))
                 self.longest.sort(key=lambda item: -item[0])
                 del self.longest[5:]
 
@@ -101,8 +103,9 @@ class LoopSlices:
         }
 
 
-def _describe(handle: asyncio.Handle) -> str:
-    callback_ = getattr(handle, "_callback", None)
+def _describe(callback_: Any) -> str:
+    while isinstance(callback_, functools.partial):
+        callback_ = callback_.func
     owner = getattr(callback_, "__self__", None)
     if isinstance(owner, asyncio.Task):
         coro = owner.get_coro()
@@ -110,6 +113,10 @@ def _describe(handle: asyncio.Handle) -> str:
         if code is not None:
             return f"task {code.co_qualname} ({os.path.basename(code.co_filename)})"
         return f"task {owner.get_name()}"
+    qualname = getattr(callback_, "__qualname__", None)
+    module = getattr(callback_, "__module__", None)
+    if qualname is not None:
+        return f"{module}.{qualname}"
     return repr(callback_)[:160]
 
 
