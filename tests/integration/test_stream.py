@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -38,7 +38,7 @@ from custom_components.salto_ks.const import (
 from custom_components.salto_ks.stream import EventStreamManager, stream_issue_id
 from simulator import Simulator
 
-from .conftest import lock_entity_id, site_entry
+from .conftest import lock_entity_id, setup_entry, site_entry
 
 FEATURE = "events_streaming"
 
@@ -80,11 +80,10 @@ def _sensor(hass: HomeAssistant, sim: Simulator) -> str:
 
 
 async def _poll(hass: HomeAssistant, seconds: float) -> None:
-    """Let the timers due within ``seconds`` run (the access-log poll among them) and settle."""
+    """Let the timers due within ``seconds`` run (the access-log poll among them) and wait for the
+    work they start: scheduled refreshes are background tasks, the open stream is not one."""
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
-    await hass.async_block_till_done()
-    await asyncio.sleep(0.05)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.fixture
@@ -98,10 +97,8 @@ def stream_entry(
 
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry, *, connect: bool = True) -> None:
-    # Not setup_entry(): it waits for background tasks, and the stream is one that never ends.
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # setup_entry() waits for every background task: the open stream is none of them.
+    await setup_entry(hass, entry)
     if connect:
         await wait_until(lambda: _stream(entry).connected)
         await hass.async_block_till_done()
@@ -185,9 +182,9 @@ async def test_row_implying_a_state_updates_at_once_then_one_confirming_poll(
         salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", access_by="tag")
     await wait_until(lambda: _stream(streaming).rows == 5)
     assert salto_sim.counters.get("locks", 0) == locks_before  # none yet: debounced
-    await _poll(hass, stream_module.STREAM_CONFIRM_DELAY + 0.5)
+    await _poll(hass, stream_module.STREAM_TIMING.confirm_delay + 0.5)
     await wait_until(lambda: salto_sim.counters.get("locks", 0) == locks_before + 1)
-    await _poll(hass, stream_module.STREAM_CONFIRM_DELAY + 0.5)
+    await _poll(hass, stream_module.STREAM_TIMING.confirm_delay + 0.5)
     assert salto_sim.counters.get("locks", 0) == locks_before + 1
     # The simulator's lock never entered privacy mode: the confirming poll shows the truth.
     assert hass.states.get(sensor).state == STATE_OFF
@@ -253,10 +250,13 @@ async def test_401_renews_once_then_backs_off(
 
 
 def test_backoff_is_capped_exponential_with_jitter() -> None:
-    delays = [stream_module.backoff_delay(n, lambda: 1.0) for n in range(12)]
+    timing = stream_module.STREAM_TIMING
+    delays = [stream_module.backoff_delay(n, timing, lambda: 1.0) for n in range(12)]
     assert delays[:4] == [1.0, 2.0, 4.0, 8.0]
-    assert delays[-1] == stream_module.STREAM_BACKOFF_CAP
-    assert stream_module.backoff_delay(3, lambda: 0.0) == 4.0  # the jitter takes up to half
+    assert delays[-1] == timing.backoff_cap
+    assert stream_module.backoff_delay(3, timing, lambda: 0.0) == 4.0  # the jitter takes up to half
+    # Never gives up: attempt a million still waits the cap, and the loop has no attempt limit.
+    assert stream_module.backoff_delay(10**6, timing, lambda: 1.0) == timing.backoff_cap
 
 
 # --- refused, off, unload -----------------------------------------------------------------------
@@ -326,6 +326,34 @@ async def test_unload_with_an_open_stream_leaves_no_task(
     assert not [name for name in names if "event stream" in name]
 
 
+async def test_waiting_for_background_tasks_returns_while_the_stream_is_open(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """The open connection is no background task: a wait for them ends, and the work the stream
+    sets off (the confirming roster poll) is waited for."""
+    locks_before = salto_sim.counters.get("locks", 0)
+    salto_sim.add_entry(lock_id=lock_id, event_category="privacy_mode", event_detail="start")
+    await wait_until(lambda: _stream(streaming).rows == 1)
+    async_fire_time_changed(
+        hass, dt_util.utcnow() + timedelta(seconds=stream_module.STREAM_TIMING.confirm_delay + 1)
+    )
+    await asyncio.wait_for(hass.async_block_till_done(wait_background_tasks=True), 10)
+    assert salto_sim.counters.get("locks", 0) == locks_before + 1
+    assert _stream(streaming).connected
+    assert salto_sim.stream.open_connections() == 1
+
+
+async def test_home_assistant_stop_closes_the_stream(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry
+) -> None:
+    """Home Assistant does not unload entries when it stops: the stream closes on the stop event."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    await wait_until(lambda: salto_sim.stream.open_connections() == 0)
+    assert not _stream(streaming).connected
+    assert not [t for t in asyncio.all_tasks() if "event stream" in t.get_name() and not t.done()]
+
+
 async def test_diagnostics_show_stream_figures_without_token(
     hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
 ) -> None:
@@ -370,8 +398,11 @@ async def test_every_interleaving_delivers_each_row_once(
 ) -> None:
     """Whatever the order of pushes, losses, duplicates, drops and polls: each row exactly once."""
     # Drops seconds apart would back off for minutes (no connection stays up 60 s here).
-    monkeypatch.setattr(stream_module, "STREAM_BACKOFF_BASE", 0.01)
-    monkeypatch.setattr(stream_module, "STREAM_BACKOFF_CAP", 0.05)
+    monkeypatch.setattr(
+        stream_module,
+        "STREAM_TIMING",
+        stream_module.StreamTiming(backoff_base=0.01, backoff_cap=0.05),
+    )
     if stream_entry.state is not ConfigEntryState.LOADED:
         await _setup(hass, stream_entry)
     stream = _stream(stream_entry)

@@ -21,7 +21,7 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from ._http import Scrubber, api_error, decode_json
+from ._http import Scrubber, api_error, decode_json, send
 from .const import STREAM_HUB_PATH, USER_AGENT
 from .exceptions import (
     CommunicationError,
@@ -134,22 +134,15 @@ class EntryStreamClient:
             {"site_id": self._site_id, "negotiateVersion": "1"}
         )
         _LOGGER.debug("Negotiating the event stream at %s", self.hub_url)
-        try:
-            async with self._session.post(
-                url,
-                headers=self._headers(token),
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-                allow_redirects=False,
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-                headers = resp.headers
-        except TimeoutError:
-            raise CommunicationError("Timeout while negotiating the event stream") from None
-        except aiohttp.ClientError as err:
-            raise CommunicationError(
-                f"Error while negotiating the event stream: {type(err).__name__}"
-            ) from None
+        status, raw, headers = await send(
+            self._session,
+            "POST",
+            url,
+            what="while negotiating the event stream",
+            scrub=self._scrub,
+            client_timeout=aiohttp.ClientTimeout(total=self._timeout),
+            headers=self._headers(token),
+        )
         if status != 200:
             raise self._refusal(status, raw, headers)
         return _connection_token(decode_json(raw, "event stream negotiation"))
