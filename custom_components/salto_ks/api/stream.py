@@ -185,7 +185,7 @@ class EntryStreamClient:
 
     async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         """Send the handshake and read its answer; returns what followed it in the same frame."""
-        await ws.send_str(HANDSHAKE)
+        await _send(ws, HANDSHAKE)
         try:
             async with asyncio.timeout(self._timeout):
                 msg = await ws.receive()
@@ -227,7 +227,7 @@ class EntryStreamClient:
                     "The event stream went silent (no message or ping)", close_code=None
                 )
             if now >= next_ping:
-                await ws.send_str(PING)
+                await _send(ws, PING)
                 next_ping = now + self._keepalive
             wait = min(next_ping, last_heard + self._server_timeout) - now
             try:
@@ -317,6 +317,14 @@ def _connection_token(body: object) -> str:
     if not isinstance(token, str) or not token:
         raise InvalidResponseError("The event stream's negotiate answer has no connection token")
     return token
+
+
+async def _send(ws: aiohttp.ClientWebSocketResponse, record: str) -> None:
+    """Send one record; a socket that is closing under it ends the connection like a drop."""
+    try:
+        await ws.send_str(record)
+    except (aiohttp.ClientError, ConnectionError):
+        raise _closed(ws, "while sending") from None
 
 
 def _closed(ws: aiohttp.ClientWebSocketResponse, when: str) -> StreamClosedError:
