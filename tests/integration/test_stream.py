@@ -219,6 +219,28 @@ async def test_drop_reconnects_and_the_gap_is_read_at_once(
     ] == []
 
 
+async def test_rows_written_while_down_are_read_once_right_after_the_reconnect(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """The hub has no replay: the one access-log read right after the reconnect brings the rows
+    written while the stream was down (the next scheduled poll is minutes away)."""
+    stream = _stream(streaming)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    negotiations = salto_sim.counters.get("hub_negotiate", 0)
+    salto_sim.inject_fault("hub_negotiate", 503, times=1)
+    salto_sim.stream.drop()
+    await wait_until(lambda: salto_sim.counters.get("hub_negotiate", 0) == negotiations + 1)
+    await hass.async_block_till_done(wait_background_tasks=True)  # the read at the drop is done
+    assert not stream.connected
+    reads = salto_sim.counters.get("entries", 0)
+    missed = [salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened") for _ in range(3)]
+    await wait_until(lambda: stream.connected, 10.0)
+    await wait_until(lambda: len(events) == 3)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _ids(events) == [row["id"] for row in missed]
+    assert salto_sim.counters.get("entries", 0) == reads + 1
+
+
 async def test_reconnect_after_token_expiry_takes_a_fresh_token(
     hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
 ) -> None:
