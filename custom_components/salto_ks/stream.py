@@ -59,25 +59,30 @@ from .stream_state import implied_lock
 
 @dataclass(frozen=True, slots=True)
 class StreamTiming:
-    """How the stream waits, in seconds (the soak and the tests shorten them).
+    """How the stream waits, in seconds (``STREAM_TIMING``; the soak and the tests shorten it)."""
 
-    Reconnect backoff: ``backoff_base * 2**attempt``, at most ``backoff_cap``, each delay drawn from
-    its upper half. A connection that stayed up ``stable_after`` resets the backoff (one that drops
-    at once does not). While the hub refuses the site (403 / 404) it is asked again every
-    ``refused_retry``, silently. The stream counts as down for the log (one info line) once it has
-    not reconnected for ``down_notice``. A burst of state-implying rows within ``confirm_delay``
-    asks for one confirming roster poll.
-    """
-
-    backoff_base: float = 1.0
-    backoff_cap: float = 300.0
-    stable_after: float = 60.0
-    refused_retry: float = 3600.0
-    down_notice: float = 120.0
-    confirm_delay: float = 2.0
+    # Reconnect backoff: backoff_base * 2**attempt, at most backoff_cap, each delay drawn from its
+    # upper half.
+    backoff_base: float
+    backoff_cap: float
+    # A connection that stayed up this long resets the backoff (one that drops at once does not).
+    stable_after: float
+    # While the hub refuses the site (403 / 404) it is asked again this rarely, silently.
+    refused_retry: float
+    # The stream counts as down for the log (one info line) once it has not reconnected for this long.
+    down_notice: float
+    # A burst of state-implying rows within this long asks for one confirming roster poll.
+    confirm_delay: float
 
 
-STREAM_TIMING: Final = StreamTiming()
+STREAM_TIMING: Final = StreamTiming(
+    backoff_base=1.0,
+    backoff_cap=300.0,
+    stable_after=60.0,
+    refused_retry=3600.0,
+    down_notice=120.0,
+    confirm_delay=2.0,
+)
 
 ISSUE_STREAM_REFUSED: Final = "stream_refused"
 

@@ -5,6 +5,7 @@ expiry and 401 renewal, a refused stream falling back to polling, and an unload 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -423,7 +424,7 @@ async def test_every_interleaving_delivers_each_row_once(
     monkeypatch.setattr(
         stream_module,
         "STREAM_TIMING",
-        stream_module.StreamTiming(backoff_base=0.01, backoff_cap=0.05),
+        dataclasses.replace(stream_module.STREAM_TIMING, backoff_base=0.01, backoff_cap=0.05),
     )
     if stream_entry.state is not ConfigEntryState.LOADED:
         await _setup(hass, stream_entry)
