@@ -181,8 +181,9 @@ class EventStreamManager:
         self._task = self.hass.loop.create_task(
             self._async_run(), name=f"{DOMAIN} event stream {self._entry.title}"
         )
+        # Not async_listen_once: its remover, called by an unload after the stop, would log an error.
         self._entry.async_on_unload(
-            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_on_hass_stop)
+            self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_on_hass_stop)
         )
 
     async def _async_on_hass_stop(self, _event: Event) -> None:

@@ -367,14 +367,21 @@ async def test_waiting_for_background_tasks_returns_while_the_stream_is_open(
 
 
 async def test_home_assistant_stop_closes_the_stream(
-    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    streaming: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Home Assistant does not unload entries when it stops: the stream closes on the stop event."""
+    """Home Assistant does not unload entries when it stops: the stream closes on the stop event,
+    and an unload after it stays quiet."""
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
     await wait_until(lambda: salto_sim.stream.open_connections() == 0)
     assert not _stream(streaming).connected
     assert not [t for t in asyncio.all_tasks() if "event stream" in t.get_name() and not t.done()]
+    assert await hass.config_entries.async_unload(streaming.entry_id)
+    await hass.async_block_till_done()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_diagnostics_show_stream_figures_without_token(
