@@ -102,7 +102,8 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry, *, connect: bool =
     await setup_entry(hass, entry)
     if connect:
         await wait_until(lambda: _stream(entry).connected)
-        await hass.async_block_till_done()
+        # The access-log read that follows the connect.
+        await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.fixture
@@ -148,6 +149,9 @@ async def test_poll_slows_while_streaming_and_not_when_down(
     hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry
 ) -> None:
     audit = _audit(streaming)
+    # The read at the connect, then one more at the normal interval, then slowly.
+    assert audit.update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+    await _poll(hass, DEFAULT_EVENT_POLL_INTERVAL + 1)
     assert audit.update_interval == timedelta(seconds=AUDIT_STREAM_INTERVAL)
     salto_sim.stream.refuse(403, times=5)
     salto_sim.stream.drop()
@@ -240,6 +244,33 @@ async def test_rows_written_while_down_are_read_once_right_after_the_reconnect(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert _ids(events) == [row["id"] for row in missed]
     assert salto_sim.counters.get("entries", 0) == reads + 1
+
+
+async def test_a_failed_read_after_the_reconnect_is_retried_at_the_normal_interval(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """Until a read after the (re)connect succeeds the gap is open: the log is polled at the
+    event poll interval, not the stream's slow one."""
+    stream, audit = _stream(streaming), _audit(streaming)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    negotiations = salto_sim.counters.get("hub_negotiate", 0)
+    salto_sim.inject_fault("hub_negotiate", 503, times=1)
+    salto_sim.stream.drop()
+    await wait_until(lambda: salto_sim.counters.get("hub_negotiate", 0) == negotiations + 1)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    missed = salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened")
+    salto_sim.inject_fault("entries", 503, times=1)  # the read right after the reconnect
+    await wait_until(lambda: stream.connected, 10.0)
+    await wait_until(lambda: salto_sim.faults.applied.get("503", 0) >= 2)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert events == []
+    assert audit.update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+    await _poll(hass, DEFAULT_EVENT_POLL_INTERVAL + 1)
+    assert _ids(events) == [missed["id"]]
+    # One more read at the normal interval (a row the log shows late), then the slow one.
+    assert audit.update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+    await _poll(hass, DEFAULT_EVENT_POLL_INTERVAL + 1)
+    assert audit.update_interval == timedelta(seconds=AUDIT_STREAM_INTERVAL)
 
 
 async def test_reconnect_after_token_expiry_takes_a_fresh_token(
