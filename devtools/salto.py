@@ -34,6 +34,9 @@ def simulator_answers(credentials: Mapping[str, str]) -> dict[str, Any]:
         "username": credentials.get("username"),
         "password": credentials.get("password"),
     }
+    if credentials.get("stream_url"):
+        # The event stream's host, as the endpoint presets carry it (the simulator serves the hub).
+        answers["stream_url"] = credentials["stream_url"]
     if credentials.get("site_id"):
         answers["site_id"] = credentials["site_id"]
     return answers

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 P1_TARGET = 1.05
+P2_STREAM_P50 = 0.3  # seconds, row created in the simulator -> salto_ks_event, wall clock
+P2_STREAM_P95 = 1.0
 P3_TARGET = 2.0
 P4_TARGET = 3.0
 MEMORY_TARGET = 1.2  # peak heap vs HA's floor integration for the same entities
@@ -27,7 +29,16 @@ def _by(raw: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
     """Figures, ratios and verdicts from the raw records."""
-    out: dict[str, Any] = {"p1": [], "p2": [], "p3": [], "p4": [], "p4_whatif": [], "memory": []}
+    out: dict[str, Any] = {
+        "p1": [],
+        "p1_stream": [],
+        "p2": [],
+        "p2_stream": [],
+        "p3": [],
+        "p4": [],
+        "p4_whatif": [],
+        "memory": [],
+    }
     for r in sorted(_by(raw, "p1"), key=lambda r: r["size"]):
         counters, minimum = r["counters"], r["minimum"]
         api = {k: counters.get(k, 0) for k in ("locks", "iqs", "entries")}
@@ -63,6 +74,40 @@ def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
                 "max": _r(r["max"]),
                 "target_p50": target,
                 "holds": r["p50"] is not None and r["p50"] <= target,
+            }
+        )
+    for r in _by(raw, "p1_stream"):
+        total = sum(r["counters"].values())
+        least = sum(r["minimum"].values())
+        out["p1_stream"].append(
+            {
+                "locks": r["size"],
+                "requests_per_hour": r["counters"],
+                "hub_connects": r["hub"],
+                "total": total,
+                "design_minimum": r["minimum"],
+                "design_minimum_total": least,
+                "ratio": round(total / least, 4),
+                "target": P1_TARGET,
+                "holds": total / least <= P1_TARGET and r["still_connected"],
+            }
+        )
+    for r in _by(raw, "p2_stream"):
+        out["p2_stream"].append(
+            {
+                "locks": r["locks"],
+                "rows_per_s": r["rate"],
+                "rows": r["rows"],
+                "delivered": r["delivered"],
+                "streamed": r["streamed"],
+                "p50": _r3(r["p50"]),
+                "p95": _r3(r["p95"]),
+                "max": _r3(r["max"]),
+                "load_average": [round(x, 2) for x in r["load_average"]],
+                "cpu_count": r["cpu_count"],
+                "target_p50": P2_STREAM_P50,
+                "target_p95": P2_STREAM_P95,
+                "holds": r["p50"] <= P2_STREAM_P50 and r["p95"] <= P2_STREAM_P95,
             }
         )
     for r in sorted(_by(raw, "p3p4"), key=lambda r: r["size"]):
@@ -232,6 +277,10 @@ def _gc(row: dict[str, Any]) -> str:
     return f"{ours} ({'+'.join(map(str, ours_full))}) / {floor} ({'+'.join(map(str, floor_full))})"
 
 
+def _r3(value: float) -> float:
+    return round(value, 4)
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
@@ -262,7 +311,35 @@ def table(s: dict[str, Any]) -> str:
             f"{r['p50']} | {r['p95']} | {r['max']} | ≤ {r['target_p50']:g} | {yes[r['holds']]} |"
         )
     if not s["p2"]:
-        lines.append("| — | skipped: the audit coordinator is not set up | | | | | | | |")
+        lines.append("| — | not run (deselected, or no audit coordinator) | | | | | | | |")
+    lines += ["", "### P1 with the event stream connected (requests per hour, 100 locks)", ""]
+    lines += [
+        "| locks | locks | iqs | entries | token | hub negotiations | total | design minimum | ratio (≤ 1.05) | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in s["p1_stream"]:
+        c = r["requests_per_hour"]
+        lines.append(
+            f"| {r['locks']} | {c.get('locks', 0)} | {c.get('iqs', 0)} | {c.get('entries', 0)} | "
+            f"{c.get('token', 0)} | {r['hub_connects']['negotiations']} | {r['total']} | "
+            f"{r['design_minimum_total']:g} | {r['ratio']:.3f} | {yes[r['holds']]} |"
+        )
+    if not s["p1_stream"]:
+        lines.append("| — | not run | | | | | | | | |")
+    lines += ["", "### P2 with the event stream (wall clock, loopback, seconds)", ""]
+    lines += [
+        "| locks | rows/s | rows | delivered | by the stream | p50 (≤ 0.3) | p95 (≤ 1) | max | load average (1/5/15 min, cores) | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in s["p2_stream"]:
+        load = "/".join(f"{x:g}" for x in r["load_average"])
+        lines.append(
+            f"| {r['locks']} | {r['rows_per_s']:g} | {r['rows']} | {r['delivered']} | "
+            f"{r['streamed']} | {r['p50']} | {r['p95']} | {r['max']} | {load} ({r['cpu_count']}) | "
+            f"{yes[r['holds']]} |"
+        )
+    if not s["p2_stream"]:
+        lines.append("| — | not run | | | | | | | | |")
     lines += ["", "### P3 roster poll that changes nothing (medians, same run)", ""]
     lines += [
         "| locks | state writes | poll CPU ms | bare fetch+parse CPU ms | CPU ratio (≤ 2) | poll wall ms | bare wall ms | holds |",

@@ -21,7 +21,8 @@ Faults and settings (all also on the control API, ``/_sim/stream…``):
 - ``delay``: each push leaves ``delay`` s after its row is readable from ``/entries``.
 - ``duplicate``: each push is sent this many times (1 = once).
 - ``lead``: the row is pushed at once but ``/entries`` hides it for ``lead`` s (a push ahead of the
-  log, e.g. the log's replica lagging).
+  log, e.g. the log's replica lagging). The log stays in order: a row written after a hidden one is
+  hidden at least as long, even once ``lead`` is back to 0.
 
 Counters per site: ``negotiations``, ``connections`` (accepted WebSockets), ``pushes`` (messages
 sent, duplicates included), ``refused`` (401/403 answered), ``drops``, ``stalled``,
@@ -205,8 +206,13 @@ class EventStream:
     # rows --------------------------------------------------------------------------------
     def entry_added(self, site_id: str, seq: int, data: dict[str, Any], now: float) -> None:
         """A row was written: push it to the site's subscribers (faults applied)."""
-        if self.lead > 0:
-            self.hidden_until[seq] = now + self.lead
+        # The log shows rows in the order they were written (a lagging replica applies them in
+        # order): a row is not readable before one written earlier.
+        until = max(
+            now + self.lead, max((t for t in self.hidden_until.values() if t > now), default=now)
+        )
+        if until > now:
+            self.hidden_until[seq] = until
         targets = [s for s in self.subscribers if s.site_id == site_id]
         if not targets:
             return

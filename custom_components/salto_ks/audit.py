@@ -52,6 +52,10 @@ AUDIT_RECENT: Final = 20
 # stream brings every row within a second, the poll stays the safety net for a row the stream lost
 # without a disconnect and for late uploads, and a tenth of the default's requests is enough for it.
 AUDIT_STREAM_INTERVAL: Final = 300.0
+# Successful reads at the normal interval after every change of the stream before the slow one: the
+# one at once closes the gap, the next catches a row the log showed late (a lagging replica) that
+# the stream missed too.
+AUDIT_GAP_READS: Final = 2
 # Where a delivered row came from (diagnostics: rows by path).
 PATH_POLL: Final = "poll"
 PATH_STREAM: Final = "stream"
@@ -150,6 +154,8 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
         self._poll_interval = interval
         self._poll_lock = asyncio.Lock()
         self.stream_connected = False
+        self._gap_reads = 0
+        self._stream_epoch = 0
         self.delivered: dict[str, int] = {PATH_POLL: 0, PATH_STREAM: 0}
 
     # -- public --------------------------------------------------------------------------------
@@ -226,15 +232,23 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
     def async_stream_changed(self, connected: bool) -> None:
         """The event stream connected (read the log once now, then poll slowly) or went down."""
         self.stream_connected = connected
-        seconds = (
-            max(self._poll_interval, AUDIT_STREAM_INTERVAL) if connected else self._poll_interval
-        )
-        self.update_interval = timedelta(seconds=seconds)
+        # The slow interval only after AUDIT_GAP_READS successful reads begun after this change (a
+        # read that fails is retried at the normal interval).
+        self._stream_epoch += 1
+        self._gap_reads = AUDIT_GAP_READS
+        self._set_interval()
         # Now, not debounced: after a connect this closes the gap at once; after a drop it
         # reschedules the polls at the interval.
         self.config_entry.async_create_background_task(
             self.hass, self.async_refresh(), f"{DOMAIN} audit poll after a stream change"
         )
+
+    @callback
+    def _set_interval(self) -> None:
+        """Poll slowly while the stream is connected and the reads after the connect are done."""
+        slow = self.stream_connected and self._gap_reads == 0
+        seconds = max(self._poll_interval, AUDIT_STREAM_INTERVAL) if slow else self._poll_interval
+        self.update_interval = timedelta(seconds=seconds)
 
     # -- storage -------------------------------------------------------------------------------
 
@@ -284,10 +298,16 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             # One poll at a time: a poll asked for by the event stream must not read the same
             # rows as one already under way.
             async with self._poll_lock:
+                epoch = self._stream_epoch
                 cursor = await self._async_poll()
         except UpdateFailed as err:
             self._note_failure(err)
             raise
+        if epoch == self._stream_epoch and self._gap_reads:
+            # A read that began after the stream's latest change. HA schedules the next poll after
+            # this one, at the interval it finds then.
+            self._gap_reads -= 1
+            self._set_interval()
         if self._failure_unlogged:
             # HA's "recovered" line would follow an error line nobody saw.
             self.last_update_success = True

@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.debounce import Debouncer
@@ -55,17 +56,33 @@ from .const import (
 from .issues import issue_id
 from .stream_state import implied_lock
 
-# Reconnect backoff: BASE * 2**attempt seconds, at most CAP, each delay drawn from its upper half.
-STREAM_BACKOFF_BASE: Final = 1.0
-STREAM_BACKOFF_CAP: Final = 300.0
-# A connection that stayed up this long resets the backoff (one that drops at once does not).
-STREAM_STABLE_AFTER: Final = 60.0
-# While the hub refuses the site (403 / 404) it is asked again this rarely, silently.
-STREAM_REFUSED_RETRY: Final = 3600.0
-# The stream counts as down for the log (one info line) once it has not reconnected for this long.
-STREAM_DOWN_NOTICE: Final = 120.0
-# A burst of state-implying rows within this many seconds asks for one confirming roster poll.
-STREAM_CONFIRM_DELAY: Final = 2.0
+
+@dataclass(frozen=True, slots=True)
+class StreamTiming:
+    """How the stream waits, in seconds (``STREAM_TIMING``; the soak and the tests shorten it)."""
+
+    # Reconnect backoff: backoff_base * 2**attempt, at most backoff_cap, each delay drawn from its
+    # upper half.
+    backoff_base: float
+    backoff_cap: float
+    # A connection that stayed up this long resets the backoff (one that drops at once does not).
+    stable_after: float
+    # While the hub refuses the site (403 / 404) it is asked again this rarely, silently.
+    refused_retry: float
+    # The stream counts as down for the log (one info line) once it has not reconnected for this long.
+    down_notice: float
+    # A burst of state-implying rows within this long asks for one confirming roster poll.
+    confirm_delay: float
+
+
+STREAM_TIMING: Final = StreamTiming(
+    backoff_base=1.0,
+    backoff_cap=300.0,
+    stable_after=60.0,
+    refused_retry=3600.0,
+    down_notice=120.0,
+    confirm_delay=2.0,
+)
 
 ISSUE_STREAM_REFUSED: Final = "stream_refused"
 
@@ -92,9 +109,11 @@ def stream_issue_id(entry_id: str) -> str:
     return issue_id(ISSUE_STREAM_REFUSED, entry_id)
 
 
-def backoff_delay(attempt: int, rand: Callable[[], float] = random.random) -> float:
+def backoff_delay(
+    attempt: int, timing: StreamTiming, rand: Callable[[], float] = random.random
+) -> float:
     """Seconds before reconnect attempt ``attempt`` (0-based): capped exponential, upper-half jitter."""
-    ceiling: float = min(STREAM_BACKOFF_CAP, STREAM_BACKOFF_BASE * 2.0 ** min(attempt, 30))
+    ceiling: float = min(timing.backoff_cap, timing.backoff_base * 2.0 ** min(attempt, 30))
     return ceiling / 2 + rand() * ceiling / 2
 
 
@@ -113,6 +132,7 @@ class EventStreamManager:
     ) -> None:
         """Bind the stream to the entry's client (tokens, Retry-After gate), feed and roster."""
         self.hass = hass
+        self._timing = STREAM_TIMING
         self._entry = config_entry
         self._client = client
         self._audit = audit
@@ -128,7 +148,7 @@ class EventStreamManager:
         self._confirm = Debouncer(
             hass,
             LOGGER,
-            cooldown=STREAM_CONFIRM_DELAY,
+            cooldown=self._timing.confirm_delay,
             immediate=False,
             function=roster.async_refresh,
         )
@@ -149,17 +169,35 @@ class EventStreamManager:
 
     @callback
     def async_start(self) -> None:
-        """Start the connection task (once)."""
-        if self._task is None:
-            self._task = self._entry.async_create_background_task(
-                self.hass, self._async_run(), f"{DOMAIN} event stream {self._entry.title}"
-            )
+        """Start the connection task (once); it runs until the entry unloads or Home Assistant stops.
+
+        A task of the manager's own, not one of Home Assistant's background tasks: those are what
+        ``async_block_till_done(wait_background_tasks=True)`` waits for to end, and this one never
+        ends by itself. The work it sets off (the gap read after a connect, the confirming roster
+        poll) does end, and runs as the entry's background tasks. See docs/architecture.md §3.
+        """
+        if self._task is not None:
+            return
+        self._task = self.hass.loop.create_task(
+            self._async_run(), name=f"{DOMAIN} event stream {self._entry.title}"
+        )
+        # Not async_listen_once: its remover, called by an unload after the stop, would log an error.
+        self._entry.async_on_unload(
+            self.hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_on_hass_stop)
+        )
+
+    async def _async_on_hass_stop(self, _event: Event) -> None:
+        """Close the socket while Home Assistant stops (the entry is not unloaded then)."""
+        await self._async_cancel()
 
     async def async_stop(self) -> None:
-        """Cancel the connection task and wait until it has closed its socket."""
-        self._confirm.async_cancel()
+        """Cancel the connection task and wait until it has closed its socket (the entry unloads)."""
         # The entry is going (reload or removal): a refusal is found again by the next connect.
         ir.async_delete_issue(self.hass, DOMAIN, stream_issue_id(self._entry.entry_id))
+        await self._async_cancel()
+
+    async def _async_cancel(self) -> None:
+        self._confirm.async_cancel()
         if (task := self._task) is None:
             return
         self._task = None
@@ -218,9 +256,9 @@ class EventStreamManager:
                 delay = self._failed(err, attempt)
             except (PermissionDeniedError, NotFoundError) as err:
                 self._refuse(err)
-                delay = STREAM_REFUSED_RETRY
+                delay = self._timing.refused_retry
             except RateLimitedError as err:
-                delay = max(err.retry_after or 0.0, backoff_delay(attempt))
+                delay = max(err.retry_after or 0.0, backoff_delay(attempt, self._timing))
                 self._failed(err, attempt)
             except SaltoKSError as err:
                 if isinstance(err, StreamClosedError) and not err.allow_reconnect:
@@ -232,7 +270,7 @@ class EventStreamManager:
                 LOGGER.exception("Unexpected error in the event stream of %s", self._title)
                 delay = self._failed(None, attempt)
             renewed = False
-            if self.hass.loop.time() - started >= STREAM_STABLE_AFTER:
+            if self.hass.loop.time() - started >= self._timing.stable_after:
                 attempt = 0
             else:
                 attempt += 1
@@ -270,7 +308,7 @@ class EventStreamManager:
         if self._down_since is None:
             self._down_since = now
         self.last_error = type(err).__name__ if err is not None else "unexpected error"
-        delay = backoff_delay(attempt)
+        delay = backoff_delay(attempt, self._timing)
         # The daily drop (1006) reconnects within seconds: a debug line. Only a stream that stays
         # down gets one info line, and one when it is back.
         LOGGER.debug(
@@ -279,7 +317,7 @@ class EventStreamManager:
             err.message if err is not None else "unexpected error",
             delay,
         )
-        if notice and not self._down_logged and now - self._down_since >= STREAM_DOWN_NOTICE:
+        if notice and not self._down_logged and now - self._down_since >= self._timing.down_notice:
             self._down_logged = True
             LOGGER.info(
                 "Event stream of %s is unavailable (%s); the access log is polled at the "

@@ -6,6 +6,9 @@ writes them to ``SALTO_BENCH_OUT`` and ``scripts/bench_report.py`` turns them in
 
 - P1 requests per hour (in-process simulator, frozen clock, one simulated hour).
 - P2 audit row -> HA event latency (in-process simulator, frozen clock, exact timer stepping).
+- P1/P2 with the event stream (``-k stream``): requests per hour with the stream up (frozen clock),
+  and the wall-clock latency from a row's creation in the simulator to ``salto_ks_event`` (real
+  clock, loopback, 10 rows/s on 100 locks).
 - P3/P4/memory: simulator in a subprocess, real clock, so that CPU time (``time.process_time``)
   and memory (tracemalloc) measured here are Home Assistant's and the client's only.
 """
@@ -63,6 +66,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.salto_ks import binary_sensor as salto_binary_sensor
 from custom_components.salto_ks import sensor as salto_sensor
+from custom_components.salto_ks.audit import AUDIT_STREAM_INTERVAL
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -74,6 +78,7 @@ from custom_components.salto_ks.const import (
     CONF_RELEASED_STATE,
     CONF_SITE_ID,
     CONF_STATUS_INTERVAL,
+    CONF_STREAM_URL,
     CONF_UNLOCK_SECONDS,
     CONF_USERNAME,
     DEFAULT_EVENT_POLL_INTERVAL,
@@ -434,6 +439,131 @@ async def test_p2_event_latency(
         max=max(latencies) if latencies else None,
         entity_p50=pct(entity_latencies, 50) if entity_latencies else None,
         entity_p95=pct(entity_latencies, 95) if entity_latencies else None,
+    )
+    assert len(latencies) == len(created), "every row must be delivered exactly once"
+
+
+# --- P1 / P2 with the event stream ---------------------------------------------------------------
+
+P2_STREAM_RATE = 10.0  # rows per second
+P2_STREAM_SECONDS = 30.0
+
+
+@pytest.mark.parametrize("size", [100])
+async def test_p1_stream_requests_per_hour(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    socket_enabled: None,
+    size: int,
+    bench_results: list[dict[str, Any]],
+) -> None:
+    """One simulated hour at default intervals with the event stream connected throughout."""
+    sim = Simulator.from_scenario("large", seed=1, locks=size)
+    await sim.start(host="127.0.0.1", port=0)
+    try:
+        entry = make_entry(sim.credentials())
+        entry.add_to_hass(hass)
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_STREAM_URL: sim.stream_url}
+        )
+        await setup_entry(hass, entry)
+        stream = entry.runtime_data.stream
+        assert stream is not None
+        await _wait_for(lambda: stream.connected)
+        sim.reset_counters()
+        sim.stream.reset_counters()
+        await advance(hass, freezer, HOUR)
+        counters = dict(sim.counters)
+        hub = {name: sim.stream.counter(name) for name in ("negotiations", "connections")}
+        still_connected = stream.connected
+        await unload_entry(hass, entry)
+    finally:
+        await sim.stop()
+    page_size = sim.tenant.page_size
+    polls = HOUR / DEFAULT_STATUS_INTERVAL
+    minimum = {
+        "locks": polls * max(1, math.ceil(size / page_size)),
+        "iqs": polls * max(1, math.ceil(len(sim.state.iqs) / page_size)),
+        "entries": HOUR / AUDIT_STREAM_INTERVAL,
+    }
+    record(
+        bench_results,
+        "p1_stream",
+        size=size,
+        counters=counters,
+        hub=hub,
+        still_connected=still_connected,
+        minimum=minimum,
+    )
+    assert still_connected
+
+
+async def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Turn the loop until ``condition`` holds, at most ``seconds`` of wall time (on a frozen
+    clock too: freezegun freezes time.perf_counter and the loop's timers, not this clock)."""
+    deadline = time.clock_gettime(time.CLOCK_MONOTONIC) + seconds
+    while not condition():
+        if time.clock_gettime(time.CLOCK_MONOTONIC) > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0)
+
+
+async def test_p2_stream_event_latency(
+    hass: HomeAssistant, socket_enabled: None, bench_results: list[dict[str, Any]]
+) -> None:
+    """Real clock, loopback: a row written into the simulator every 0.1 s on one of 100 locks;
+    latency = wall time from its creation in the simulator to its ``salto_ks_event``."""
+    size = 100
+    sim = Simulator.from_scenario("large", seed=1, locks=size)
+    await sim.start(host="127.0.0.1", port=0)
+    entry = make_entry(sim.credentials())
+    try:
+        entry.add_to_hass(hass)
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_STREAM_URL: sim.stream_url}
+        )
+        await setup_entry(hass, entry)
+        stream = entry.runtime_data.stream
+        assert stream is not None
+        await _wait_for(lambda: stream.connected)
+        delivered: dict[str, float] = {}
+
+        @callback
+        def on_salto_event(event: Event) -> None:
+            delivered.setdefault(event.data["entry_id"], time.perf_counter())
+
+        unsub = hass.bus.async_listen(EVENT_SALTO_KS, on_salto_event)
+        rng = random.Random(2)
+        lock_ids = list(sim.state.locks)
+        user_id = sim.state.site_users[next(iter(sim.state.site_users))].user.id
+        created: dict[str, float] = {}
+        count = int(P2_STREAM_RATE * P2_STREAM_SECONDS)
+        start = time.perf_counter()
+        for n in range(count):
+            # Paced against the start, so a slow turn of the loop does not slow the rate down.
+            await asyncio.sleep(max(0.0, start + n / P2_STREAM_RATE - time.perf_counter()))
+            row = sim.open_by(rng.choice(lock_ids), str(user_id), "tag")
+            created[row["id"]] = time.perf_counter()
+        await _wait_for(lambda: len(delivered) >= len(created), 10.0)
+        unsub()
+        streamed = stream.rows
+        await unload_entry(hass, entry)
+    finally:
+        await sim.stop()
+    latencies = [delivered[i] - at for i, at in created.items() if i in delivered]
+    record(
+        bench_results,
+        "p2_stream",
+        locks=size,
+        rate=P2_STREAM_RATE,
+        rows=len(created),
+        delivered=len(latencies),
+        streamed=streamed,
+        p50=pct(latencies, 50),
+        p95=pct(latencies, 95),
+        max=max(latencies),
+        cpu_count=os.cpu_count(),
+        load_average=list(os.getloadavg()),
     )
     assert len(latencies) == len(created), "every row must be delivered exactly once"
 

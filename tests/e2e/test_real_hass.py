@@ -181,13 +181,15 @@ async def _next_event(
 
 @pytest.mark.timeout(150)
 async def test_tag_opening_event_survives_restart(stack: Stack) -> None:
-    """A tag opening in the simulator becomes an event entity change and a salto_ks_event, once."""
+    """A tag opening in the simulator becomes an event entity change and a salto_ks_event, once
+    (through the access-log poll)."""
     t0 = time.monotonic()
     ha, entry = await _start(stack)
     sim_state = await stack.sim.state()
     sim_locks = {lock["id"]: lock for lock in sim_state["locks"]}
     await stack.wait_entities(ha, "lock", len(sim_locks))
-    await ha.set_options(entry["entry_id"], {"event_poll_interval": 5})
+    # The access-log poll alone (the stream has its own test below): every 5 s.
+    await ha.set_options(entry["entry_id"], {"event_poll_interval": 5, "event_stream": False})
     await stack.wait_entities(ha, "lock", len(sim_locks))
 
     events = await salto_entities(ha, "event")
@@ -264,3 +266,54 @@ async def test_tag_opening_event_survives_restart(stack: Stack) -> None:
         f"restart stop {stack.timings.get('hass_stop', 0):.1f} s, "
         f"start->running {stack.timings['hass_running']:.1f} s"
     )
+
+
+@pytest.mark.timeout(120)
+async def test_streamed_row_reaches_home_assistant_within_a_second(stack: Stack) -> None:
+    """A row created through the simulator's control API comes over the event stream: its
+    salto_ks_event and the event entity's new state reach HA's WebSocket within a second."""
+    ha, entry = await _start(stack)
+    sim_state = await stack.sim.state()
+    sim_locks = {lock["id"]: lock for lock in sim_state["locks"]}
+    await stack.wait_entities(ha, "lock", len(sim_locks))
+    site_id = stack.credentials["site_id"]
+    sensors = await salto_entities(ha, "binary_sensor")
+    sensor = next(e for e in sensors if e["unique_id"] == f"{site_id}_event_stream")
+    await _wait_state(stack, ha, sensor["entity_id"], "on", within=30)
+    await asyncio.sleep(0.5)  # the access-log read right after the connect has been answered
+
+    lock_id = sorted(sim_locks)[0]
+    lock_entity = next(e for e in await salto_entities(ha, "lock") if e["unique_id"] == lock_id)
+    event_entity = next(
+        e
+        for e in await salto_entities(ha, "event")
+        if e.get("device_id") == lock_entity["device_id"]
+    )
+    async with ha.websocket() as ws:
+        bus = await ws.subscribe_events(f"{DOMAIN}_event")
+        states = await ws.subscribe_events("state_changed")
+        counters = await _counters(stack)
+        started = time.monotonic()
+        added = await stack.sim.request(
+            "POST",
+            "/_sim/entries",
+            {"lock_id": lock_id, "event_category": "lock_opened", "access_by": "tag"},
+        )
+        fired = await _next_event(bus, lambda e: _mentions(e, added["id"]), within=1.0)
+        event_after = time.monotonic() - started
+
+        def entity_changed(event: dict[str, Any]) -> bool:
+            data = event.get("data", {})
+            new = data.get("new_state") or {}
+            return data.get("entity_id") == event_entity["entity_id"] and (
+                new.get("attributes", {}).get("entry_id") == added["id"]
+            )
+
+        await _next_event(states, entity_changed, within=max(0.0, 1.0 - event_after))
+        state_after = time.monotonic() - started
+    assert fired["data"]["config_entry_id"] == entry["entry_id"]
+    # It came by the stream: no access-log poll was needed (the slow safety-net poll is 300 s).
+    now = await _counters(stack)
+    assert sum(now.get(n, 0) - counters.get(n, 0) for n in AUDIT_ENDPOINTS) == 0
+    _check_log(stack)
+    print(f"\n[e2e] streamed row: event {event_after:.3f} s, entity state {state_after:.3f} s")

@@ -5,6 +5,7 @@ expiry and 401 renewal, a refused stream falling back to polling, and an unload 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -38,7 +39,7 @@ from custom_components.salto_ks.const import (
 from custom_components.salto_ks.stream import EventStreamManager, stream_issue_id
 from simulator import Simulator
 
-from .conftest import lock_entity_id, site_entry
+from .conftest import lock_entity_id, setup_entry, site_entry
 
 FEATURE = "events_streaming"
 
@@ -80,11 +81,10 @@ def _sensor(hass: HomeAssistant, sim: Simulator) -> str:
 
 
 async def _poll(hass: HomeAssistant, seconds: float) -> None:
-    """Let the timers due within ``seconds`` run (the access-log poll among them) and settle."""
+    """Let the timers due within ``seconds`` run (the access-log poll among them) and wait for the
+    work they start: scheduled refreshes are background tasks, the open stream is not one."""
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
-    await hass.async_block_till_done()
-    await asyncio.sleep(0.05)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.fixture
@@ -98,13 +98,12 @@ def stream_entry(
 
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry, *, connect: bool = True) -> None:
-    # Not setup_entry(): it waits for background tasks, and the stream is one that never ends.
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # setup_entry() waits for every background task: the open stream is none of them.
+    await setup_entry(hass, entry)
     if connect:
         await wait_until(lambda: _stream(entry).connected)
-        await hass.async_block_till_done()
+        # The access-log read that follows the connect.
+        await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.fixture
@@ -150,6 +149,9 @@ async def test_poll_slows_while_streaming_and_not_when_down(
     hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry
 ) -> None:
     audit = _audit(streaming)
+    # The read at the connect, then one more at the normal interval, then slowly.
+    assert audit.update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+    await _poll(hass, DEFAULT_EVENT_POLL_INTERVAL + 1)
     assert audit.update_interval == timedelta(seconds=AUDIT_STREAM_INTERVAL)
     salto_sim.stream.refuse(403, times=5)
     salto_sim.stream.drop()
@@ -185,9 +187,9 @@ async def test_row_implying_a_state_updates_at_once_then_one_confirming_poll(
         salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened", access_by="tag")
     await wait_until(lambda: _stream(streaming).rows == 5)
     assert salto_sim.counters.get("locks", 0) == locks_before  # none yet: debounced
-    await _poll(hass, stream_module.STREAM_CONFIRM_DELAY + 0.5)
+    await _poll(hass, stream_module.STREAM_TIMING.confirm_delay + 0.5)
     await wait_until(lambda: salto_sim.counters.get("locks", 0) == locks_before + 1)
-    await _poll(hass, stream_module.STREAM_CONFIRM_DELAY + 0.5)
+    await _poll(hass, stream_module.STREAM_TIMING.confirm_delay + 0.5)
     assert salto_sim.counters.get("locks", 0) == locks_before + 1
     # The simulator's lock never entered privacy mode: the confirming poll shows the truth.
     assert hass.states.get(sensor).state == STATE_OFF
@@ -222,6 +224,55 @@ async def test_drop_reconnects_and_the_gap_is_read_at_once(
     ] == []
 
 
+async def test_rows_written_while_down_are_read_once_right_after_the_reconnect(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """The hub has no replay: the one access-log read right after the reconnect brings the rows
+    written while the stream was down (the next scheduled poll is minutes away)."""
+    stream = _stream(streaming)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    negotiations = salto_sim.counters.get("hub_negotiate", 0)
+    salto_sim.inject_fault("hub_negotiate", 503, times=1)
+    salto_sim.stream.drop()
+    await wait_until(lambda: salto_sim.counters.get("hub_negotiate", 0) == negotiations + 1)
+    await hass.async_block_till_done(wait_background_tasks=True)  # the read at the drop is done
+    assert not stream.connected
+    reads = salto_sim.counters.get("entries", 0)
+    missed = [salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened") for _ in range(3)]
+    await wait_until(lambda: stream.connected, 10.0)
+    await wait_until(lambda: len(events) == 3)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _ids(events) == [row["id"] for row in missed]
+    assert salto_sim.counters.get("entries", 0) == reads + 1
+
+
+async def test_a_failed_read_after_the_reconnect_is_retried_at_the_normal_interval(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """Until a read after the (re)connect succeeds the gap is open: the log is polled at the
+    event poll interval, not the stream's slow one."""
+    stream, audit = _stream(streaming), _audit(streaming)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    negotiations = salto_sim.counters.get("hub_negotiate", 0)
+    salto_sim.inject_fault("hub_negotiate", 503, times=1)
+    salto_sim.stream.drop()
+    await wait_until(lambda: salto_sim.counters.get("hub_negotiate", 0) == negotiations + 1)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    missed = salto_sim.add_entry(lock_id=lock_id, event_category="lock_opened")
+    salto_sim.inject_fault("entries", 503, times=1)  # the read right after the reconnect
+    await wait_until(lambda: stream.connected, 10.0)
+    await wait_until(lambda: salto_sim.faults.applied.get("503", 0) >= 2)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert events == []
+    assert audit.update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+    await _poll(hass, DEFAULT_EVENT_POLL_INTERVAL + 1)
+    assert _ids(events) == [missed["id"]]
+    # One more read at the normal interval (a row the log shows late), then the slow one.
+    assert audit.update_interval == timedelta(seconds=DEFAULT_EVENT_POLL_INTERVAL)
+    await _poll(hass, DEFAULT_EVENT_POLL_INTERVAL + 1)
+    assert audit.update_interval == timedelta(seconds=AUDIT_STREAM_INTERVAL)
+
+
 async def test_reconnect_after_token_expiry_takes_a_fresh_token(
     hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
 ) -> None:
@@ -253,10 +304,13 @@ async def test_401_renews_once_then_backs_off(
 
 
 def test_backoff_is_capped_exponential_with_jitter() -> None:
-    delays = [stream_module.backoff_delay(n, lambda: 1.0) for n in range(12)]
+    timing = stream_module.STREAM_TIMING
+    delays = [stream_module.backoff_delay(n, timing, lambda: 1.0) for n in range(12)]
     assert delays[:4] == [1.0, 2.0, 4.0, 8.0]
-    assert delays[-1] == stream_module.STREAM_BACKOFF_CAP
-    assert stream_module.backoff_delay(3, lambda: 0.0) == 4.0  # the jitter takes up to half
+    assert delays[-1] == timing.backoff_cap
+    assert stream_module.backoff_delay(3, timing, lambda: 0.0) == 4.0  # the jitter takes up to half
+    # Never gives up: attempt a million still waits the cap, and the loop has no attempt limit.
+    assert stream_module.backoff_delay(10**6, timing, lambda: 1.0) == timing.backoff_cap
 
 
 # --- refused, off, unload -----------------------------------------------------------------------
@@ -326,6 +380,41 @@ async def test_unload_with_an_open_stream_leaves_no_task(
     assert not [name for name in names if "event stream" in name]
 
 
+async def test_waiting_for_background_tasks_returns_while_the_stream_is_open(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """The open connection is no background task: a wait for them ends, and the work the stream
+    sets off (the confirming roster poll) is waited for."""
+    locks_before = salto_sim.counters.get("locks", 0)
+    salto_sim.add_entry(lock_id=lock_id, event_category="privacy_mode", event_detail="start")
+    await wait_until(lambda: _stream(streaming).rows == 1)
+    async_fire_time_changed(
+        hass, dt_util.utcnow() + timedelta(seconds=stream_module.STREAM_TIMING.confirm_delay + 1)
+    )
+    await asyncio.wait_for(hass.async_block_till_done(wait_background_tasks=True), 10)
+    assert salto_sim.counters.get("locks", 0) == locks_before + 1
+    assert _stream(streaming).connected
+    assert salto_sim.stream.open_connections() == 1
+
+
+async def test_home_assistant_stop_closes_the_stream(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    streaming: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Home Assistant does not unload entries when it stops: the stream closes on the stop event,
+    and an unload after it stays quiet."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    await wait_until(lambda: salto_sim.stream.open_connections() == 0)
+    assert not _stream(streaming).connected
+    assert not [t for t in asyncio.all_tasks() if "event stream" in t.get_name() and not t.done()]
+    assert await hass.config_entries.async_unload(streaming.entry_id)
+    await hass.async_block_till_done()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_diagnostics_show_stream_figures_without_token(
     hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
 ) -> None:
@@ -370,8 +459,11 @@ async def test_every_interleaving_delivers_each_row_once(
 ) -> None:
     """Whatever the order of pushes, losses, duplicates, drops and polls: each row exactly once."""
     # Drops seconds apart would back off for minutes (no connection stays up 60 s here).
-    monkeypatch.setattr(stream_module, "STREAM_BACKOFF_BASE", 0.01)
-    monkeypatch.setattr(stream_module, "STREAM_BACKOFF_CAP", 0.05)
+    monkeypatch.setattr(
+        stream_module,
+        "STREAM_TIMING",
+        dataclasses.replace(stream_module.STREAM_TIMING, backoff_base=0.01, backoff_cap=0.05),
+    )
     if stream_entry.state is not ConfigEntryState.LOADED:
         await _setup(hass, stream_entry)
     stream = _stream(stream_entry)

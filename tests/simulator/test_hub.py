@@ -494,6 +494,25 @@ async def test_lead_pushes_before_the_row_is_readable(
     await client.ws.close()
 
 
+async def test_the_log_stays_in_order_when_the_lead_ends(
+    salto_sim: Simulator, api: Api, clock: Clock
+) -> None:
+    """A row written after a hidden one is not readable before it (a replica applies in order)."""
+    await api.control("PATCH", "/stream", {"lead": 5})
+    first = salto_sim.tamper(lock_by_name(salto_sim, "Front Door"))
+    await api.control("PATCH", "/stream", {"lead": 0})
+    clock.advance(1)
+    second = salto_sim.tamper(lock_by_name(salto_sim, "Front Door"))
+    path = api.site("/entries?$top=50", version="v1.1")
+    ids = [r["id"] for r in (await api.get(path)).json()["items"]]
+    assert first["id"] not in ids
+    assert second["id"] not in ids
+    clock.advance(4)
+    ids = [r["id"] for r in (await api.get(path)).json()["items"]]
+    assert first["id"] in ids
+    assert second["id"] in ids
+
+
 async def test_a_generic_fault_on_negotiate(salto_sim: Simulator, api: Api) -> None:
     token = await api.login()
     salto_sim.inject_fault("hub_negotiate", 503, times=1)

@@ -19,7 +19,11 @@ Faults, all from the simulator: on every endpoint (token endpoint included) 10 %
 5 % timeouts, 1 % malformed JSON; 429 bursts (1-3 answers in a row, Retry-After 5-125 s); every
 token expired every 2-5 minutes (sometimes the refresh tokens too), tokens living 15 minutes; a
 10-minute outage (503 everywhere); one Home Assistant restart (unload, two minutes down, set up
-again on the same storage). The random faults pause for two roster intervals after the outage so
+again on the same storage). The event stream is on (``stream``): its hub gets the random faults too,
+every open connection is dropped (1006) every 2-5 minutes, tokens expire on open connections (the
+reconnect after a drop meets the 401), and each minute the pushes are shaped anew: as they are,
+sent twice, ahead of the log (``lead``: readable from the log only seconds later) or behind it
+(``delay``). The random faults pause for two roster intervals after the outage so
 that the recovery figure measures the integration, not the dice; the run ends with a fault-free
 drain.
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import random
@@ -59,6 +64,7 @@ from custom_components.salto_ks.const import (
     CONF_RELEASED_STATE,
     CONF_SITE_ID,
     CONF_STATUS_INTERVAL,
+    CONF_STREAM_URL,
     CONF_UNLOCK_SECONDS,
     CONF_USERNAME,
     DEFAULT_EVENT_POLL_INTERVAL,
@@ -116,6 +122,9 @@ class SoakConfig:
     late_fraction: float = 0.4  # shared groups that get one more row right after a poll
     status_interval: int = DEFAULT_STATUS_INTERVAL
     event_interval: int = DEFAULT_EVENT_POLL_INTERVAL
+    stream: bool = True
+    drop_every: tuple[float, float] = (120.0, 300.0)  # seconds between stream drops
+    shape_every: float = 60.0  # the pushes' shape (normal, twice, ahead, behind) changes this often
 
 
 @dataclass
@@ -238,6 +247,13 @@ class Soak:
         self.outage_end = 0.0
         self.restart: dict[str, Any] = {}
         self.skipped_by_bound = 0
+        self.drops = 0
+        self.stream_figures: Counter[str] = Counter()
+        self.connected_steps: Counter[bool] = Counter()
+        self.shapes: Counter[str] = Counter()
+        self.paths: dict[str, str] = {}  # entry id -> path of its (first) delivery
+        self._seen_delivered: dict[str, int] = {}
+        self._last_path = "poll"
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -252,22 +268,48 @@ class Soak:
         async_fire_time_changed(self.hass)
 
     async def _settle(self) -> None:
-        """Wait until Home Assistant is idle; move the clock past the client's timeout whenever a
-        request sits in a ``timeout`` fault (on a frozen clock it would wait forever).
+        """Wait until Home Assistant and the event stream are idle; move the clock past the client's
+        timeout whenever a request of Home Assistant's sits in a ``timeout`` fault (on a frozen clock
+        it would wait forever).
 
         The clock only moves once nothing else progresses (no new log record, request or parked
         request for ``IDLE_SPINS`` loop turns): answers already on their way, e.g. a concurrent 429,
-        are read first, as they would be within the 10 s a real timeout takes.
+        are read first, as they would be within the 10 s a real timeout takes. The stream's
+        connection task is none of Home Assistant's tasks: what it started (a negotiation, a
+        handshake, a push on its way) is let run until nothing progresses, else the next clock step
+        would time it out.
         """
+        while True:
+            await self._settle_hass()
+            if not await self._spin_until_idle():
+                return
+
+    def _progress(self) -> tuple[int, int, int, int]:
+        return (
+            len(self.log.records),
+            self.sim.monitor.requests,
+            len(self.sim.monitor.parked),
+            len(self.deliveries),
+        )
+
+    async def _spin_until_idle(self) -> bool:
+        """Turn the loop until nothing progresses for ``IDLE_SPINS`` turns; whether anything did."""
+        idle, last, moved = 0, self._progress(), False
+        while idle < IDLE_SPINS:
+            await asyncio.sleep(0)
+            progress = self._progress()
+            if progress == last:
+                idle += 1
+            else:
+                idle, last, moved = 0, progress, True
+        return moved
+
+    async def _settle_hass(self) -> None:
         waiter = asyncio.ensure_future(self.hass.async_block_till_done(wait_background_tasks=True))
         idle, last = 0, None
         while not waiter.done():
             await asyncio.sleep(0)
-            progress = (
-                len(self.log.records),
-                self.sim.monitor.requests,
-                len(self.sim.monitor.parked),
-            )
+            progress = self._progress()
             idle = idle + 1 if progress == last else 0
             last = progress
             if idle < IDLE_SPINS:
@@ -345,6 +387,11 @@ class Soak:
         while when < self.end:
             when += self.rng.uniform(*cfg.token_expiry)
             self.expiry_times.append(when)
+        self.drop_times = []
+        when = 0.0
+        while cfg.stream and when < self.end:
+            when += self.rng.uniform(*cfg.drop_every)
+            self.drop_times.append(when)
 
     # -- faults ----------------------------------------------------------------------------------
 
@@ -388,6 +435,23 @@ class Soak:
             self._front(self.sim.faults.add("*", "429", times=1, retry_after=wait))
         self.bursts += 1
         self._note("429 burst", retry_after=waits)
+
+    def _shape_pushes(self) -> None:
+        """Pushes as they are (half the time), twice, ahead of the log or behind it."""
+        pick = self.rng.random()
+        if pick < 0.5:
+            shape, settings = "normal", {"duplicate": 1, "lead": 0.0, "delay": 0.0}
+        elif pick < 0.7:
+            shape, settings = "duplicate", {"duplicate": 2, "lead": 0.0, "delay": 0.0}
+        elif pick < 0.85:
+            lead = float(self.rng.randint(1, 8))
+            shape, settings = "ahead_of_log", {"duplicate": 1, "lead": lead, "delay": 0.0}
+        else:
+            delay = float(self.rng.randint(1, 8))
+            shape, settings = "behind_log", {"duplicate": 1, "lead": 0.0, "delay": delay}
+        self.sim.stream.update(**settings)
+        self.shapes[shape] += 1
+        self._note("pushes " + shape, **settings)
 
     # -- rows ------------------------------------------------------------------------------------
 
@@ -451,7 +515,24 @@ class Soak:
 
     @callback
     def _on_event(self, event: Event) -> None:
-        self.deliveries.append((event.data["entry_id"], self._now()))
+        entry_id = event.data["entry_id"]
+        self.deliveries.append((entry_id, self._now()))
+        self.paths.setdefault(entry_id, self._path())
+
+    def _path(self) -> str:
+        """The path of the row being delivered: the feed counts a delivery by path just before it
+        fires the rows (one by one for the stream, a batch for a poll)."""
+        entry = self.entry
+        audit = (
+            entry.runtime_data.audit if entry and entry.state is ConfigEntryState.LOADED else None
+        )
+        if audit is None:
+            return self._last_path
+        for path, count in audit.delivered.items():
+            if count != self._seen_delivered.get(path, 0):
+                self._last_path = path
+        self._seen_delivered = dict(audit.delivered)
+        return self._last_path
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         self.loop_exceptions.append(
@@ -476,6 +557,7 @@ class Soak:
                 CONF_USERNAME: sim.username,
                 CONF_PASSWORD: sim.password,
                 CONF_SITE_ID: sim.site_id,
+                **({CONF_STREAM_URL: sim.stream_url} if self.cfg.stream else {}),
             },
             options={
                 CONF_STATUS_INTERVAL: self.cfg.status_interval,
@@ -507,6 +589,7 @@ class Soak:
             self.entry.runtime_data.audit if self.entry.state is ConfigEntryState.LOADED else None
         )
         cursor = audit.cursor.as_dict() if audit is not None and audit.cursor else None
+        self._keep_stream_figures()
         assert await self.hass.config_entries.async_unload(self.entry.entry_id)
         await self.hass.async_block_till_done()
         stored = self.storage.get(f"{DOMAIN}.{self.entry.entry_id}", {}).get("data", {})
@@ -517,9 +600,33 @@ class Soak:
         }
         self._note("HA stopped (unload)")
 
+    def _count_connected(self) -> None:
+        """One clock step more, with the stream connected or not."""
+        entry = self.entry
+        stream = (
+            entry.runtime_data.stream if entry and entry.state is ConfigEntryState.LOADED else None
+        )
+        self.connected_steps[stream is not None and stream.connected] += 1
+
+    def _keep_stream_figures(self) -> None:
+        """Add the figures of the stream manager about to go (a restart replaces it)."""
+        assert self.entry is not None
+        stream = (
+            self.entry.runtime_data.stream if self.entry.state is ConfigEntryState.LOADED else None
+        )
+        if stream is None:
+            return
+        for name, value in (
+            ("reconnects", stream.reconnects),
+            ("rows_streamed", stream.rows),
+            ("pushes_already_delivered", stream.duplicates),
+        ):
+            self.stream_figures[name] += value
+
     def _restart_up(self) -> None:
         assert self.entry is not None
         self._restart_started = self._now()
+        self._seen_delivered = {}  # the new feed counts from 0
         self.hass.async_create_task(self.hass.config_entries.async_setup(self.entry.entry_id))
         self._note("HA started (setup on the same storage)")
 
@@ -572,6 +679,7 @@ class Soak:
         self._next_row = 0
         self._add_random_faults()
         bursts, expiries = list(self.burst_times), list(self.expiry_times)
+        drops, next_shape = list(self.drop_times), 0.0
         outage: Fault | None = None
         restarted = up = False
         while self._rel() < self.end or self._next_row < len(self.rows):
@@ -603,6 +711,13 @@ class Soak:
                 refresh = self.rng.random() < 0.25
                 sim.expire_tokens(refresh=refresh)
                 self.token_expiries += 1
+            while drops and drops[0] <= t:
+                drops.pop(0)
+                self.drops += sim.stream.drop()
+                self._note("stream drop")
+            if cfg.stream and t >= next_shape:
+                next_shape = t + cfg.shape_every
+                self._shape_pushes()
             if not restarted and t >= self.restart_at:
                 restarted = True
                 await self._restart_down()
@@ -613,6 +728,7 @@ class Soak:
             async_fire_time_changed(hass)
             await self._settle()
             self._write_due(late=True)
+            self._count_connected()
             if (
                 up
                 and "loaded_after_s" not in self.restart
@@ -624,6 +740,7 @@ class Soak:
         # Drain without faults: what is still undelivered after this is lost.
         self._remove_random_faults()
         sim.clear_faults()
+        sim.stream.update(duplicate=1, lead=0.0, delay=0.0)
         self._note("drain (no faults)")
         drain_until = self._rel() + 2 * cfg.status_interval + cfg.event_interval
         while self._rel() < drain_until:
@@ -645,11 +762,20 @@ class Soak:
         first_fired: dict[str, float] = {}
         for entry_id, at in self.deliveries:
             first_fired.setdefault(entry_id, at)
-        # Order: each delivered row not older than the one delivered before it.
+        # Order: each row a poll delivered not older than the one it delivered before it (a row
+        # the stream missed comes from the poll after newer streamed ones: that is the design).
+        polled = [i for i, _ in self.deliveries if self.paths.get(i) == "poll"]
         order_violations = sum(
             1
-            for (a, _), (b, _) in zip(self.deliveries, self.deliveries[1:], strict=False)
+            for a, b in itertools.pairwise(polled)
             if a in self.generated and b in self.generated and self.generated[b] < self.generated[a]
+        )
+        self._keep_stream_figures()
+        by_path = Counter(self.paths.values())
+        streamed = sorted(
+            first_fired[i] - self.generated[i]
+            for i, path in self.paths.items()
+            if path == "stream" and i in self.generated
         )
         before_end = [i for i, at in self.generated.items() if at < self.outage_end]
         recovery_events: float | None = None
@@ -724,11 +850,30 @@ class Soak:
                 "rows_skipped_by_backlog_bound": len(skipped),
                 "backlog_bound": AUDIT_BACKLOG_LIMIT,
                 "order_violations": order_violations,
+                "stream": {
+                    "on": cfg.stream,
+                    "rows_by_path": dict(sorted(by_path.items())),
+                    "drops": self.drops,
+                    "connected_share": round(
+                        self.connected_steps[True] / max(1, sum(self.connected_steps.values())), 3
+                    ),
+                    "push_shapes_minutes": dict(sorted(self.shapes.items())),
+                    "manager": dict(sorted(self.stream_figures.items())),
+                    "hub": {
+                        name: sim.stream.counter(name)
+                        for name in ("negotiations", "connections", "pushes", "drops")
+                    },
+                    "latency_s_streamed": {
+                        "median": round(streamed[len(streamed) // 2], 1) if streamed else None,
+                        "max": round(streamed[-1], 1) if streamed else None,
+                    },
+                },
                 "latency_s": {
                     "median": round(latencies[len(latencies) // 2], 1) if latencies else None,
                     "max": round(latencies[-1], 1) if latencies else None,
                 },
                 "lost_ids": lost[:20],
+                "lost_at_s": [round(self.generated[i] - self.t0, 1) for i in lost[:20]],
                 "requests": monitor.requests,
                 "requests_per_endpoint": dict(sorted(sim.counters.items())),
                 "faults_applied": dict(sorted(sim.faults.applied.items())),

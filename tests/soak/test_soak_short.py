@@ -1,4 +1,5 @@
-"""The short soak: ~500 rows on 5 locks through every fault kind and a restart; every target holds.
+"""The short soak: ~500 rows on 5 locks through every fault kind (the event stream's too) and a
+restart; every target holds.
 
 The full soak is ``scripts/soak`` (``test_soak_full.py``); what is measured is in docs/reliability.md.
 """
@@ -29,6 +30,19 @@ async def test_soak_short(
     for kind in ("500", "502", "503", "timeout", "malformed", "429"):
         assert applied.get(kind, 0) > 0, (kind, applied)
     assert details["token_expiries"] > 0
+    # The event stream carried rows, was dropped, met expired tokens and every shape of push.
+    stream = details["stream"]
+    assert stream["rows_by_path"].get("stream", 0) > 0, stream
+    assert stream["rows_by_path"].get("poll", 0) > 0, stream
+    assert stream["drops"] > 0, stream
+    assert stream["manager"]["reconnects"] > 0, stream
+    assert stream["manager"]["pushes_already_delivered"] > 0, stream
+    assert set(stream["push_shapes_minutes"]) == {
+        "normal",
+        "duplicate",
+        "ahead_of_log",
+        "behind_log",
+    }, stream
     assert details["rows_sharing_a_second"] > 0
     assert details["rows_late_at_the_cursor_second"] > 0
     assert details["restart"]["cursor_saved"], details["restart"]

@@ -1,4 +1,5 @@
-"""HTTP helpers shared by the token manager and the client: body decoding and error mapping."""
+"""HTTP helpers shared by the token manager, the client and the event stream: the one request
+helper, body decoding and error mapping."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+import aiohttp
+from yarl import URL
 
 from .exceptions import (
     ApiNotEnabledError,
@@ -62,6 +66,43 @@ class Scrubber:
 
     def __repr__(self) -> str:
         return f"Scrubber(<{len(self._secrets)} secrets>)"
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL | str,
+    *,
+    what: str,
+    scrub: Scrubber,
+    client_timeout: aiohttp.ClientTimeout,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    form: Mapping[str, str] | None = None,
+) -> tuple[int, bytes, Mapping[str, str]]:
+    """Send one request and read its whole answer: (status, body, headers).
+
+    Redirects are never followed (a 307/308 would re-send the credentials elsewhere). A timeout or
+    a transport error is a ``CommunicationError`` named by ``what`` ("on GET /path", "while
+    requesting a token"), its text scrubbed of the secrets ``scrub`` knows.
+    """
+    try:
+        async with session.request(
+            method,
+            url,
+            params=params,
+            json=json_body,
+            data=form,
+            headers=headers,
+            timeout=client_timeout,
+            allow_redirects=False,
+        ) as resp:
+            return resp.status, await resp.read(), resp.headers
+    except TimeoutError:
+        raise CommunicationError(f"Timeout {what}") from None
+    except aiohttp.ClientError as err:
+        raise CommunicationError(f"Error {what}: {type(err).__name__}: {scrub(str(err))}") from None
 
 
 def decode_json(raw: bytes, what: str) -> Any:

@@ -11,12 +11,11 @@ from urllib.parse import quote
 
 import aiohttp
 
-from ._http import Scrubber, decode_json, token_error
+from ._http import Scrubber, decode_json, send, token_error
 from .const import DEFAULT_TOKEN_LIFETIME, SCOPE, TOKEN_EXPIRY_MARGIN, USER_AGENT
 from .exceptions import (
     ApiNotEnabledError,
     AuthenticationError,
-    CommunicationError,
     InvalidResponseError,
     RateLimitedError,
 )
@@ -212,27 +211,20 @@ class TokenManager:
         self._check_gates()
         grant = form["grant_type"]
         _LOGGER.debug("Requesting a token (grant %s) from %s", grant, self._auth_url)
-        try:
-            async with self._session.post(
-                self._auth_url,
-                data=form,
-                headers={
-                    "Authorization": self._basic_auth(),
-                    "Accept": "application/json",
-                    "User-Agent": USER_AGENT,
-                },
-                timeout=self._timeout,
-                allow_redirects=False,  # a 307/308 would re-post the password elsewhere
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-                headers = resp.headers
-        except TimeoutError:
-            raise CommunicationError("Timeout while requesting a token") from None
-        except aiohttp.ClientError as err:
-            raise CommunicationError(
-                f"Error while requesting a token: {type(err).__name__}: {self._scrub(str(err))}"
-            ) from None
+        status, raw, headers = await send(
+            self._session,
+            "POST",
+            self._auth_url,
+            what="while requesting a token",
+            scrub=self._scrub,
+            client_timeout=self._timeout,
+            headers={
+                "Authorization": self._basic_auth(),
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+            form=form,
+        )
         if status != 200:
             error = token_error(status, raw, headers, self._scrub)
             if isinstance(error, RateLimitedError):

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from ._http import Scrubber, api_error, decode_json
+from ._http import Scrubber, api_error, decode_json, send
 from .auth import ExternalTokens, TokenManager, TokenSource
 from .const import (
     CONTINUATION_HEADER,
@@ -26,7 +26,6 @@ from .const import (
     USER_AGENT,
 )
 from .exceptions import (
-    CommunicationError,
     InvalidResponseError,
     NotFoundError,
     RateLimitedError,
@@ -202,25 +201,17 @@ class SaltoKSClient(GuestAccessCalls):
         if headers:
             request_headers.update(headers)
         _LOGGER.debug("%s %s %s", method, url.path, dict(params) if params else "")
-        try:
-            async with self._session.request(
-                method,
-                url,
-                params=params,
-                json=body,
-                headers=request_headers,
-                timeout=self._timeout,
-                allow_redirects=False,
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-                resp_headers = resp.headers
-        except TimeoutError:
-            raise CommunicationError(f"Timeout on {method} {url.path}") from None
-        except aiohttp.ClientError as err:
-            raise CommunicationError(
-                f"Error on {method} {url.path}: {type(err).__name__}: {self._scrub(str(err))}"
-            ) from None
+        status, raw, resp_headers = await send(
+            self._session,
+            method,
+            url,
+            what=f"on {method} {url.path}",
+            scrub=self._scrub,
+            client_timeout=self._timeout,
+            headers=request_headers,
+            params=params,
+            json_body=body,
+        )
         _LOGGER.debug("%s %s answered %s", method, url.path, status)
         return status, raw, resp_headers
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from ._http import Scrubber, api_error, decode_json
+from ._http import Scrubber, api_error, decode_json, send
 from .const import STREAM_HUB_PATH, USER_AGENT
 from .exceptions import (
     CommunicationError,
@@ -134,22 +134,15 @@ class EntryStreamClient:
             {"site_id": self._site_id, "negotiateVersion": "1"}
         )
         _LOGGER.debug("Negotiating the event stream at %s", self.hub_url)
-        try:
-            async with self._session.post(
-                url,
-                headers=self._headers(token),
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-                allow_redirects=False,
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-                headers = resp.headers
-        except TimeoutError:
-            raise CommunicationError("Timeout while negotiating the event stream") from None
-        except aiohttp.ClientError as err:
-            raise CommunicationError(
-                f"Error while negotiating the event stream: {type(err).__name__}"
-            ) from None
+        status, raw, headers = await send(
+            self._session,
+            "POST",
+            url,
+            what="while negotiating the event stream",
+            scrub=self._scrub,
+            client_timeout=aiohttp.ClientTimeout(total=self._timeout),
+            headers=self._headers(token),
+        )
         if status != 200:
             raise self._refusal(status, raw, headers)
         return _connection_token(decode_json(raw, "event stream negotiation"))
@@ -192,7 +185,7 @@ class EntryStreamClient:
 
     async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         """Send the handshake and read its answer; returns what followed it in the same frame."""
-        await ws.send_str(HANDSHAKE)
+        await _send(ws, HANDSHAKE)
         try:
             async with asyncio.timeout(self._timeout):
                 msg = await ws.receive()
@@ -234,7 +227,7 @@ class EntryStreamClient:
                     "The event stream went silent (no message or ping)", close_code=None
                 )
             if now >= next_ping:
-                await ws.send_str(PING)
+                await _send(ws, PING)
                 next_ping = now + self._keepalive
             wait = min(next_ping, last_heard + self._server_timeout) - now
             try:
@@ -324,6 +317,14 @@ def _connection_token(body: object) -> str:
     if not isinstance(token, str) or not token:
         raise InvalidResponseError("The event stream's negotiate answer has no connection token")
     return token
+
+
+async def _send(ws: aiohttp.ClientWebSocketResponse, record: str) -> None:
+    """Send one record; a socket that is closing under it ends the connection like a drop."""
+    try:
+        await ws.send_str(record)
+    except (aiohttp.ClientError, ConnectionError):
+        raise _closed(ws, "while sending") from None
 
 
 def _closed(ws: aiohttp.ClientWebSocketResponse, when: str) -> StreamClosedError:
