@@ -19,7 +19,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.salto_ks import config_flow, flow_validation
+from custom_components.salto_ks import (
+    config_flow,
+    flow_base,
+    flow_credentials,
+    flow_oauth,
+    flow_validation,
+    options_flow,
+)
 from custom_components.salto_ks.api import PRODUCTION_API, PRODUCTION_AUTH_URL
 from custom_components.salto_ks.const import (
     AUTH_API_CLIENT,
@@ -73,7 +80,7 @@ def presets_on_sim(salto_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Sim
     """Point every preset endpoint at the simulator (the real hosts are unreachable in tests)."""
     for endpoint in (ENDPOINT_PRODUCTION, ENDPOINT_ACCEPT, ENDPOINT_LEGACY):
         monkeypatch.setitem(
-            config_flow.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
+            flow_base.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
         )
     return salto_sim
 
@@ -251,17 +258,17 @@ def test_preset_endpoints_use_the_client_constants() -> None:
     """Production, accept and legacy presets come from the API client's constants."""
     from custom_components.salto_ks import api
 
-    assert config_flow.PRESET_ENDPOINTS[ENDPOINT_PRODUCTION] == (
+    assert flow_base.PRESET_ENDPOINTS[ENDPOINT_PRODUCTION] == (
         api.PRODUCTION_API,
         api.PRODUCTION_AUTH_URL,
     )
-    assert config_flow.PRESET_ENDPOINTS[ENDPOINT_ACCEPT] == (api.ACCEPT_API, api.ACCEPT_AUTH_URL)
-    assert config_flow.PRESET_ENDPOINTS[ENDPOINT_LEGACY] == (
+    assert flow_base.PRESET_ENDPOINTS[ENDPOINT_ACCEPT] == (api.ACCEPT_API, api.ACCEPT_AUTH_URL)
+    assert flow_base.PRESET_ENDPOINTS[ENDPOINT_LEGACY] == (
         api.LEGACY_API_BASE,
         api.LEGACY_AUTH_URL,
     )
     assert all(
-        url.startswith("https://") for pair in config_flow.PRESET_ENDPOINTS.values() for url in pair
+        url.startswith("https://") for pair in flow_base.PRESET_ENDPOINTS.values() for url in pair
     )
 
 
@@ -1218,14 +1225,14 @@ def test_translations_cover_the_flow() -> None:
     strings = json.loads(TRANSLATIONS.read_text(encoding="utf-8"))
     config, options = strings["config"], strings["options"]
     schemas = {
-        ("config", "ks_user"): config_flow._credentials_schema("ks_user"),
-        ("config", "api_client"): config_flow._credentials_schema("api_client"),
-        ("config", "reconfigure"): config_flow._credentials_schema("reconfigure"),
-        ("config", "custom_endpoint"): config_flow.CUSTOM_ENDPOINT_SCHEMA.extend(
+        ("config", "ks_user"): flow_credentials.credentials_schema("ks_user"),
+        ("config", "api_client"): flow_credentials.credentials_schema("api_client"),
+        ("config", "reconfigure"): flow_credentials.credentials_schema("reconfigure"),
+        ("config", "custom_endpoint"): flow_credentials.CUSTOM_ENDPOINT_SCHEMA.extend(
             {vol.Optional(CONF_AUTHORIZE_URL): str}
         ),
-        ("config", "oauth"): config_flow.OAUTH_ENDPOINT_SCHEMA,
-        ("options", "init"): config_flow.OPTIONS_SCHEMA,
+        ("config", "oauth"): flow_oauth.OAUTH_ENDPOINT_SCHEMA,
+        ("options", "init"): options_flow.OPTIONS_SCHEMA,
     }
     for (section, step), schema in schemas.items():
         texts = strings[section]["step"][step]

@@ -40,7 +40,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.salto_ks import config_flow, stream
+from custom_components.salto_ks import flow_base, stream
 from custom_components.salto_ks.api import (
     AuthenticationError,
     CommunicationError,
@@ -88,7 +88,7 @@ async def sim(
     """The simulator as every preset, Home Assistant's callback registered, one application credential."""
     for endpoint in (ENDPOINT_PRODUCTION, ENDPOINT_ACCEPT):
         monkeypatch.setitem(
-            config_flow.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
+            flow_base.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
         )
         monkeypatch.setitem(stream.STREAM_PRESETS, endpoint, salto_sim.url)
     salto_sim.register_redirect_uri(salto_sim.client_id, REDIRECT_URI)
