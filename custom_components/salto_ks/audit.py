@@ -164,11 +164,6 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             return None
         return user_name(entry)
 
-    @property
-    def held_count(self) -> int:
-        """Rows waiting for their lock's event entity."""
-        return len(self._held)
-
     @callback
     def async_subscribe(self, lock_id: str, deliver: Callable[[Entry], None]) -> CALLBACK_TYPE:
         """Deliver the lock's rows to ``deliver`` (its event entity), held ones at once."""

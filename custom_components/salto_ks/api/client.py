@@ -133,11 +133,6 @@ class SaltoKSClient(GuestAccessCalls):
         """The token endpoint URL."""
         return self._auth_url
 
-    @property
-    def entries_path(self) -> str | None:
-        """The entries path that answered last (``entries``, ``audit-trails`` or ``audit/log``)."""
-        return self._entries_path
-
     def retry_after_remaining(self) -> float | None:
         """Seconds before Salto's Retry-After lets a call be sent (calls raise ``RateLimitedError``
         unsent until then), or None when a call may be sent now."""
