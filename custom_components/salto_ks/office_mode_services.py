@@ -18,7 +18,7 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.typing import VolDictType
 
 from .api import SaltoKSError
-from .api.models import WEEKDAYS
+from .api.fields import WEEKDAYS
 from .const import DOMAIN
 from .errors import SCHEDULE_KEYS, action_error, raise_if_rate_limited
 from .lock import SaltoLock

@@ -28,9 +28,10 @@ from .exceptions import (
     NotFoundError,
     SaltoKSError,
 )
+from .fields import WEEKDAYS
 from .guests import GuestAccessCalls
 from .memo import ModelMemo
-from .models import WEEKDAYS, Entry, Iq, IqActivation, Lock, Site, SiteUser
+from .models import Entry, Iq, IqActivation, Lock, Site, SiteUser
 from .otp import ACTIVATION_DELTA, is_iq_secret
 from .pages import entries_page
 from .ratelimit import RetryGate

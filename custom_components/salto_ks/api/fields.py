@@ -1,0 +1,157 @@
+"""What the models of ``models.py`` are read with: one reader per JSON type, each naming the field it refuses.
+
+Parsing is tolerant: unknown fields are ignored and a missing (or null) optional field becomes None. A field
+of the wrong type raises InvalidResponseError naming the field (``what.key``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from .exceptions import InvalidResponseError
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def mapping(data: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidResponseError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def fail(what: str, key: str, expected: str, value: object) -> InvalidResponseError:
+    return InvalidResponseError(f"{what}.{key}: expected {expected}, got {type(value).__name__}")
+
+
+def opt_str(data: Mapping[str, Any], key: str, what: str) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise fail(what, key, "a string", value)
+
+
+def req_str(data: Mapping[str, Any], key: str, what: str) -> str:
+    value = opt_str(data, key, what)
+    if value is None:
+        raise InvalidResponseError(f"{what}.{key}: required field is missing")
+    return value
+
+
+def opt_bool(data: Mapping[str, Any], key: str, what: str) -> bool | None:
+    value = data.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise fail(what, key, "a boolean", value)
+
+
+def opt_int(data: Mapping[str, Any], key: str, what: str) -> int | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise fail(what, key, "an integer", value)
+
+
+def opt_scalar_str(data: Mapping[str, Any], key: str, what: str) -> str | None:
+    """A string that some servers send as a number (revision "2.0", access_detail)."""
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # an int beyond Python's digit limit
+            raise InvalidResponseError(f"{what}.{key}: number too large") from None
+    raise fail(what, key, "a string", value)
+
+
+def opt_object(data: Mapping[str, Any], key: str, what: str) -> Mapping[str, Any] | None:
+    value = data.get(key)
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise fail(what, key, "an object", value)
+
+
+def parse_utc(value: object, what: str, key: str) -> datetime:
+    if not isinstance(value, str):
+        raise fail(what, key, "an ISO 8601 date-time string", value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidResponseError(f"{what}.{key}: not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        # utc_date_time is UTC by definition; some servers omit the "Z".
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 lies before datetime.min in UTC
+        raise InvalidResponseError(f"{what}.{key}: date-time out of range") from None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Model):
+        return value.as_dict()
+    if isinstance(value, tuple | list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+class Model:
+    """Mixin giving every dataclass model a JSON-serialisable ``as_dict``."""
+
+    __slots__ = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the model as a JSON-serialisable dict (enums as strings, datetimes as ISO 8601)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+
+def role_codes(d: Mapping[str, Any]) -> tuple[str, ...]:
+    roles = d.get("roles")
+    if roles is None:
+        return ()
+    if not isinstance(roles, list):
+        raise fail("site_user", "roles", "a list", roles)
+    codes: list[str] = []
+    for role in roles:
+        if isinstance(role, str):
+            codes.append(role)
+        elif isinstance(role, Mapping):
+            code = opt_str(role, "code", "site_user.roles[]")
+            if code is not None:
+                codes.append(code)
+        else:
+            raise fail("site_user", "roles[]", "an object", role)
+    return tuple(codes)
+
+
+def opt_utc(data: Mapping[str, Any], key: str, what: str) -> datetime | None:
+    value = data.get(key)
+    return None if value is None else parse_utc(value, what, key)
+
+
+def str_tuple(data: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise fail(what, key, "a list of strings", value)
+    return tuple(value)
+
+
+def schedule_fields(d: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The weekdays and the time and date bounds a schedule object (easy office mode, access group) has."""
+    return {
+        "days": tuple(day for day in WEEKDAYS if opt_bool(d, day, what)),
+        **{
+            key: opt_str(d, key, what)
+            for key in ("start_time", "end_time", "start_date", "end_date")
+        },
+    }
