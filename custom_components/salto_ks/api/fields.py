@@ -1,20 +1,25 @@
-"""What the models of ``models.py`` are read with: one reader per JSON type, each naming the field it refuses.
+"""How the models of ``models.py`` are read: one reader per JSON type, and ``Model.from_dict`` running them.
 
-Parsing is tolerant: unknown fields are ignored and a missing (or null) optional field becomes None. A field
-of the wrong type raises InvalidResponseError naming the field (``what.key``).
+A model field says where it comes from (``wire(reader, key, inside=…)``); ``Model.from_dict`` reads
+every field with its reader. Parsing is tolerant: unknown fields are ignored and a missing (or null)
+optional field becomes None. A field of the wrong type raises InvalidResponseError naming it
+(``what.key``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from .exceptions import InvalidResponseError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+# Reads one field: (the JSON object, the key, what the object is, for errors) -> the value.
+type Reader = Callable[[Mapping[str, Any], str, str], Any]
 
 
 def mapping(data: object, what: str) -> Mapping[str, Any]:
@@ -104,31 +109,52 @@ def _jsonable(value: Any) -> Any:
 
 
 class Model:
-    """Mixin giving every dataclass model a JSON-serialisable ``as_dict``."""
+    """Base of every dataclass model: ``from_dict`` from its fields' readers, a JSON-serialisable ``as_dict``."""
 
     __slots__ = ()
+    WHAT: ClassVar[str]  # the object's name in error messages ("lock", "lock.iq" …)
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """Parse the object: every field with the reader ``wire`` gave it."""
+        d = mapping(data, cls.WHAT)
+        values: dict[str, Any] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            source, what = d, cls.WHAT
+            if (inside := f.metadata["inside"]) is not None:
+                source = opt_object(d, inside, what) or {}
+                what = f"{what}.{inside}"
+            values[f.name] = f.metadata["read"](source, f.metadata["key"] or f.name, what)
+        return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the model as a JSON-serialisable dict (enums as strings, datetimes as ISO 8601)."""
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
-def role_codes(d: Mapping[str, Any]) -> tuple[str, ...]:
-    roles = d.get("roles")
+def wire(read: Reader, key: str | None = None, *, inside: str | None = None) -> dict[str, Any]:
+    """The metadata of a model field read by ``read`` from ``key`` (default: the field's name), in
+    the nested object ``inside``."""
+    return {"read": read, "key": key, "inside": inside}
+
+
+def role_codes(d: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:
+    """Role codes of a user: a list of strings or of ``{"code": …}`` objects."""
+    roles = d.get(key)
     if roles is None:
         return ()
     if not isinstance(roles, list):
-        raise fail("site_user", "roles", "a list", roles)
+        raise fail(what, key, "a list", roles)
     codes: list[str] = []
     for role in roles:
         if isinstance(role, str):
             codes.append(role)
         elif isinstance(role, Mapping):
-            code = opt_str(role, "code", "site_user.roles[]")
+            code = opt_str(role, "code", f"{what}.{key}[]")
             if code is not None:
                 codes.append(code)
         else:
-            raise fail("site_user", "roles[]", "an object", role)
+            raise fail(what, f"{key}[]", "an object", role)
     return tuple(codes)
 
 
@@ -146,12 +172,32 @@ def str_tuple(data: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def schedule_fields(d: Mapping[str, Any], what: str) -> dict[str, Any]:
-    """The weekdays and the time and date bounds a schedule object (easy office mode, access group) has."""
-    return {
-        "days": tuple(day for day in WEEKDAYS if opt_bool(d, day, what)),
-        **{
-            key: opt_str(d, key, what)
-            for key in ("start_time", "end_time", "start_date", "end_date")
-        },
-    }
+def weekdays(d: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:
+    """The weekdays a schedule object enables (one boolean per day; ``key`` is not used)."""
+    return tuple(day for day in WEEKDAYS if opt_bool(d, day, what))
+
+
+def req_utc(d: Mapping[str, Any], key: str, what: str) -> datetime:
+    if d.get(key) is None:
+        raise InvalidResponseError(f"{what}.{key}: required field is missing")
+    return parse_utc(d[key], what, key)
+
+
+def enum_of[E: Enum](kind: type[E], default: E | None = None, *, required: bool = False) -> Reader:
+    """A reader of a string into ``kind`` (which keeps unknown values); ``default`` when absent."""
+
+    def read(d: Mapping[str, Any], key: str, what: str) -> E | None:
+        value = req_str(d, key, what) if required else opt_str(d, key, what)
+        return default if value is None else kind(value)
+
+    return read
+
+
+def nested(model: type[Model]) -> Reader:
+    """A reader of an optional nested object into ``model``."""
+
+    def read(d: Mapping[str, Any], key: str, what: str) -> Model | None:
+        value = opt_object(d, key, what)
+        return None if value is None else model.from_dict(value)
+
+    return read
