@@ -36,8 +36,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.salto_ks import audit as audit_module
-from custom_components.salto_ks import audit_feed
-from custom_components.salto_ks.audit import AUDIT_HOLD_POLLS, SaltoAuditCoordinator
+from custom_components.salto_ks import audit_delivery, audit_feed
+from custom_components.salto_ks.audit import SaltoAuditCoordinator
+from custom_components.salto_ks.audit_delivery import AUDIT_HOLD_POLLS
 from custom_components.salto_ks.audit_feed import AUDIT_FIRST_START_ROWS
 from custom_components.salto_ks.audit_rows import EVENT_SALTO_KS
 from custom_components.salto_ks.const import (
@@ -885,7 +886,7 @@ async def test_held_rows_are_bounded(
     init_integration: MockConfigEntry,
 ) -> None:
     """Beyond AUDIT_MAX_HELD waiting rows the oldest goes to the bus at once."""
-    monkeypatch.setattr(audit_module, "AUDIT_MAX_HELD", 1)
+    monkeypatch.setattr(audit_delivery, "AUDIT_MAX_HELD", 1)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     ghost = salto_sim.add_lock(name="Ghost door")
     base = _now() - timedelta(seconds=5)
