@@ -55,10 +55,10 @@ def _require_target(data: dict[str, Any]) -> dict[str, Any]:
 
 def _set_or_clear(data: dict[str, Any]) -> dict[str, Any]:
     """Either ``clear: true`` alone or a schedule with ``days``."""
-    schedule_fields = {ATTR_DAYS, ATTR_AUTO_START, ATTR_START_TIME, ATTR_END_TIME}
-    schedule_fields |= {ATTR_START_DATE, ATTR_END_DATE}
+    schedule_fields = {ATTR_DAYS, ATTR_START_TIME, ATTR_END_TIME, ATTR_START_DATE, ATTR_END_DATE}
     if data.get(ATTR_CLEAR):
-        if schedule_fields & set(data):
+        # auto_start false is the form's default, not a schedule.
+        if schedule_fields & set(data) or data.get(ATTR_AUTO_START):
             raise vol.Invalid("clear takes no schedule fields")
         return data
     if not data.get(ATTR_DAYS):
@@ -91,7 +91,7 @@ def set_easy_office_mode_schema(target_fields: VolDictType) -> vol.All:
                 vol.Optional(ATTR_DAYS): vol.All(
                     cv.ensure_list, vol.Length(max=len(WEEKDAYS)), [vol.In(WEEKDAYS)]
                 ),
-                vol.Optional(ATTR_AUTO_START, default=False): cv.boolean,
+                vol.Optional(ATTR_AUTO_START): cv.boolean,
                 vol.Optional(ATTR_START_TIME): cv.time,
                 vol.Optional(ATTR_END_TIME): cv.time,
                 vol.Optional(ATTR_START_DATE): cv.date,
@@ -162,7 +162,7 @@ async def _async_write_schedule(
                 roster.site_id,
                 target.lock_id,
                 days=data[ATTR_DAYS],
-                auto_start=data[ATTR_AUTO_START],
+                auto_start=data.get(ATTR_AUTO_START, False),
                 start_time=data.get(ATTR_START_TIME),
                 end_time=data.get(ATTR_END_TIME),
                 start_date=data.get(ATTR_START_DATE),
