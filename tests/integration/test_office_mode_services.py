@@ -113,8 +113,9 @@ async def test_schema_refuses_half_a_schedule(
         ({"start_date": "2026-02-01", "end_date": "2026-01-31"}, "schedule_dates"),
     ],
 )
-async def test_times_and_dates_that_make_no_schedule(  # noqa: PLR0917
+async def test_times_and_dates_that_make_no_schedule(
     hass: HomeAssistant,
+    *,
     salto_sim: Simulator,
     init_integration: MockConfigEntry,
     lock_id: str,
