@@ -39,10 +39,13 @@ from custom_components.salto_ks.const import (
     CONF_CLIENT_SECRET,
     CONF_ENDPOINT,
     CONF_EVENT_POLL_INTERVAL,
+    CONF_EVENT_STREAM,
+    CONF_MANAGE_GUESTS,
     CONF_PASSWORD,
     CONF_RELEASED_STATE,
     CONF_SITE_ID,
     CONF_STATUS_INTERVAL,
+    CONF_STREAM_URL,
     CONF_UNLOCK_SECONDS,
     CONF_USERNAME,
     DEFAULT_EVENT_POLL_INTERVAL,
@@ -1154,6 +1157,53 @@ async def test_options_out_of_range(
         )
     assert set(err.value.schema_errors) == {key}
     assert mock_config_entry.options == DEFAULT_OPTIONS
+
+
+async def test_options_event_stream_off_and_guests_on_are_stored(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Only the non-default choice is stored: no key means stream on and guests off."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**DEFAULT_OPTIONS, CONF_EVENT_STREAM: False, CONF_MANAGE_GUESTS: True}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {
+        **DEFAULT_OPTIONS,
+        CONF_EVENT_STREAM: False,
+        CONF_MANAGE_GUESTS: True,
+    }
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**DEFAULT_OPTIONS, CONF_EVENT_STREAM: True, CONF_MANAGE_GUESTS: False}
+    )
+    await hass.async_block_till_done()
+    assert mock_config_entry.options == DEFAULT_OPTIONS
+
+
+async def test_custom_endpoint_with_a_stream_url(
+    hass: HomeAssistant, salto_sim: Simulator, mock_setup_entry: AsyncMock
+) -> None:
+    """The stream host is checked (a host root, no query) and stored with the custom endpoint."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(salto_sim, ENDPOINT_CUSTOM)
+    )
+    urls = {CONF_API_BASE: salto_sim.api_base, CONF_AUTH_URL: salto_sim.auth_url}
+    for bad in (f"{salto_sim.stream_url}/?site=1", "ftp://127.0.0.1/"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**urls, CONF_STREAM_URL: bad}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "custom_endpoint"
+        assert result["errors"] == {CONF_STREAM_URL: "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**urls, CONF_STREAM_URL: f" {salto_sim.stream_url} "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_STREAM_URL] == salto_sim.stream_url
 
 
 # ---- translations --------------------------------------------------------------------------

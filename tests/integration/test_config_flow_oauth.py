@@ -663,6 +663,61 @@ async def test_reauth_with_another_account_is_refused(
 
 
 @pytest.mark.usefixtures("current_request_with_host")
+@pytest.mark.parametrize(("kind", "reason"), [("503", "cannot_connect"), ("429", "rate_limited")])
+async def test_sites_failing_after_the_sign_in_abort(
+    hass: HomeAssistant,
+    *,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+    kind: str,
+    reason: str,
+) -> None:
+    """Salto's token is good but the site list fails: no form can fix that, so the flow aborts."""
+    result = await start_oauth(hass)
+    query = await sign_in(browser, result["url"], sim.username, sim.password)
+    await callback(hass_client_no_auth, query)
+    sim.inject_fault("sites", kind, times=1, retry_after=30)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == reason
+    if reason == "rate_limited":
+        assert 25 <= int(result["description_placeholders"]["seconds"]) <= 30
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_a_removed_credential_starts_reauth_that_picks_another(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The entry's application credential is gone: setup asks for reauth, which signs in with the
+    credential there is, and the entry loads again."""
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "auth_implementation": "salto_ks_removed"}
+    )
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["step_id"] for flow in flows] == ["reauth_oauth"]
+    result = await hass.config_entries.flow.async_configure(flows[0]["flow_id"], {})
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    query = await sign_in(browser, result["url"], sim.username, sim.password)
+    await callback(hass_client_no_auth, query)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.data["auth_implementation"] == "salto_cred"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.usefixtures("current_request_with_host")
 async def test_reconfigure_oauth_entry(
     hass: HomeAssistant,
     sim: Simulator,
