@@ -506,6 +506,22 @@ def test_refresh_errors_map_to_client_errors() -> None:
     assert isinstance(token_request_error(TimeoutError()), CommunicationError)
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        "opaque-token",
+        "a.b",
+        "header.!!!.signature",
+        "header." + base64.urlsafe_b64encode(b"[1, 2]").decode().rstrip("=") + ".signature",
+        "header." + base64.urlsafe_b64encode(b'{"sub": ""}').decode().rstrip("=") + ".signature",
+        "header." + base64.urlsafe_b64encode(b'{"sub": 7}').decode().rstrip("=") + ".signature",
+    ],
+)
+def test_a_token_without_a_subject_names_no_account(token: str) -> None:
+    """Only a JWT with a string ``sub`` names the account that reauth must match."""
+    assert token_subject(token) is None
+
+
 # ---- refresh tokens ----------------------------------------------------------------------
 
 
@@ -577,7 +593,7 @@ async def test_replayed_refresh_token_starts_reauth(
     assert flows[0]["step_id"] == "reauth_oauth"
 
 
-@pytest.mark.parametrize("kind", ["500", "429"])
+@pytest.mark.parametrize("kind", ["500", "429", "malformed"])
 @pytest.mark.usefixtures("current_request_with_host")
 async def test_transient_refresh_failure_keeps_the_entry(
     hass: HomeAssistant,
@@ -586,7 +602,8 @@ async def test_transient_refresh_failure_keeps_the_entry(
     hass_client_no_auth: ClientSessionGenerator,
     kind: str,
 ) -> None:
-    """5xx or 429 while refreshing: the poll fails, no reauth, the refresh token is kept and works later."""
+    """5xx, 429 or an unusable answer while refreshing: the poll fails, no reauth, the refresh token is
+    kept and works later."""
     entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
     before = entry.data["token"]["refresh_token"]
     expire_stored_token(hass, entry)
@@ -663,7 +680,10 @@ async def test_reauth_with_another_account_is_refused(
 
 
 @pytest.mark.usefixtures("current_request_with_host")
-@pytest.mark.parametrize(("kind", "reason"), [("503", "cannot_connect"), ("429", "rate_limited")])
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [("503", "cannot_connect"), ("429", "rate_limited"), ("401", "token_rejected")],
+)
 async def test_sites_failing_after_the_sign_in_abort(
     hass: HomeAssistant,
     *,
@@ -673,7 +693,8 @@ async def test_sites_failing_after_the_sign_in_abort(
     kind: str,
     reason: str,
 ) -> None:
-    """Salto's token is good but the site list fails: no form can fix that, so the flow aborts."""
+    """Salto's token is good but the site list fails: no form can fix that, so the flow aborts (a
+    401 cannot be cured by a refresh either: the sign-in's token is all the flow has)."""
     result = await start_oauth(hass)
     query = await sign_in(browser, result["url"], sim.username, sim.password)
     await callback(hass_client_no_auth, query)
