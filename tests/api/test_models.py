@@ -235,6 +235,13 @@ def test_unknown_enum_values_are_kept() -> None:
     assert "jammed_new" not in [m.value for m in LockedState]
 
 
+@pytest.mark.parametrize("value", [5, None, 1.5])
+def test_enums_keep_only_unknown_strings(value: object) -> None:
+    """Only a string is kept as an unknown member; anything else is refused as Enum refuses it."""
+    with pytest.raises(ValueError, match="is not a valid LockedState"):
+        LockedState(value)
+
+
 def test_battery_percentage_passes_through() -> None:
     assert Lock.from_dict({"id": "L", "battery_level": 85}).battery_level == 85
     assert Lock.from_dict({"id": "L", "battery_level": 0}).battery_level == 0

@@ -37,7 +37,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 from yarl import URL
 
 from custom_components.salto_ks import flow_base, stream
@@ -520,6 +520,20 @@ def test_refresh_errors_map_to_client_errors() -> None:
 def test_a_token_without_a_subject_names_no_account(token: str) -> None:
     """Only a JWT with a string ``sub`` names the account that reauth must match."""
     assert token_subject(token) is None
+
+
+async def test_the_credential_form_says_where_to_register(
+    hass: HomeAssistant, sim: Simulator, hass_ws_client: WebSocketGenerator
+) -> None:
+    """Application credentials' form names the redirect URI to register with Salto and the README."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "application_credentials/config"})
+    msg = await client.receive_json()
+    assert msg["success"], msg
+    assert DOMAIN in msg["result"]["domains"]
+    placeholders = msg["result"]["integrations"][DOMAIN]["description_placeholders"]
+    assert placeholders["redirect_uri"] == "https://my.home-assistant.io/redirect/oauth"
+    assert placeholders["more_info_url"].startswith("https://")
 
 
 # ---- refresh tokens ----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
     CONF_STATUS_INTERVAL,
+    CONF_STREAM_URL,
     DOMAIN,
 )
 from custom_components.salto_ks.coordinator import SaltoRosterCoordinator, SaltoRuntimeData
@@ -402,3 +403,23 @@ async def test_roster_poll_outliving_its_entry_is_inert(
     assert new_roster is not old_roster
     assert sorted(entity.unique_id for entity in entities) == sorted([*lock_ids, new_lock_id])
     assert all(entity.coordinator is new_roster for entity in entities)
+
+
+async def test_a_stream_url_stored_by_hand_that_is_no_host_root(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The entry loads and polls the access log alone; one warning says why there is no stream."""
+    entry = site_entry(
+        salto_sim.site_id,
+        {**entry_data, CONF_STREAM_URL: f"{salto_sim.url}/?site=1"},
+        entry_options,
+    )
+    await setup_entry(hass, entry)
+    assert entry.runtime_data.stream is None
+    assert entry.runtime_data.audit is not None
+    assert "Not using the event stream of Simulated site" in caplog.text
+    assert salto_sim.stream.counter("negotiations") == 0
