@@ -108,6 +108,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# Per model class, made at its first parse: (field name, reader, key, the object it sits in or None).
+_PLANS: dict[type[Model], tuple[tuple[str, Reader, str, str | None], ...]] = {}
+
+
 class Model:
     """Base of every dataclass model: ``from_dict`` from its fields' readers, a JSON-serialisable ``as_dict``."""
 
@@ -117,14 +121,19 @@ class Model:
     @classmethod
     def from_dict(cls, data: object) -> Self:
         """Parse the object: every field with the reader ``wire`` gave it."""
-        d = mapping(data, cls.WHAT)
+        what = cls.WHAT
+        d = mapping(data, what)
+        if (plan := _PLANS.get(cls)) is None:
+            plan = _PLANS[cls] = tuple(
+                (f.name, f.metadata["read"], f.metadata["key"] or f.name, f.metadata["inside"])
+                for f in fields(cls)  # type: ignore[arg-type]
+            )
         values: dict[str, Any] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            source, what = d, cls.WHAT
-            if (inside := f.metadata["inside"]) is not None:
-                source = opt_object(d, inside, what) or {}
-                what = f"{what}.{inside}"
-            values[f.name] = f.metadata["read"](source, f.metadata["key"] or f.name, what)
+        for name, read, key, inside in plan:
+            if inside is None:
+                values[name] = read(d, key, what)
+            else:
+                values[name] = read(opt_object(d, inside, what) or {}, key, f"{what}.{inside}")
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
