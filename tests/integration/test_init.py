@@ -347,6 +347,7 @@ async def test_setup_api_not_enabled_retries_with_issue(
     assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
 
 
+@pytest.mark.parametrize("iqs_fail", [False, True])
 @pytest.mark.parametrize("action", ["reload", "remove"])
 async def test_roster_poll_outliving_its_entry_is_inert(
     hass: HomeAssistant,
@@ -356,11 +357,13 @@ async def test_roster_poll_outliving_its_entry_is_inert(
     entity_registry: er.EntityRegistry,
     caplog: pytest.LogCaptureFixture,
     action: str,
+    iqs_fail: bool,
 ) -> None:
     """get_status waits on a slow cloud while the entry reloads or goes: its poll changes nothing.
 
-    The late answer adds no entity through the torn-down platforms (no "does not generate unique
-    IDs"), binds no entity to the dead coordinator, logs no error, and the action fails translated.
+    The late answer (or, with ``iqs_fail``, the late failure) adds no entity through the torn-down
+    platforms (no "does not generate unique IDs"), binds no entity to the dead coordinator, raises no
+    repair issue, logs no error, and the action fails translated.
     """
     entry = init_integration
     old_roster = entry.runtime_data.roster
@@ -368,6 +371,8 @@ async def test_roster_poll_outliving_its_entry_is_inert(
     # A lock added meanwhile: the late answer is the first to list it.
     new_lock_id = salto_sim.add_lock(name="Late door")
     salto_sim.inject_fault("locks", "timeout", delay=2, times=1)
+    if iqs_fail:
+        salto_sim.inject_fault("iqs", "403", times=1)
     salto_sim.reset_counters()
     call = hass.async_create_task(
         hass.services.async_call(DOMAIN, "get_status", {}, blocking=True, return_response=True)
@@ -392,6 +397,7 @@ async def test_roster_poll_outliving_its_entry_is_inert(
 
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "does not generate unique IDs" not in caplog.text
+    assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
     component = hass.data[LOCK_DATA_COMPONENT]
     entities = [entity for entity in component.entities if entity.platform.config_entry is not None]
     if action == "remove":
