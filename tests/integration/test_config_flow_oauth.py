@@ -32,6 +32,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
 from multidict import CIMultiDict, CIMultiDictProxy
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -305,6 +306,54 @@ async def test_custom_endpoint_derives_or_takes_the_authorize_url(
     result = await hass.config_entries.flow.async_configure(flow_id)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_ENDPOINT] == ENDPOINT_CUSTOM
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_custom_endpoint_takes_an_entered_authorize_url(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    """A token URL that is not IdentityServer's: the entered authorize URL is where the user signs in."""
+    result = await start_oauth(hass, ENDPOINT_CUSTOM)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_API_BASE: sim.api_base,
+            CONF_AUTH_URL: sim.url + "/oauth2/token",
+            CONF_AUTHORIZE_URL: f" {sim.url}/connect/authorize ",
+        },
+    )
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    assert result["url"].startswith(sim.url + "/connect/authorize?")
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_an_implementation_that_is_not_salto_s_is_refused(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    """Several implementations: the picker names each; one that is not this integration's aborts."""
+    other = config_entry_oauth2_flow.LocalOAuth2Implementation(
+        hass, "other", "id", "secret", "https://example.com/authorize", "https://example.com/token"
+    )
+    config_entry_oauth2_flow.async_register_implementation(hass, DOMAIN, other)
+    result = await start_oauth(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "pick_implementation"
+    names = {option["label"] for option in _picker_options(result)}
+    assert names >= {"Salto KS test", other.name}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"implementation": "other"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "oauth_implementation_unsupported"
+
+
+def _picker_options(result: dict[str, Any]) -> list[dict[str, str]]:
+    """The implementations HA's pick_implementation form offers (value and label)."""
+    selector = result["data_schema"].schema["implementation"]
+    container = getattr(selector, "container", None)
+    if isinstance(container, dict):
+        return [{"value": key, "label": label} for key, label in container.items()]
+    return [{"value": key, "label": key} for key in container or ()]
 
 
 async def test_without_application_credentials_the_flow_asks_for_them(
