@@ -7,21 +7,18 @@ How the log is read (cursor, selection, bounds) is in ``audit_feed``; what a row
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .api import Entry, SaltoKSClient, SaltoKSError
+from .audit_delivery import PATH_STREAM, Delivery, RosterListing
 from .audit_feed import (
     AUDIT_CLOCK_TOLERANCE,
     STORE_DAMAGE,
@@ -32,22 +29,10 @@ from .audit_feed import (
     read_new,
     skipped_count,
 )
-from .audit_rows import EVENT_SALTO_KS, bus_payload, is_opening, user_name
 from .const import DOMAIN, LOGGER
 from .errors import Grace, rate_limited_failure, update_failed
 from .polling import SaltoCoordinator
 
-# Unique-id suffix of a lock's event entity (event.py).
-AUDIT_EVENT_KEY: Final = "access"
-
-# A row whose lock has no event entity yet is held (the roster is asked for a refresh meanwhile)
-# for this many audit polls, or, while the roster does not list the lock, this many successful roster
-# refreshes (a failing or rate-limited roster proves nothing); after that it is fired on the bus only.
-AUDIT_HOLD_POLLS: Final = 5
-# At most this many rows are held; beyond it the oldest go to the bus only.
-AUDIT_MAX_HELD: Final = 200
-# Latest delivered rows kept for diagnostics.
-AUDIT_RECENT: Final = 20
 # While the event stream is connected the access log is read this often at most (seconds): the
 # stream brings every row within a second, the poll stays the safety net for a row the stream lost
 # without a disconnect and for late uploads, and a tenth of the default's requests is enough for it.
@@ -56,9 +41,6 @@ AUDIT_STREAM_INTERVAL: Final = 300.0
 # one at once closes the gap, the next catches a row the log showed late (a lagging replica) that
 # the stream missed too.
 AUDIT_GAP_READS: Final = 2
-# Where a delivered row came from (diagnostics: rows by path).
-PATH_POLL: Final = "poll"
-PATH_STREAM: Final = "stream"
 
 STORAGE_VERSION: Final = 1
 # Seconds a cursor change may wait before it is written (unload and HA's final write flush it).
@@ -68,14 +50,6 @@ STORAGE_SAVE_DELAY: Final = 10.0
 def audit_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """The Store of a config entry's audit cursor (``.storage/salto_ks.<entry_id>``)."""
     return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}")
-
-
-class RosterListing(Protocol):
-    """What the audit feed reads of one roster poll: the ids of the listed locks."""
-
-    @property
-    def locks(self) -> Mapping[str, object]:
-        """The listed locks by id."""
 
 
 class RosterSource(Grace, Protocol):
@@ -98,16 +72,6 @@ class RosterSource(Grace, Protocol):
 
     async def async_request_refresh(self) -> None:
         """Ask for a roster poll soon (a lock the feed does not know yet)."""
-
-
-@dataclass(slots=True)
-class _Held:
-    """A row waiting for its lock's event entity, and the audit polls it has waited."""
-
-    entry: Entry
-    polls: int = 0
-    # The roster data at the last count: a roster that has not polled since proves nothing.
-    roster: RosterListing | None = None
 
 
 class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
@@ -136,12 +100,8 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
         self.roster = roster
         self.store = audit_store(hass, config_entry.entry_id)
         self.cursor: Cursor | None = None
-        self.recent: deque[Entry] = deque(maxlen=AUDIT_RECENT)
         self._loaded = False
-        self._last_entries: dict[str, Entry] = {}
-        self._last_openings: dict[str, Entry] = {}
-        self._held: list[_Held] = []
-        self._subscribers: dict[str, Callable[[Entry], None]] = {}
+        self.rows = Delivery(hass, config_entry, self._async_request_roster_refresh)
         # Where the feed starts until a first read places the cursor (the API filters whole seconds).
         self._started = dt_util.utcnow().replace(microsecond=0)
         # The roster's (data, last_exception) when the current failure began (None: not failing);
@@ -156,40 +116,23 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
         self.stream_connected = False
         self._gap_reads = 0
         self._stream_epoch = 0
-        self.delivered: dict[str, int] = {PATH_POLL: 0, PATH_STREAM: 0}
+        self.delivered = self.rows.delivered
 
     # -- public --------------------------------------------------------------------------------
 
     def last_entry(self, lock_id: str) -> Entry | None:
         """The newest delivered row of a lock (kept across restarts), None when none was seen."""
-        return self._last_entries.get(lock_id)
+        return self.rows.last_entries.get(lock_id)
 
     def changed_by(self, lock_id: str) -> str | None:
         """The person of the lock's latest delivered opening (None: nobody named, or none seen)."""
-        if (entry := self._last_openings.get(lock_id)) is None:
-            return None
-        return user_name(entry)
-
-    @property
-    def held_count(self) -> int:
-        """Rows waiting for their lock's event entity."""
-        return len(self._held)
+        return self.rows.changed_by(lock_id)
 
     @callback
     def async_subscribe(self, lock_id: str, deliver: Callable[[Entry], None]) -> CALLBACK_TYPE:
         """Deliver the lock's rows to ``deliver`` (its event entity), held ones at once."""
-        self._subscribers[lock_id] = deliver
-
-        @callback
-        def unsubscribe() -> None:
-            if self._subscribers.get(lock_id) is deliver:
-                del self._subscribers[lock_id]
-
-        waiting = [held for held in self._held if held.entry.lock_id == lock_id]
-        if waiting:
-            self._held = [held for held in self._held if held.entry.lock_id != lock_id]
-            for held in waiting:
-                self._deliver(held.entry)
+        unsubscribe, released = self.rows.subscribe(lock_id, deliver)
+        if released:
             self._async_schedule_save()
             self.async_update_listeners()
         return unsubscribe
@@ -203,8 +146,8 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             else None,
             "cursor": self.cursor.as_dict() if self.cursor else None,
             "rows_by_path": dict(self.delivered),
-            "held": [held.entry.as_dict() for held in self._held],
-            "recent": [entry.as_dict() for entry in self.recent],
+            "held": [held.entry.as_dict() for held in self.rows.held],
+            "recent": [entry.as_dict() for entry in self.rows.recent],
         }
 
     # -- the event stream ----------------------------------------------------------------------
@@ -223,7 +166,7 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             return False
         self.cursor = cursor.mark(entry)
         self._warn_ahead([entry], dt_util.utcnow() + AUDIT_CLOCK_TOLERANCE)
-        self._dispatch([entry], PATH_STREAM)
+        self.rows.dispatch([entry], self.roster.data, PATH_STREAM)
         self._async_schedule_save()
         self.async_update_listeners()
         return True
@@ -268,16 +211,14 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             )
             return
         self.cursor = state.cursor
-        self._last_entries = state.last_entries
-        self._last_openings = state.last_openings
-        self._held = [_Held(entry, polls) for entry, polls in state.held]
+        self.rows.restore(state.last_entries, state.last_openings, state.held)
 
     def _store_data(self) -> dict[str, Any]:
         return FeedState(
             self.cursor,
-            self._last_entries,
-            self._last_openings,
-            [(held.entry, held.polls) for held in self._held],
+            self.rows.last_entries,
+            self.rows.last_openings,
+            self.rows.held_rows(),
         ).as_store()
 
     @callback
@@ -364,7 +305,7 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             self._async_schedule_save()
             return placed
 
-        changed, released = self._age_held()
+        changed, released = self.rows.age_held(self.roster.data)
         # The event stream may have delivered some of the rows while the read was under way: the
         # cursor now knows them (Cursor.mark). The cursor moves past every row read that was handled.
         current = self.cursor
@@ -377,7 +318,7 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             delivered = bound_backlog(fresh)
             self._warn_skipped(len(fresh) - len(delivered), len(delivered), exact=reached)
             self._warn_ahead(delivered, limit)
-            self._dispatch(delivered)
+            self.rows.dispatch(delivered, self.roster.data)
         elif released:
             # The cursor did not move, so HA would not tell the listeners (the lock's changed_by).
             self.async_update_listeners()
@@ -415,69 +356,7 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
                 entry.utc_date_time.isoformat(),
             )
 
-    # -- delivery ------------------------------------------------------------------------------
-
-    def _waits_for_entity(self, lock_id: str) -> bool:
-        """Whether a row of this lock must wait: no event entity listens and none is disabled."""
-        if lock_id in self._subscribers:
-            return False
-        registry = er.async_get(self.hass)
-        entity_id = registry.async_get_entity_id(
-            Platform.EVENT, DOMAIN, f"{lock_id}_{AUDIT_EVENT_KEY}"
-        )
-        if entity_id is not None and (entity := registry.async_get(entity_id)) is not None:
-            return entity.disabled_by is None
-        return True
-
-    @callback
-    def _dispatch(self, entries: list[Entry], path: str = PATH_POLL) -> None:
-        """Deliver rows (oldest first), holding those whose lock has no event entity yet."""
-        unknown_lock = False
-        self.delivered[path] += len(entries)
-        for entry in entries:
-            lock_id = entry.lock_id
-            if lock_id is None or not self._waits_for_entity(lock_id):
-                self._deliver(entry)
-                continue
-            if len(self._held) >= AUDIT_MAX_HELD:
-                self._deliver(self._held.pop(0).entry)
-            self._held.append(_Held(entry, roster=self.roster.data))
-            unknown_lock = unknown_lock or lock_id not in self.roster.data.locks
-        if unknown_lock:
-            self._async_request_roster_refresh()
-
-    @callback
-    def _age_held(self) -> tuple[bool, bool]:
-        """Count a poll for every held row; fire the rows that waited too long on the bus only.
-
-        Returns whether the held rows changed and whether any was delivered.
-        """
-        if not self._held:
-            return False, False
-        roster = self.roster.data
-        waiting: list[_Held] = []
-        unknown_lock = False
-        for held in self._held:
-            listed = held.entry.lock_id in roster.locks
-            if listed or held.roster is not roster:
-                held.polls += 1
-                held.roster = roster
-            if held.polls >= AUDIT_HOLD_POLLS:
-                LOGGER.debug(
-                    "Lock %s of entry %s has no event entity after %s polls; bus event only",
-                    held.entry.lock_id,
-                    held.entry.id,
-                    held.polls,
-                )
-                self._deliver(held.entry)
-                continue
-            waiting.append(held)
-            unknown_lock = unknown_lock or not listed
-        released = len(waiting) < len(self._held)
-        self._held = waiting
-        if unknown_lock:
-            self._async_request_roster_refresh()
-        return True, released
+    # -- the roster ----------------------------------------------------------------------------
 
     @callback
     def _async_request_roster_refresh(self) -> None:
@@ -485,32 +364,4 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             self.hass,
             self.roster.async_request_refresh(),
             f"{DOMAIN} roster refresh for an unknown lock",
-        )
-
-    @callback
-    def _deliver(self, entry: Entry) -> None:
-        """Hand one row to its event entity (if any) and fire it on the bus; exactly once."""
-        lock_id = entry.lock_id
-        if lock_id is not None:
-            self._last_entries[lock_id] = entry
-            if is_opening(entry):
-                self._last_openings[lock_id] = entry
-        self.recent.append(entry)
-        if lock_id is not None and (deliver := self._subscribers.get(lock_id)) is not None:
-            try:
-                deliver(entry)
-            except Exception:
-                LOGGER.exception("Error delivering entry %s to its event entity", entry.id)
-        event_entity_id = (
-            er.async_get(self.hass).async_get_entity_id(
-                Platform.EVENT, DOMAIN, f"{lock_id}_{AUDIT_EVENT_KEY}"
-            )
-            if lock_id is not None
-            else None
-        )
-        self.hass.bus.async_fire(
-            EVENT_SALTO_KS,
-            bus_payload(entry, self.config_entry.entry_id, event_entity_id),
-            # The row's own time for the logbook, capped at now (a lock's clock can run ahead).
-            time_fired=min(entry.utc_date_time.timestamp(), dt_util.utcnow().timestamp()),
         )

@@ -14,7 +14,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Entry, Lock
-from .audit import AUDIT_EVENT_KEY, SaltoAuditCoordinator
+from .audit import SaltoAuditCoordinator
+from .audit_delivery import AUDIT_EVENT_KEY
 from .audit_rows import EVENT_TYPES, entry_event_type, last_event, user_name
 from .coordinator import SaltoConfigEntry, SaltoRosterCoordinator
 from .entity import LOCK, SaltoEntity, async_add_device_entities

@@ -19,7 +19,7 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.typing import VolDictType
 
 from .api import SaltoKSError
-from .api.models import WEEKDAYS
+from .api.fields import WEEKDAYS
 from .const import DOMAIN
 from .errors import SCHEDULE_KEYS, action_error, raise_if_rate_limited
 from .lock import SaltoLock
@@ -56,10 +56,10 @@ def _require_target(data: dict[str, Any]) -> dict[str, Any]:
 
 def _set_or_clear(data: dict[str, Any]) -> dict[str, Any]:
     """Either ``clear: true`` alone or a schedule with ``days``."""
-    schedule_fields = {ATTR_DAYS, ATTR_AUTO_START, ATTR_START_TIME, ATTR_END_TIME}
-    schedule_fields |= {ATTR_START_DATE, ATTR_END_DATE}
+    schedule_fields = {ATTR_DAYS, ATTR_START_TIME, ATTR_END_TIME, ATTR_START_DATE, ATTR_END_DATE}
     if data.get(ATTR_CLEAR):
-        if schedule_fields & set(data):
+        # auto_start false is the form's default, not a schedule.
+        if schedule_fields & set(data) or data.get(ATTR_AUTO_START):
             raise vol.Invalid("clear takes no schedule fields")
         return data
     if not data.get(ATTR_DAYS):

@@ -304,7 +304,6 @@ async def test_legacy_audit_trails_fallback(salto_sim: Simulator, client: SaltoK
     salto_sim.tenant.update(profile="legacy", audit_path="audit-trails")
     entries = await client.get_entries(salto_sim.site_id, since=start)
     assert [e.id for e in entries] == ids[::-1]
-    assert client.entries_path == "audit-trails"
     assert salto_sim.counters["entries"] == 1
     assert salto_sim.counters["audit_trails"] == 1
     await client.get_entries(salto_sim.site_id, since=start)
@@ -318,7 +317,6 @@ async def test_legacy_audit_log_fallback(salto_sim: Simulator, client: SaltoKSCl
     salto_sim.tenant.update(profile="legacy", audit_path="audit/log")
     entries = await client.get_entries(salto_sim.site_id, since=start)
     assert [e.id for e in entries] == ids[::-1]
-    assert client.entries_path == "audit/log"
     assert salto_sim.counters["entries"] == 1
     assert salto_sim.counters["audit_trails"] == 1
     assert salto_sim.counters["audit_log"] == 1
@@ -383,7 +381,6 @@ async def test_entries_of_an_unknown_site_do_not_try_legacy_paths(
         await client.get_entries("00000000-0000-0000-0000-000000000000")
     assert err.value.error_code == "1100"
     assert salto_sim.counters == {"token": 1, "entries": 1}
-    assert client.entries_path is None
 
 
 async def test_relative_next_page_link_is_followed(server: Any, run: Any) -> None:
@@ -459,7 +456,6 @@ async def test_entries_bare_404_falls_back_and_is_remembered(server: Any, run: A
     app.router.add_get("/v1.1/sites/S/audit-trails", audit_trails)
     client = await run()
     assert [e.id for e in await client.get_entries("S", limit=1)] == ["e1"]
-    assert client.entries_path == "audit-trails"
     await client.get_entries("S")
     assert [r.path for r in state.requests] == [
         "/v1.1/sites/S/entries",
@@ -492,7 +488,6 @@ async def test_entries_404_with_a_connect_body_or_405_does_not_fall_back(
         await client.get_entries("S")
     assert err.value.status == status  # type: ignore[attr-defined]
     assert [r.path for r in state.requests] == ["/v1.1/sites/S/entries"]
-    assert client.entries_path is None
 
 
 async def test_entries_other_errors_do_not_fall_back(server: Any, run: Any) -> None:
@@ -506,4 +501,3 @@ async def test_entries_other_errors_do_not_fall_back(server: Any, run: Any) -> N
     with pytest.raises(PermissionDeniedError):
         await client.get_entries("S")
     assert len(state.requests) == 1
-    assert client.entries_path is None

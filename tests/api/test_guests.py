@@ -137,3 +137,17 @@ async def test_a_pin_of_the_wrong_shape_is_an_invalid_response(
         await client.set_pin("s", "u")
     assert isinstance(err.value, InvalidResponseError)
     assert "654321" not in str(err.value)
+
+
+async def test_a_site_answer_that_is_no_object_is_an_invalid_response(
+    server: tuple[Server, web.Application], run: RunClient
+) -> None:
+    _state, app = server
+
+    async def site(request: web.Request) -> web.Response:
+        return web.json_response([{"pin_enabled": True}])
+
+    app.router.add_get("/v1.2/sites/s", site)
+    client = await run()
+    with pytest.raises(InvalidResponseError, match="site: expected a JSON object"):
+        await client.site_pins_enabled("s")

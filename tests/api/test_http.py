@@ -473,3 +473,20 @@ async def test_permanent_400s_are_invalid_requests(
     locking = OtpRequiredError if "otp" in message else InvalidRequestError
     with pytest.raises(locking):
         await client.unlock("S", "L")
+
+
+def test_retry_after_as_an_http_date_without_a_zone_is_utc() -> None:
+    """``-0000`` (RFC 5322: no zone information) is read as UTC."""
+    later = datetime.now(UTC) + timedelta(seconds=120)
+    value = later.strftime("%a, %d %b %Y %H:%M:%S -0000")
+    wait = parse_retry_after(value)
+    assert wait is not None
+    assert 100 <= wait <= 121
+
+
+def test_a_401_with_an_unknown_body_is_an_authentication_error() -> None:
+    """No known error fields in the body: the status decides, and the body names nothing."""
+    error = api_error(401, b'{"detail": "expired"}', {}, Scrubber())
+    assert isinstance(error, AuthenticationError)
+    assert error.error_code is None
+    assert error.server_message is None

@@ -22,6 +22,7 @@ from custom_components.salto_ks.api import (
     LockIq,
     Site,
     SiteUser,
+    Subscription,
     TokenResponse,
 )
 
@@ -235,6 +236,13 @@ def test_unknown_enum_values_are_kept() -> None:
     assert "jammed_new" not in [m.value for m in LockedState]
 
 
+@pytest.mark.parametrize("value", [5, None, 1.5])
+def test_enums_keep_only_unknown_strings(value: object) -> None:
+    """Only a string is kept as an unknown member; anything else is refused as Enum refuses it."""
+    with pytest.raises(ValueError, match="is not a valid LockedState"):
+        LockedState(value)
+
+
 def test_battery_percentage_passes_through() -> None:
     assert Lock.from_dict({"id": "L", "battery_level": 85}).battery_level == 85
     assert Lock.from_dict({"id": "L", "battery_level": 0}).battery_level == 0
@@ -325,3 +333,29 @@ def test_schedule_days_subset() -> None:
     )
     assert schedule.days == ("monday", "friday")
     assert schedule.auto_start is False
+
+
+def test_a_number_too_long_to_print_is_refused() -> None:
+    """A revision sent as an int beyond Python's digit limit cannot become its string."""
+    with pytest.raises(InvalidResponseError, match=r"iq\.revision: number too large"):
+        Iq.from_dict(load("iq") | {"revision": 10**5000})
+
+
+def test_subscription_features() -> None:
+    assert Subscription.from_dict({"user_amount": 5}).features == ()
+    assert Subscription.from_dict({"features": ["custom_pin"]}).features == ("custom_pin",)
+    with pytest.raises(InvalidResponseError, match=r"subscription\.features: expected a list"):
+        Subscription.from_dict({"features": "custom_pin"})
+    with pytest.raises(InvalidResponseError, match=r"subscription\.features: expected a list"):
+        Subscription.from_dict({"features": ["custom_pin", 3]})
+
+
+@pytest.mark.parametrize("value", [None, "absent"])
+def test_an_entry_without_its_time_is_refused(value: str | None) -> None:
+    data = load("entry")
+    if value is None:
+        data["utc_date_time"] = None
+    else:
+        del data["utc_date_time"]
+    with pytest.raises(InvalidResponseError, match=r"entry\.utc_date_time: required field"):
+        Entry.from_dict(data)

@@ -36,8 +36,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.salto_ks import audit as audit_module
-from custom_components.salto_ks import audit_feed
-from custom_components.salto_ks.audit import AUDIT_HOLD_POLLS, SaltoAuditCoordinator
+from custom_components.salto_ks import audit_delivery, audit_feed
+from custom_components.salto_ks.audit import SaltoAuditCoordinator
+from custom_components.salto_ks.audit_delivery import AUDIT_HOLD_POLLS
 from custom_components.salto_ks.audit_feed import AUDIT_FIRST_START_ROWS
 from custom_components.salto_ks.audit_rows import EVENT_SALTO_KS
 from custom_components.salto_ks.const import (
@@ -69,6 +70,12 @@ def _audit(entry: MockConfigEntry) -> SaltoAuditCoordinator:
     audit = entry.runtime_data.audit
     assert audit is not None
     return audit
+
+
+def _held(entry: MockConfigEntry) -> list[dict[str, Any]]:
+    """The rows the feed holds, as its diagnostics list them."""
+    held: list[dict[str, Any]] = _audit(entry).diagnostics()["held"]
+    return held
 
 
 def _ids(events: list[Event]) -> list[str]:
@@ -607,7 +614,7 @@ async def test_row_for_a_lock_that_never_appears(
     known = salto_sim.reject(_lock_ids(salto_sim)[0])
     await tick(hass, freezer, POLL)
     assert _ids(events) == [known["id"]]
-    assert _audit(init_integration).held_count == 1
+    assert len(_held(init_integration)) == 1
     for _ in range(AUDIT_HOLD_POLLS - 1):
         await tick(hass, freezer, POLL)
     assert _ids(events) == [known["id"]]
@@ -615,7 +622,7 @@ async def test_row_for_a_lock_that_never_appears(
     assert _ids(events) == [known["id"], row["id"]]
     assert events[1].data["entity_id"] is None
     assert events[1].data["lock_id"] == ghost
-    assert _audit(init_integration).held_count == 0
+    assert len(_held(init_integration)) == 0
     await tick(hass, freezer, POLL)
     assert len(events) == 2
 
@@ -641,7 +648,7 @@ async def test_disabled_event_entity_still_fires_on_the_bus(
     assert _ids(events) == [row["id"]]
     assert events[0].data["entity_id"] == event_entity_id(hass, lock_id)
     assert hass.states.get(event_entity_id(hass, lock_id)) is None
-    assert _audit(init_integration).held_count == 0
+    assert len(_held(init_integration)) == 0
     assert hass.states.get(lock_entity_id(hass, lock_id)).attributes.get("changed_by") == (
         f"{user.first_name} {user.last_name}"
     )
@@ -879,7 +886,7 @@ async def test_held_rows_are_bounded(
     init_integration: MockConfigEntry,
 ) -> None:
     """Beyond AUDIT_MAX_HELD waiting rows the oldest goes to the bus at once."""
-    monkeypatch.setattr(audit_module, "AUDIT_MAX_HELD", 1)
+    monkeypatch.setattr(audit_delivery, "AUDIT_MAX_HELD", 1)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     ghost = salto_sim.add_lock(name="Ghost door")
     base = _now() - timedelta(seconds=5)
@@ -888,7 +895,7 @@ async def test_held_rows_are_bounded(
     salto_sim.remove_lock(ghost)
     await tick(hass, freezer, POLL)
     assert _ids(events) == [first["id"]]
-    assert _audit(init_integration).held_count == 1
+    assert len(_held(init_integration)) == 1
 
 
 # --- edges: first start --------------------------------------------------------------------------------
@@ -960,7 +967,7 @@ async def test_held_row_waits_out_a_roster_rate_limit(
     for _ in range(AUDIT_HOLD_POLLS * 10):
         await tick(hass, freezer, POLL)
     assert events == []
-    assert _audit(init_integration).held_count == 1
+    assert len(_held(init_integration)) == 1
 
     salto_sim.clear_faults()
     for _ in range(12):
@@ -987,7 +994,7 @@ async def test_released_held_row_updates_changed_by(
     user = _user(salto_sim)
     row = salto_sim.open_by(lock_id, user.id)
     await tick(hass, freezer, POLL)
-    assert _audit(setup_integration).held_count == 1
+    assert len(_held(setup_integration)) == 1
     for _ in range(AUDIT_HOLD_POLLS):
         await tick(hass, freezer, POLL)
     assert _ids(events) == [row["id"]]

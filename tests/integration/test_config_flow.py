@@ -19,7 +19,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.salto_ks import config_flow, flow_validation
+from custom_components.salto_ks import (
+    config_flow,
+    flow_base,
+    flow_credentials,
+    flow_oauth,
+    flow_validation,
+    options_flow,
+)
 from custom_components.salto_ks.api import PRODUCTION_API, PRODUCTION_AUTH_URL
 from custom_components.salto_ks.const import (
     AUTH_API_CLIENT,
@@ -32,10 +39,13 @@ from custom_components.salto_ks.const import (
     CONF_CLIENT_SECRET,
     CONF_ENDPOINT,
     CONF_EVENT_POLL_INTERVAL,
+    CONF_EVENT_STREAM,
+    CONF_MANAGE_GUESTS,
     CONF_PASSWORD,
     CONF_RELEASED_STATE,
     CONF_SITE_ID,
     CONF_STATUS_INTERVAL,
+    CONF_STREAM_URL,
     CONF_UNLOCK_SECONDS,
     CONF_USERNAME,
     DEFAULT_EVENT_POLL_INTERVAL,
@@ -73,7 +83,7 @@ def presets_on_sim(salto_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Sim
     """Point every preset endpoint at the simulator (the real hosts are unreachable in tests)."""
     for endpoint in (ENDPOINT_PRODUCTION, ENDPOINT_ACCEPT, ENDPOINT_LEGACY):
         monkeypatch.setitem(
-            config_flow.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
+            flow_base.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
         )
     return salto_sim
 
@@ -251,17 +261,17 @@ def test_preset_endpoints_use_the_client_constants() -> None:
     """Production, accept and legacy presets come from the API client's constants."""
     from custom_components.salto_ks import api
 
-    assert config_flow.PRESET_ENDPOINTS[ENDPOINT_PRODUCTION] == (
+    assert flow_base.PRESET_ENDPOINTS[ENDPOINT_PRODUCTION] == (
         api.PRODUCTION_API,
         api.PRODUCTION_AUTH_URL,
     )
-    assert config_flow.PRESET_ENDPOINTS[ENDPOINT_ACCEPT] == (api.ACCEPT_API, api.ACCEPT_AUTH_URL)
-    assert config_flow.PRESET_ENDPOINTS[ENDPOINT_LEGACY] == (
+    assert flow_base.PRESET_ENDPOINTS[ENDPOINT_ACCEPT] == (api.ACCEPT_API, api.ACCEPT_AUTH_URL)
+    assert flow_base.PRESET_ENDPOINTS[ENDPOINT_LEGACY] == (
         api.LEGACY_API_BASE,
         api.LEGACY_AUTH_URL,
     )
     assert all(
-        url.startswith("https://") for pair in config_flow.PRESET_ENDPOINTS.values() for url in pair
+        url.startswith("https://") for pair in flow_base.PRESET_ENDPOINTS.values() for url in pair
     )
 
 
@@ -1149,6 +1159,53 @@ async def test_options_out_of_range(
     assert mock_config_entry.options == DEFAULT_OPTIONS
 
 
+async def test_options_event_stream_off_and_guests_on_are_stored(
+    hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Only the non-default choice is stored: no key means stream on and guests off."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**DEFAULT_OPTIONS, CONF_EVENT_STREAM: False, CONF_MANAGE_GUESTS: True}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {
+        **DEFAULT_OPTIONS,
+        CONF_EVENT_STREAM: False,
+        CONF_MANAGE_GUESTS: True,
+    }
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**DEFAULT_OPTIONS, CONF_EVENT_STREAM: True, CONF_MANAGE_GUESTS: False}
+    )
+    await hass.async_block_till_done()
+    assert mock_config_entry.options == DEFAULT_OPTIONS
+
+
+async def test_custom_endpoint_with_a_stream_url(
+    hass: HomeAssistant, salto_sim: Simulator, mock_setup_entry: AsyncMock
+) -> None:
+    """The stream host is checked (a host root, no query) and stored with the custom endpoint."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(salto_sim, ENDPOINT_CUSTOM)
+    )
+    urls = {CONF_API_BASE: salto_sim.api_base, CONF_AUTH_URL: salto_sim.auth_url}
+    for bad in (f"{salto_sim.stream_url}/?site=1", "ftp://127.0.0.1/"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**urls, CONF_STREAM_URL: bad}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "custom_endpoint"
+        assert result["errors"] == {CONF_STREAM_URL: "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**urls, CONF_STREAM_URL: f" {salto_sim.stream_url} "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_STREAM_URL] == salto_sim.stream_url
+
+
 # ---- translations --------------------------------------------------------------------------
 
 TRANSLATIONS = Path(config_flow.__file__).parent / "translations" / "en.json"
@@ -1218,14 +1275,14 @@ def test_translations_cover_the_flow() -> None:
     strings = json.loads(TRANSLATIONS.read_text(encoding="utf-8"))
     config, options = strings["config"], strings["options"]
     schemas = {
-        ("config", "ks_user"): config_flow._credentials_schema("ks_user"),
-        ("config", "api_client"): config_flow._credentials_schema("api_client"),
-        ("config", "reconfigure"): config_flow._credentials_schema("reconfigure"),
-        ("config", "custom_endpoint"): config_flow.CUSTOM_ENDPOINT_SCHEMA.extend(
+        ("config", "ks_user"): flow_credentials.credentials_schema("ks_user"),
+        ("config", "api_client"): flow_credentials.credentials_schema("api_client"),
+        ("config", "reconfigure"): flow_credentials.credentials_schema("reconfigure"),
+        ("config", "custom_endpoint"): flow_credentials.CUSTOM_ENDPOINT_SCHEMA.extend(
             {vol.Optional(CONF_AUTHORIZE_URL): str}
         ),
-        ("config", "oauth"): config_flow.OAUTH_ENDPOINT_SCHEMA,
-        ("options", "init"): config_flow.OPTIONS_SCHEMA,
+        ("config", "oauth"): flow_oauth.OAUTH_ENDPOINT_SCHEMA,
+        ("options", "init"): options_flow.OPTIONS_SCHEMA,
     }
     for (section, step), schema in schemas.items():
         texts = strings[section]["step"][step]

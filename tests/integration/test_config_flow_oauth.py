@@ -36,15 +36,16 @@ from homeassistant.config_entries import (
 from homeassistant.const import ATTR_CODE, ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
 from multidict import CIMultiDict, CIMultiDictProxy
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 from yarl import URL
 
-from custom_components.salto_ks import config_flow, stream
+from custom_components.salto_ks import flow_base, stream
 from custom_components.salto_ks.api import (
     AuthenticationError,
     CommunicationError,
@@ -103,7 +104,7 @@ async def sim(
     """The simulator as every preset, Home Assistant's callback registered, one application credential."""
     for endpoint in (ENDPOINT_PRODUCTION, ENDPOINT_ACCEPT):
         monkeypatch.setitem(
-            config_flow.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
+            flow_base.PRESET_ENDPOINTS, endpoint, (salto_sim.api_base, salto_sim.auth_url)
         )
         monkeypatch.setitem(stream.STREAM_PRESETS, endpoint, salto_sim.url)
     salto_sim.register_redirect_uri(salto_sim.client_id, REDIRECT_URI)
@@ -320,6 +321,54 @@ async def test_custom_endpoint_derives_or_takes_the_authorize_url(
     result = await hass.config_entries.flow.async_configure(flow_id)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_ENDPOINT] == ENDPOINT_CUSTOM
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_custom_endpoint_takes_an_entered_authorize_url(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    """A token URL that is not IdentityServer's: the entered authorize URL is where the user signs in."""
+    result = await start_oauth(hass, ENDPOINT_CUSTOM)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_API_BASE: sim.api_base,
+            CONF_AUTH_URL: sim.url + "/oauth2/token",
+            CONF_AUTHORIZE_URL: f" {sim.url}/connect/authorize ",
+        },
+    )
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    assert result["url"].startswith(sim.url + "/connect/authorize?")
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_an_implementation_that_is_not_salto_s_is_refused(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    """Several implementations: the picker names each; one that is not this integration's aborts."""
+    other = config_entry_oauth2_flow.LocalOAuth2Implementation(
+        hass, "other", "id", "secret", "https://example.com/authorize", "https://example.com/token"
+    )
+    config_entry_oauth2_flow.async_register_implementation(hass, DOMAIN, other)
+    result = await start_oauth(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "pick_implementation"
+    names = {option["label"] for option in _picker_options(result)}
+    assert names >= {"Salto KS test", other.name}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"implementation": "other"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "oauth_implementation_unsupported"
+
+
+def _picker_options(result: dict[str, Any]) -> list[dict[str, str]]:
+    """The implementations HA's pick_implementation form offers (value and label)."""
+    selector = result["data_schema"].schema["implementation"]
+    container = getattr(selector, "container", None)
+    if isinstance(container, dict):
+        return [{"value": key, "label": label} for key, label in container.items()]
+    return [{"value": key, "label": key} for key in container or ()]
 
 
 async def test_without_application_credentials_the_flow_asks_for_them(
@@ -580,6 +629,36 @@ def test_refresh_errors_map_to_client_errors() -> None:
     assert isinstance(token_request_error(TimeoutError()), CommunicationError)
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        "opaque-token",
+        "a.b",
+        "header.!!!.signature",
+        "header." + base64.urlsafe_b64encode(b"[1, 2]").decode().rstrip("=") + ".signature",
+        "header." + base64.urlsafe_b64encode(b'{"sub": ""}').decode().rstrip("=") + ".signature",
+        "header." + base64.urlsafe_b64encode(b'{"sub": 7}').decode().rstrip("=") + ".signature",
+    ],
+)
+def test_a_token_without_a_subject_names_no_account(token: str) -> None:
+    """Only a JWT with a string ``sub`` names the account that reauth must match."""
+    assert token_subject(token) is None
+
+
+async def test_the_credential_form_says_where_to_register(
+    hass: HomeAssistant, sim: Simulator, hass_ws_client: WebSocketGenerator
+) -> None:
+    """Application credentials' form names the redirect URI to register with Salto and the README."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "application_credentials/config"})
+    msg = await client.receive_json()
+    assert msg["success"], msg
+    assert DOMAIN in msg["result"]["domains"]
+    placeholders = msg["result"]["integrations"][DOMAIN]["description_placeholders"]
+    assert placeholders["redirect_uri"] == "https://my.home-assistant.io/redirect/oauth"
+    assert placeholders["more_info_url"].startswith("https://")
+
+
 # ---- refresh tokens ----------------------------------------------------------------------
 
 
@@ -651,7 +730,7 @@ async def test_replayed_refresh_token_starts_reauth(
     assert flows[0]["step_id"] == "reauth_oauth"
 
 
-@pytest.mark.parametrize("kind", ["500", "429"])
+@pytest.mark.parametrize("kind", ["500", "429", "malformed"])
 @pytest.mark.usefixtures("current_request_with_host")
 async def test_transient_refresh_failure_keeps_the_entry(
     hass: HomeAssistant,
@@ -660,7 +739,8 @@ async def test_transient_refresh_failure_keeps_the_entry(
     hass_client_no_auth: ClientSessionGenerator,
     kind: str,
 ) -> None:
-    """5xx or 429 while refreshing: the poll fails, no reauth, the refresh token is kept and works later."""
+    """5xx, 429 or an unusable answer while refreshing: the poll fails, no reauth, the refresh token is
+    kept and works later."""
     entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
     before = entry.data["token"]["refresh_token"]
     expire_stored_token(hass, entry)
@@ -734,6 +814,65 @@ async def test_reauth_with_another_account_is_refused(
     assert result["reason"] == "wrong_account"
     assert result["description_placeholders"] == {"site": entry.title}
     assert entry.data["token"] == token_before
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [("503", "cannot_connect"), ("429", "rate_limited"), ("401", "token_rejected")],
+)
+async def test_sites_failing_after_the_sign_in_abort(
+    hass: HomeAssistant,
+    *,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+    kind: str,
+    reason: str,
+) -> None:
+    """Salto's token is good but the site list fails: no form can fix that, so the flow aborts (a
+    401 cannot be cured by a refresh either: the sign-in's token is all the flow has)."""
+    result = await start_oauth(hass)
+    query = await sign_in(browser, result["url"], sim.username, sim.password)
+    await callback(hass_client_no_auth, query)
+    sim.inject_fault("sites", kind, times=1, retry_after=30)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == reason
+    if reason == "rate_limited":
+        assert 25 <= int(result["description_placeholders"]["seconds"]) <= 30
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_a_removed_credential_starts_reauth_that_picks_another(
+    hass: HomeAssistant,
+    sim: Simulator,
+    browser: aiohttp.ClientSession,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The entry's application credential is gone: setup asks for reauth, which signs in with the
+    credential there is, and the entry loads again."""
+    entry = await add_oauth_entry(hass, sim, browser, hass_client_no_auth)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "auth_implementation": "salto_ks_removed"}
+    )
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["step_id"] for flow in flows] == ["reauth_oauth"]
+    result = await hass.config_entries.flow.async_configure(flows[0]["flow_id"], {})
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    query = await sign_in(browser, result["url"], sim.username, sim.password)
+    await callback(hass_client_no_auth, query)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.data["auth_implementation"] == "salto_cred"
+    assert entry.state is ConfigEntryState.LOADED
 
 
 @pytest.mark.usefixtures("current_request_with_host")

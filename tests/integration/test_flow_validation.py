@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.salto_ks import config_flow, flow_validation
+from custom_components.salto_ks import flow_base, flow_validation
 from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
@@ -121,7 +121,7 @@ def no_setup() -> Iterator[None]:
 def presets_on_sim(salto_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
     """The production preset points at the simulator."""
     monkeypatch.setitem(
-        config_flow.PRESET_ENDPOINTS, ENDPOINT_PRODUCTION, (salto_sim.api_base, salto_sim.auth_url)
+        flow_base.PRESET_ENDPOINTS, ENDPOINT_PRODUCTION, (salto_sim.api_base, salto_sim.auth_url)
     )
     return salto_sim
 

@@ -23,6 +23,7 @@ from custom_components.salto_ks.const import (
     CONF_API_BASE,
     CONF_AUTH_URL,
     CONF_STATUS_INTERVAL,
+    CONF_STREAM_URL,
     DOMAIN,
 )
 from custom_components.salto_ks.coordinator import SaltoRosterCoordinator, SaltoRuntimeData
@@ -346,6 +347,7 @@ async def test_setup_api_not_enabled_retries_with_issue(
     assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
 
 
+@pytest.mark.parametrize("iqs_fail", [False, True])
 @pytest.mark.parametrize("action", ["reload", "remove"])
 async def test_roster_poll_outliving_its_entry_is_inert(
     hass: HomeAssistant,
@@ -355,11 +357,13 @@ async def test_roster_poll_outliving_its_entry_is_inert(
     entity_registry: er.EntityRegistry,
     caplog: pytest.LogCaptureFixture,
     action: str,
+    iqs_fail: bool,
 ) -> None:
     """get_status waits on a slow cloud while the entry reloads or goes: its poll changes nothing.
 
-    The late answer adds no entity through the torn-down platforms (no "does not generate unique
-    IDs"), binds no entity to the dead coordinator, logs no error, and the action fails translated.
+    The late answer (or, with ``iqs_fail``, the late failure) adds no entity through the torn-down
+    platforms (no "does not generate unique IDs"), binds no entity to the dead coordinator, raises no
+    repair issue, logs no error, and the action fails translated.
     """
     entry = init_integration
     old_roster = entry.runtime_data.roster
@@ -367,6 +371,8 @@ async def test_roster_poll_outliving_its_entry_is_inert(
     # A lock added meanwhile: the late answer is the first to list it.
     new_lock_id = salto_sim.add_lock(name="Late door")
     salto_sim.inject_fault("locks", "timeout", delay=2, times=1)
+    if iqs_fail:
+        salto_sim.inject_fault("iqs", "403", times=1)
     salto_sim.reset_counters()
     call = hass.async_create_task(
         hass.services.async_call(DOMAIN, "get_status", {}, blocking=True, return_response=True)
@@ -391,6 +397,7 @@ async def test_roster_poll_outliving_its_entry_is_inert(
 
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "does not generate unique IDs" not in caplog.text
+    assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
     component = hass.data[LOCK_DATA_COMPONENT]
     entities = [entity for entity in component.entities if entity.platform.config_entry is not None]
     if action == "remove":
@@ -402,3 +409,23 @@ async def test_roster_poll_outliving_its_entry_is_inert(
     assert new_roster is not old_roster
     assert sorted(entity.unique_id for entity in entities) == sorted([*lock_ids, new_lock_id])
     assert all(entity.coordinator is new_roster for entity in entities)
+
+
+async def test_a_stream_url_stored_by_hand_that_is_no_host_root(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The entry loads and polls the access log alone; one warning says why there is no stream."""
+    entry = site_entry(
+        salto_sim.site_id,
+        {**entry_data, CONF_STREAM_URL: f"{salto_sim.url}/?site=1"},
+        entry_options,
+    )
+    await setup_entry(hass, entry)
+    assert entry.runtime_data.stream is None
+    assert entry.runtime_data.audit is not None
+    assert "Not using the event stream of Simulated site" in caplog.text
+    assert salto_sim.stream.counter("negotiations") == 0

@@ -13,7 +13,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.salto_ks import config_flow
+from custom_components.salto_ks import flow_base
 from custom_components.salto_ks.const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -88,7 +88,7 @@ async def test_config_flow(
     no_setup: None,
 ) -> None:
     monkeypatch.setitem(
-        config_flow.PRESET_ENDPOINTS, ENDPOINT_PRODUCTION, (salto_sim.api_base, salto_sim.auth_url)
+        flow_base.PRESET_ENDPOINTS, ENDPOINT_PRODUCTION, (salto_sim.api_base, salto_sim.auth_url)
     )
     salto_sim.inject_fault("sites", "400", times=1)
     result = await start_credentials_flow(hass)

@@ -13,22 +13,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .exceptions import (
-    ApiNotEnabledError,
-    AuthenticationError,
-    CommunicationError,
-    InvalidRequestError,
-    InvalidResponseError,
-    LockUnavailableError,
-    NotFoundError,
-    OtpBlockedError,
-    OtpInvalidError,
-    OtpRequiredError,
-    PermissionDeniedError,
-    RateLimitedError,
-    SaltoKSError,
-    UnsupportedOperationError,
-)
+from . import exceptions as exc
 
 _NOT_ENABLED_ERRORS = frozenset({"unauthorized_client", "unsupported_grant_type", "invalid_scope"})
 _CREDENTIAL_ERRORS = frozenset({"invalid_client", "invalid_grant"})
@@ -100,9 +85,11 @@ async def send(
         ) as resp:
             return resp.status, await resp.read(), resp.headers
     except TimeoutError:
-        raise CommunicationError(f"Timeout {what}") from None
+        raise exc.CommunicationError(f"Timeout {what}") from None
     except aiohttp.ClientError as err:
-        raise CommunicationError(f"Error {what}: {type(err).__name__}: {scrub(str(err))}") from None
+        raise exc.CommunicationError(
+            f"Error {what}: {type(err).__name__}: {scrub(str(err))}"
+        ) from None
 
 
 def decode_json(raw: bytes, what: str) -> Any:
@@ -113,9 +100,9 @@ def decode_json(raw: bytes, what: str) -> Any:
         return json.loads(raw)
     except RecursionError:
         # Valid JSON nested deeper than the interpreter's recursion limit.
-        raise InvalidResponseError(f"{what}: the body is nested too deeply") from None
+        raise exc.InvalidResponseError(f"{what}: the body is nested too deeply") from None
     except ValueError:  # also UnicodeDecodeError
-        raise InvalidResponseError(f"{what}: the body is not valid JSON") from None
+        raise exc.InvalidResponseError(f"{what}: the body is not valid JSON") from None
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -156,7 +143,7 @@ def _safe_json(raw: bytes) -> object:
     """An error body's JSON, or None when it has none that can be read."""
     try:
         return decode_json(raw, "error body")
-    except InvalidResponseError:
+    except exc.InvalidResponseError:
         return None
 
 
@@ -185,7 +172,7 @@ def api_error(
     scrub: Scrubber,
     *,
     locking: bool = False,
-) -> SaltoKSError:
+) -> exc.SaltoKSError:
     """Map an error answer of the Connect API to an exception.
 
     ``locking``: the answer is the locking call's, the only call whose errors can be an OTP need
@@ -204,35 +191,35 @@ def api_error(
         if code == _OTP_CODE:
             # 403 is otp_blocked whatever the wording; a 400 names otp_invalid (or nothing).
             blocked = status == 403 or (message is not None and "blocked" in message.lower())
-            return (OtpBlockedError if blocked else OtpInvalidError)(text, **kwargs)
-        return OtpRequiredError(text, **kwargs)
+            return (exc.OtpBlockedError if blocked else exc.OtpInvalidError)(text, **kwargs)
+        return exc.OtpRequiredError(text, **kwargs)
     if status == 400 and code in _REQUEST_ERRORS:
-        return InvalidRequestError(
+        return exc.InvalidRequestError(
             f"Salto KS API refused the request ({_REQUEST_ERRORS[code]}, ErrorCode {code}"
             + (f": {detail}" if detail else "")
             + "); sending it again will not help",
             **kwargs,
         )
     if status == 401:
-        return AuthenticationError(text, **kwargs)
+        return exc.AuthenticationError(text, **kwargs)
     if status == 403:
-        return PermissionDeniedError(text, **kwargs)
+        return exc.PermissionDeniedError(text, **kwargs)
     if status == 404:
-        return NotFoundError(text, **kwargs)
+        return exc.NotFoundError(text, **kwargs)
     if status == 422:
         if detail and "offline" in detail.lower():
-            return LockUnavailableError(text, **kwargs)
-        return UnsupportedOperationError(text, **kwargs)
+            return exc.LockUnavailableError(text, **kwargs)
+        return exc.UnsupportedOperationError(text, **kwargs)
     if status == 429:
-        return RateLimitedError(
+        return exc.RateLimitedError(
             text, retry_after=parse_retry_after(headers.get("Retry-After")), **kwargs
         )
-    return CommunicationError(text, **kwargs)
+    return exc.CommunicationError(text, **kwargs)
 
 
 def token_error(
     status: int, raw: bytes, headers: Mapping[str, str], scrub: Scrubber
-) -> SaltoKSError:
+) -> exc.SaltoKSError:
     """Map an error answer of the identity server's token endpoint to an exception."""
     body = _safe_json(raw)
     code, message = _error_fields(body, (("error", "error_description"), ("ErrorCode", "Message")))
@@ -242,22 +229,22 @@ def token_error(
         reason += f": {detail}"
     kwargs: dict[str, Any] = {"status": status, "error_code": code, "server_message": detail}
     if status == 429:
-        return RateLimitedError(
+        return exc.RateLimitedError(
             f"Token request rate limited ({reason})",
             retry_after=parse_retry_after(headers.get("Retry-After")),
             **kwargs,
         )
     if status >= 500:
-        return CommunicationError(f"Token endpoint answered {status} ({reason})", **kwargs)
+        return exc.CommunicationError(f"Token endpoint answered {status} ({reason})", **kwargs)
     # Only an explicit refusal is a credential problem; a 403 without one comes from a firewall or proxy.
     if code in _CREDENTIAL_ERRORS or status == 401:
-        return AuthenticationError(
+        return exc.AuthenticationError(
             f"The identity server refused the credentials ({status}, {reason})", **kwargs
         )
     if status == 400:
-        return ApiNotEnabledError(
+        return exc.ApiNotEnabledError(
             f"The token request was refused ({status}, {reason}): "
             "the Connect API add-on is probably not enabled for this client",
             **kwargs,
         )
-    return CommunicationError(f"Token endpoint answered {status} ({reason})", **kwargs)
+    return exc.CommunicationError(f"Token endpoint answered {status} ({reason})", **kwargs)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import aclosing
 from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
-from ._http import Scrubber, api_error, decode_json, send
+from ._http import Scrubber
 from .auth import ExternalTokens, TokenManager, TokenSource
 from .const import (
     CONTINUATION_HEADER,
@@ -23,22 +22,21 @@ from .const import (
     MAX_PAGES,
     PRODUCTION_API,
     PRODUCTION_AUTH_URL,
-    USER_AGENT,
 )
 from .exceptions import (
     InvalidResponseError,
     NotFoundError,
-    RateLimitedError,
     SaltoKSError,
-    TokenRejectedError,
 )
+from .fields import WEEKDAYS
 from .guests import GuestAccessCalls
 from .memo import ModelMemo
-from .models import WEEKDAYS, Entry, Iq, IqActivation, Lock, Site, SiteUser
+from .models import Entry, Iq, IqActivation, Lock, Site, SiteUser
 from .otp import ACTIVATION_DELTA, is_iq_secret
-from .pages import entries_page, list_page
+from .pages import entries_page
 from .ratelimit import RetryGate
-from .urls import insecure_reason, require_secure_url
+from .transport import seg
+from .urls import require_secure_url
 
 _LOGGER = logging.getLogger(__name__)
 _VERSION_SUFFIX = re.compile(r"/v\d+(?:\.\d+)?/*$")
@@ -48,11 +46,6 @@ _T = TypeVar("_T")
 def _normalise_api_base(api_base: str) -> str:
     base = api_base.strip().rstrip("/")
     return _VERSION_SUFFIX.sub("", base).rstrip("/")
-
-
-def _seg(value: str) -> str:
-    """Quote one path segment (ids never contain '/', but never let one change the path)."""
-    return quote(value, safe="")
 
 
 def _filter_stamp(when: datetime) -> str:
@@ -68,12 +61,8 @@ def _no_such_route(err: NotFoundError) -> bool:
     return err.error_code is None or err.error_code == str(err.status)
 
 
-def _origin(url: URL) -> tuple[str, str | None, int | None]:
-    return (url.scheme, url.host, url.port)
-
-
 class SaltoKSClient(GuestAccessCalls):
-    """Client of the Salto KS Connect API (the guest-access calls come from ``api/guests.py``).
+    """Client of the Salto KS Connect API (guest-access calls in ``guests.py``, sending in ``transport.py``).
 
     The aiohttp session is injected and never closed by the client. With ``username`` and ``password`` the
     password grant is used, without them client_credentials; with ``token_source`` the tokens come from
@@ -145,11 +134,6 @@ class SaltoKSClient(GuestAccessCalls):
         """The token endpoint URL."""
         return self._auth_url
 
-    @property
-    def entries_path(self) -> str | None:
-        """The entries path that answered last (``entries``, ``audit-trails`` or ``audit/log``)."""
-        return self._entries_path
-
     def retry_after_remaining(self) -> float | None:
         """Seconds before Salto's Retry-After lets a call be sent (calls raise ``RateLimitedError``
         unsent until then), or None when a call may be sent now."""
@@ -182,127 +166,6 @@ class SaltoKSClient(GuestAccessCalls):
 
     # --- transport ------------------------------------------------------------------------------
 
-    async def _send(
-        self,
-        method: str,
-        url: URL,
-        token: str,
-        *,
-        params: Mapping[str, str] | None,
-        body: Any,
-        headers: Mapping[str, str] | None,
-    ) -> tuple[int, bytes, Mapping[str, str]]:
-        self._gate.check()  # a 429 may have arrived while this call waited for its token
-        request_headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
-        if headers:
-            request_headers.update(headers)
-        _LOGGER.debug("%s %s %s", method, url.path, dict(params) if params else "")
-        status, raw, resp_headers = await send(
-            self._session,
-            method,
-            url,
-            what=f"on {method} {url.path}",
-            scrub=self._scrub,
-            client_timeout=self._timeout,
-            headers=request_headers,
-            params=params,
-            json_body=body,
-        )
-        _LOGGER.debug("%s %s answered %s", method, url.path, status)
-        return status, raw, resp_headers
-
-    async def _request(
-        self,
-        method: str,
-        url: URL,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        parse: bool = True,
-        locking: bool = False,
-    ) -> Any:
-        if _origin(url) != _origin(self._api_url):
-            # Never send the bearer token to another host.
-            raise InvalidResponseError(f"Refusing to call another host than {self._api_url.host}")
-        self._gate.check()  # before the token too: nothing is sent while Retry-After runs
-        token = await self._auth.get_token()
-        status, raw, resp_headers = await self._send(
-            method, url, token, params=params, body=body, headers=headers
-        )
-        if status == 401:
-            _LOGGER.debug("Token rejected by the API; renewing it once")
-            token = await self._auth.renew_rejected(token)
-            status, raw, resp_headers = await self._send(
-                method, url, token, params=params, body=body, headers=headers
-            )
-            if status == 401:
-                raise TokenRejectedError("The API rejected a freshly issued token", status=401)
-        if not 200 <= status < 300:
-            error = api_error(status, raw, resp_headers, self._scrub, locking=locking)
-            if isinstance(error, RateLimitedError):
-                error.retry_after = self._gate.note(error.retry_after)
-            raise error
-        if not parse:
-            return None
-        return decode_json(raw, f"{method} {url.path}")
-
-    def _url(self, path: str) -> URL:
-        return URL(self._api_base + path, encoded=False)
-
-    def _follow(self, link: str) -> URL:
-        url = URL(link)
-        if not url.is_absolute():
-            url = self._api_url.join(url)
-        if insecure_reason(url) is not None or _origin(url) != _origin(self._api_url):
-            raise InvalidResponseError(
-                f"next_page_link points to another host or is not safe ({url.scheme}://{url.host}); "
-                "refusing to follow it"
-            )
-        return url
-
-    async def _get_list(
-        self,
-        path: str,
-        parser: Callable[[object], _T],
-        what: str,
-        page_size: int | None = None,
-    ) -> list[_T]:
-        """GET a list that is a bare array or ``{items, next_page_link}`` and follow its pages."""
-        url = self._url(path)
-        params: dict[str, str] | None = None
-        if page_size is not None:
-            if page_size < 1:
-                raise ValueError("page_size must be at least 1")
-            params = {"$top": str(page_size)}
-        result: list[_T] = []
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            body = await self._request("GET", url, params=params)
-            items, link = list_page(body, parser, what)
-            result.extend(items)
-            if link is None:
-                return result
-            if link in seen:
-                raise InvalidResponseError(f"{what} list: next_page_link repeats itself")
-            seen.add(link)
-            url = self._follow(link)
-            params = None
-        raise InvalidResponseError(f"{what} list: more than {MAX_PAGES} pages")
-
-    async def _get_memo_list(
-        self, path: str, memo: ModelMemo[_T], what: str, page_size: int | None = None
-    ) -> list[_T]:
-        """``_get_list`` reusing the models of items unchanged since the last complete listing."""
-        memo.start()
-        result = await self._get_list(path, memo.parse, what, page_size)
-        memo.finish()
-        return result
-
     # --- calls ----------------------------------------------------------------------------------
 
     async def get_sites(self) -> list[Site]:
@@ -312,17 +175,17 @@ class SaltoKSClient(GuestAccessCalls):
     async def get_locks(self, site_id: str, page_size: int | None = None) -> list[Lock]:
         """Every lock of a site (follows ``next_page_link``; ``page_size`` sets ``$top``)."""
         return await self._get_memo_list(
-            f"/v1.2/sites/{_seg(site_id)}/locks", self._lock_memo, "lock", page_size
+            f"/v1.2/sites/{seg(site_id)}/locks", self._lock_memo, "lock", page_size
         )
 
     async def get_iqs(self, site_id: str) -> list[Iq]:
         """Every IQ of a site."""
-        return await self._get_memo_list(f"/v1.2/sites/{_seg(site_id)}/iqs", self._iq_memo, "iq")
+        return await self._get_memo_list(f"/v1.2/sites/{seg(site_id)}/iqs", self._iq_memo, "iq")
 
     async def get_users(self, site_id: str, page_size: int | None = None) -> list[SiteUser]:
         """Every user of a site."""
         return await self._get_list(
-            f"/v1.2/sites/{_seg(site_id)}/users", SiteUser.from_dict, "site user", page_size
+            f"/v1.2/sites/{seg(site_id)}/users", SiteUser.from_dict, "site user", page_size
         )
 
     async def _set_locked_state(
@@ -333,7 +196,7 @@ class SaltoKSClient(GuestAccessCalls):
             body["otp"] = otp
         await self._request(
             "PATCH",
-            self._url(f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}/locking"),
+            self._url(f"/v1.2/sites/{seg(site_id)}/locks/{seg(lock_id)}/locking"),
             body=body,
             parse=False,
             locking=True,
@@ -359,7 +222,7 @@ class SaltoKSClient(GuestAccessCalls):
 
     def _eom_url(self, site_id: str, lock_id: str) -> URL:
         return self._url(
-            f"/v1.1/sites/{_seg(site_id)}/locks/{_seg(lock_id)}/easy_office_mode_schedule"
+            f"/v1.1/sites/{seg(site_id)}/locks/{seg(lock_id)}/easy_office_mode_schedule"
         )
 
     async def set_easy_office_mode_schedule(
@@ -411,7 +274,7 @@ class SaltoKSClient(GuestAccessCalls):
     # --- IQ activation (the OTP secret and PIN; not documented by Salto, see api/otp.py) ------
 
     def _iq_url(self, site_id: str, iq_id: str, leaf: str) -> URL:
-        return self._url(f"/v1.2/sites/{_seg(site_id)}/iqs/{_seg(iq_id)}/{leaf}")
+        return self._url(f"/v1.2/sites/{seg(site_id)}/iqs/{seg(iq_id)}/{leaf}")
 
     async def get_iq_secret(self, site_id: str, iq_id: str) -> str:
         """The caller's OTP secret of an IQ; the cloud hands it out only before the caller's activation.
@@ -456,7 +319,7 @@ class SaltoKSClient(GuestAccessCalls):
     async def get_activated_iqs(self, site_id: str) -> list[IqActivation]:
         """The caller's activations on the IQs of a site."""
         return await self._get_list(
-            f"/v1.2/me/{_seg(site_id)}/activated_iqs", IqActivation.from_dict, "activated iq"
+            f"/v1.2/me/{seg(site_id)}/activated_iqs", IqActivation.from_dict, "activated iq"
         )
 
     async def get_entries(
@@ -517,7 +380,7 @@ class SaltoKSClient(GuestAccessCalls):
         _LOGGER.warning("Stopped reading entries after %s pages", MAX_PAGES)
 
     def _entries_url(self, site_id: str, path: str) -> URL:
-        return self._url(f"/v1.1/sites/{_seg(site_id)}/{path}")
+        return self._url(f"/v1.1/sites/{seg(site_id)}/{path}")
 
     async def _entries_body(
         self, site_id: str, params: Mapping[str, str], token: str | None

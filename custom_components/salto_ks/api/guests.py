@@ -1,29 +1,21 @@
 """Guest-access calls of the Connect API, mixed into ``SaltoKSClient``: guests and user removal,
 the PIN, keys, access groups with their locks, time schedules and members, the subscription.
 
-Kept apart from ``client.py`` (transport, paging, the lock and audit calls) because they are one
+Kept apart from ``client.py`` (the roster, lock, OTP and audit calls; ``transport.py`` sends them all) because they are one
 idea: who may enter. The PIN a call returns is a secret: it is never logged, and no error message
 here holds it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from .exceptions import InvalidResponseError
 from .models import AccessGroup, Guest, Lock, Subscription, TimeSchedule, UserKey
-
-if TYPE_CHECKING:
-    from yarl import URL
+from .transport import ApiTransport, seg
 
 PIN_LENGTHS = range(4, 13)
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
 
 
 def api_time(when: datetime) -> str:
@@ -40,37 +32,11 @@ def parse_pin(body: object) -> str:
     return body
 
 
-class GuestAccessCalls:
-    """Guest-access calls; ``SaltoKSClient`` provides the transport they use."""
-
-    __slots__ = ()
-
-    if TYPE_CHECKING:
-
-        def _url(self, path: str) -> URL: ...
-
-        async def _request(
-            self,
-            method: str,
-            url: URL,
-            *,
-            params: Mapping[str, str] | None = None,
-            body: Any = None,
-            headers: Mapping[str, str] | None = None,
-            parse: bool = True,
-            locking: bool = False,
-        ) -> Any: ...
-
-        async def _get_list[T](
-            self,
-            path: str,
-            parser: Callable[[object], T],
-            what: str,
-            page_size: int | None = None,
-        ) -> list[T]: ...
+class GuestAccessCalls(ApiTransport):
+    """Guest-access calls, sent by ``ApiTransport``."""
 
     def _site(self, site_id: str, version: str = "v1.2") -> str:
-        return f"/{version}/sites/{_seg(site_id)}"
+        return f"/{version}/sites/{seg(site_id)}"
 
     async def create_guest(self, site_id: str, alias: str, expires_at: datetime) -> Guest:
         """``POST …/guests {alias, expires_at}``; with no seat left the guest comes back suspended."""
@@ -80,7 +46,7 @@ class GuestAccessCalls:
 
     async def delete_user(self, site_id: str, site_user_id: str) -> None:
         """``DELETE …/users/{id}`` (the site-user id): frees the seat."""
-        url = self._url(f"{self._site(site_id)}/users/{_seg(site_user_id)}")
+        url = self._url(f"{self._site(site_id)}/users/{seg(site_user_id)}")
         await self._request("DELETE", url, parse=False)
 
     async def set_pin(
@@ -88,12 +54,12 @@ class GuestAccessCalls:
     ) -> str:
         """``PUT …/users/{id}/pin``: a new PIN that Salto generates (a secret: never log it)."""
         body = {} if expiry_date is None else {"expiry_date": api_time(expiry_date)}
-        url = self._url(f"{self._site(site_id)}/users/{_seg(site_user_id)}/pin")
+        url = self._url(f"{self._site(site_id)}/users/{seg(site_user_id)}/pin")
         return parse_pin(await self._request("PUT", url, body=body))
 
     async def get_keys(self, site_id: str, site_user_id: str) -> list[UserKey]:
         """``GET …/users/{id}/keys``."""
-        path = f"{self._site(site_id)}/users/{_seg(site_user_id)}/keys"
+        path = f"{self._site(site_id)}/users/{seg(site_user_id)}/keys"
         return await self._get_list(path, UserKey.from_dict, "key")
 
     async def get_access_groups(self, site_id: str) -> list[AccessGroup]:
@@ -103,22 +69,22 @@ class GuestAccessCalls:
 
     async def get_access_group_locks(self, site_id: str, group_id: str) -> list[Lock]:
         """The locks of an access group."""
-        path = f"{self._site(site_id)}/access_groups/{_seg(group_id)}/locks"
+        path = f"{self._site(site_id)}/access_groups/{seg(group_id)}/locks"
         return await self._get_list(path, Lock.from_dict, "access group lock")
 
     async def get_time_schedules(self, site_id: str, group_id: str) -> list[TimeSchedule]:
         """An access group's time schedules (a v1.1 resource); none: the group grants nothing."""
-        path = f"{self._site(site_id, 'v1.1')}/access_groups/{_seg(group_id)}/time_schedules"
+        path = f"{self._site(site_id, 'v1.1')}/access_groups/{seg(group_id)}/time_schedules"
         return await self._get_list(path, TimeSchedule.from_dict, "time schedule")
 
     async def add_access_group_user(self, site_id: str, group_id: str, user_id: str) -> None:
         """Add a member by its **platform** user id (``Guest.user_id``), not the site-user id."""
-        url = self._url(f"{self._site(site_id)}/access_groups/{_seg(group_id)}/users")
+        url = self._url(f"{self._site(site_id)}/access_groups/{seg(group_id)}/users")
         await self._request("POST", url, body={"user_id": user_id}, parse=False)
 
     async def remove_access_group_user(self, site_id: str, group_id: str, user_id: str) -> None:
         """Remove a member (platform user id)."""
-        path = f"{self._site(site_id)}/access_groups/{_seg(group_id)}/users/{_seg(user_id)}"
+        path = f"{self._site(site_id)}/access_groups/{seg(group_id)}/users/{seg(user_id)}"
         await self._request("DELETE", self._url(path), parse=False)
 
     async def get_subscription(self, site_id: str) -> Subscription:
