@@ -96,6 +96,24 @@ class ApiTransport:
         parse: bool = True,
         locking: bool = False,
     ) -> Any:
+        raw = await self._request_bytes(
+            method, url, params=params, body=body, headers=headers, locking=locking
+        )
+        if not parse:
+            return None
+        return decode_json(raw, f"{method} {url.path}")
+
+    async def _request_bytes(
+        self,
+        method: str,
+        url: URL,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        locking: bool = False,
+    ) -> bytes:
+        """Send one call (token, one 401 renewal, the gate, errors) and return its body."""
         if _origin(url) != _origin(self._api_url):
             # Never send the bearer token to another host.
             raise InvalidResponseError(f"Refusing to call another host than {self._api_url.host}")
@@ -117,9 +135,7 @@ class ApiTransport:
             if isinstance(error, RateLimitedError):
                 error.retry_after = self._gate.note(error.retry_after)
             raise error
-        if not parse:
-            return None
-        return decode_json(raw, f"{method} {url.path}")
+        return raw
 
     def _url(self, path: str) -> URL:
         return URL(self._api_base + path, encoded=False)
@@ -141,8 +157,13 @@ class ApiTransport:
         parser: Callable[[object], _T],
         what: str,
         page_size: int | None = None,
+        memo: ModelMemo[_T] | None = None,
     ) -> list[_T]:
-        """GET a list that is a bare array or ``{items, next_page_link}`` and follow its pages."""
+        """GET a list that is a bare array or ``{items, next_page_link}`` and follow its pages.
+
+        With ``memo`` (whose ``parse`` is then the parser), a page whose body is byte for byte the
+        one the same URL gave in the last complete listing is not decoded again: its models are.
+        """
         url = self._url(path)
         params: dict[str, str] | None = None
         if page_size is not None:
@@ -152,8 +173,15 @@ class ApiTransport:
         result: list[_T] = []
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            body = await self._request("GET", url, params=params)
-            items, link = list_page(body, parser, what)
+            raw = await self._request_bytes("GET", url, params=params)
+            key = f"{url}|{params}"
+            known = memo.known_page(key, raw) if memo is not None else None
+            if known is not None:
+                items, link = known
+            else:
+                items, link = list_page(decode_json(raw, f"GET {url.path}"), parser, what)
+                if memo is not None:
+                    memo.remember_page(key, raw, items, link)
             result.extend(items)
             if link is None:
                 return result
@@ -169,6 +197,6 @@ class ApiTransport:
     ) -> list[_T]:
         """``_get_list`` reusing the models of items unchanged since the last complete listing."""
         memo.start()
-        result = await self._get_list(path, memo.parse, what, page_size)
+        result = await self._get_list(path, memo.parse, what, page_size, memo)
         memo.finish()
         return result
