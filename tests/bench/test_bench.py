@@ -1171,6 +1171,7 @@ async def test_p4_whatif_lock_binary_sensors_disabled(
     from unittest.mock import patch
 
     from custom_components.salto_ks import binary_sensor
+    from custom_components.salto_ks.entity import described_platform_setup
 
     creds = sim_process.credentials
     size = len((await _state(sim_process))["locks"])
@@ -1193,7 +1194,11 @@ async def test_p4_whatif_lock_binary_sensors_disabled(
         },
     )
     entry.add_to_hass(hass)
-    with patch.object(binary_sensor, "LOCK_BINARY_SENSORS", disabled):
+    # The platform's setup was built from the descriptions at import: replace the setup itself.
+    setup_disabled = described_platform_setup(
+        binary_sensor.SaltoBinarySensor, locks=disabled, iqs=binary_sensor.IQ_BINARY_SENSORS
+    )
+    with patch.object(binary_sensor, "_async_setup_described", setup_disabled):
         gc.collect()
 
         async def do_setup() -> None:
