@@ -85,7 +85,7 @@ def create_client(
 
 
 def is_oauth_entry(data: Mapping[str, Any]) -> bool:
-    """Whether the entry signs in with a Salto account (authorization code)."""
+    """Whether entry data (an entry's, or what a flow has gathered) signs in with a Salto account."""
     return data.get(CONF_AUTH_METHOD) == AUTH_OAUTH
 
 

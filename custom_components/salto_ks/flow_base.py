@@ -37,7 +37,7 @@ from .api import (
     RetryGate,
     Site,
 )
-from .client import create_client, entry_retry_gate, new_retry_gate
+from .client import create_client, entry_retry_gate, is_oauth_entry, new_retry_gate
 from .const import (
     AUTH_API_CLIENT,
     AUTH_KS_USER,
@@ -137,7 +137,7 @@ class SaltoFlowBase(AbstractOAuth2FlowHandler):
 
     async def _async_fetch_sites(self, data: Mapping[str, Any]) -> str | None:
         """Request a token (or use the OAuth one) and list the sites; an error key, or None."""
-        if data.get(CONF_AUTH_METHOD) == AUTH_OAUTH:
+        if is_oauth_entry(data):
             source = static_token_source(str(data["token"]["access_token"]))
             client = create_client(
                 self.hass, data, retry_gate=self._retry_gate(), token_source=source
@@ -148,7 +148,7 @@ class SaltoFlowBase(AbstractOAuth2FlowHandler):
             await client.authenticate()
             sites = await client.get_sites()
         except Exception as err:
-            has_user = bool(data.get(CONF_USERNAME)) or data.get(CONF_AUTH_METHOD) == AUTH_OAUTH
+            has_user = bool(data.get(CONF_USERNAME)) or is_oauth_entry(data)
             return form_error(err, has_user=has_user)
         self._sites = {site.id: site for site in sites}
         return None

@@ -22,12 +22,10 @@ from homeassistant.helpers.selector import (
 
 from .api import PRODUCTION_API, PRODUCTION_AUTH_URL
 from .api.urls import require_stream_base
+from .client import is_oauth_entry
 from .const import (
     AUTH_API_CLIENT,
-    AUTH_KS_USER,
-    AUTH_OAUTH,
     CONF_API_BASE,
-    CONF_AUTH_METHOD,
     CONF_AUTH_URL,
     CONF_AUTHORIZE_URL,
     CONF_CLIENT_ID,
@@ -114,11 +112,6 @@ def credentials_schema(step_id: str) -> vol.Schema:
     return vol.Schema(fields)
 
 
-def _grant_method(data: Mapping[str, Any]) -> str:
-    """The sign-in method of credentials without OAuth: a KS user means the password grant."""
-    return AUTH_KS_USER if data.get(CONF_USERNAME) else AUTH_API_CLIENT
-
-
 class CredentialSteps(SaltoFlowBase):
     """The endpoint and credential forms of the password and client_credentials grants."""
 
@@ -150,7 +143,7 @@ class CredentialSteps(SaltoFlowBase):
         if errors:
             return self._show_credentials_form(step_id, user_input, errors)
         endpoint = user_input[CONF_ENDPOINT]
-        self._data = {CONF_ENDPOINT: endpoint, **data, CONF_AUTH_METHOD: _grant_method(data)}
+        self._data = {CONF_ENDPOINT: endpoint, **data}
         if endpoint == ENDPOINT_CUSTOM:
             return await self.async_step_custom_endpoint()
         self._data[CONF_API_BASE], self._data[CONF_AUTH_URL] = PRESET_ENDPOINTS[endpoint]
@@ -195,7 +188,7 @@ class CredentialSteps(SaltoFlowBase):
             if stream_error := url_error(stream_url) or _stream_url_error(stream_url):
                 errors[CONF_STREAM_URL] = stream_error
             urls[CONF_STREAM_URL] = stream_url
-        if self._method == AUTH_OAUTH:
+        if is_oauth_entry(self._data):
             oauth_urls, oauth_errors = self._authorize_url(user_input, urls[CONF_AUTH_URL])
             urls.update(oauth_urls)
             errors = {**oauth_errors, **errors}
@@ -203,7 +196,7 @@ class CredentialSteps(SaltoFlowBase):
             return self._show_custom_form(user_input, errors)
         self._custom_urls = urls
         self._data.update(urls)
-        if self._method == AUTH_OAUTH:
+        if is_oauth_entry(self._data):
             return await self.async_step_pick_implementation()
         return await self._async_connect(STEP_CUSTOM_ENDPOINT)
 
@@ -225,7 +218,7 @@ class CredentialSteps(SaltoFlowBase):
         self, suggested: Mapping[str, Any], errors: dict[str, str]
     ) -> ConfigFlowResult:
         schema = CUSTOM_ENDPOINT_SCHEMA
-        if self._method == AUTH_OAUTH:
+        if is_oauth_entry(self._data):
             schema = schema.extend({vol.Optional(CONF_AUTHORIZE_URL): _URL})
         return self.async_show_form(
             step_id=STEP_CUSTOM_ENDPOINT,
@@ -255,7 +248,7 @@ class CredentialSteps(SaltoFlowBase):
         if user_input is not None:
             data, errors = parse_credentials(user_input, require_user=password_grant)
             if not errors:
-                self._data = {**entry.data, **data, CONF_AUTH_METHOD: _grant_method(data)}
+                self._data = {**entry.data, **data}
                 if error := await self._async_fetch_sites(self._data):
                     errors["base"] = error
                 else:

@@ -18,6 +18,9 @@ from yarl import URL
 
 from .api.urls import insecure_reason
 from .const import (
+    AUTH_API_CLIENT,
+    AUTH_KS_USER,
+    CONF_AUTH_METHOD,
     CONF_CLEAR_PIN,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -75,7 +78,8 @@ def parse_credentials(
     """Strip and check client_id/client_secret and the optional KS system user.
 
     With ``stored`` (reconfigure), an empty secret keeps the stored one. Returns the cleaned values
-    (username/password None for the client_credentials grant) and field errors.
+    (username/password None for the client_credentials grant) with the sign-in method they make (a KS
+    user means the password grant), and field errors.
     """
     keys = (CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_USERNAME, CONF_PASSWORD)
     values = {key: text(user_input, key) for key in keys}
@@ -100,6 +104,7 @@ def parse_credentials(
         CONF_CLIENT_SECRET: values[CONF_CLIENT_SECRET],
         CONF_USERNAME: values[CONF_USERNAME] or None,
         CONF_PASSWORD: values[CONF_PASSWORD] or None,
+        CONF_AUTH_METHOD: AUTH_KS_USER if values[CONF_USERNAME] else AUTH_API_CLIENT,
     }
     return data, errors
 

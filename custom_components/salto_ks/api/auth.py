@@ -26,6 +26,12 @@ from .urls import require_secure_url
 _LOGGER = logging.getLogger(__name__)
 
 
+def _basic_auth(client_id: str, client_secret: str) -> str:
+    """HTTP Basic client authentication; id and secret form-encoded first (RFC 6749 2.3.1)."""
+    pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+
 class TokenSource(Protocol):
     """Hands out a valid access token obtained elsewhere (e.g. Home Assistant's OAuth2 session).
 
@@ -115,10 +121,18 @@ class TokenManager:
         require_secure_url(auth_url, "auth_url")
         self._session = session
         self._auth_url = auth_url
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._username = username
-        self._password = password
+        self._client = (client_id, client_secret)
+        # The primary grant, used for the first token and whenever no refresh token is usable.
+        self._grant_form: dict[str, str] = (
+            {"grant_type": "client_credentials"}
+            if username is None or password is None
+            else {
+                "grant_type": "password",
+                "username": username,
+                "password": password,
+                "scope": SCOPE,
+            }
+        )
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._scrub = scrubber or Scrubber()
         self._scrub.add(client_secret, password)
@@ -132,7 +146,7 @@ class TokenManager:
     @property
     def grant_type(self) -> str:
         """The primary grant: ``password`` or ``client_credentials``."""
-        return "password" if self._username is not None else "client_credentials"
+        return self._grant_form["grant_type"]
 
     @property
     def has_valid_token(self) -> bool:
@@ -172,13 +186,9 @@ class TokenManager:
                 return current
             return await self._renew()
 
-    def _check_gates(self) -> None:
-        """Raise ``RateLimitedError`` (nothing sent) while a Retry-After runs."""
-        self._gate.check()
-
     async def _renew(self) -> str:
         """Request a token (refresh grant first when possible). Call with the lock held."""
-        self._check_gates()  # before dropping anything: a refused call keeps the refresh token
+        self._gate.check()  # before dropping anything: a refused call keeps the refresh token
         self._access_token = None
         if self._refresh_token is not None:
             refresh = self._refresh_token
@@ -191,24 +201,10 @@ class TokenManager:
                 _LOGGER.debug(
                     "Refresh token refused (%s); using the %s grant", err.status, self.grant_type
                 )
-        if self._username is not None and self._password is not None:
-            form = {
-                "grant_type": "password",
-                "username": self._username,
-                "password": self._password,
-                "scope": SCOPE,
-            }
-        else:
-            form = {"grant_type": "client_credentials"}
-        return await self._request(form)
-
-    def _basic_auth(self) -> str:
-        """HTTP Basic client authentication; id and secret form-encoded first (RFC 6749 2.3.1)."""
-        pair = f"{quote(self._client_id, safe='')}:{quote(self._client_secret, safe='')}"
-        return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+        return await self._request(self._grant_form)
 
     async def _request(self, form: dict[str, str]) -> str:
-        self._check_gates()
+        self._gate.check()  # raises RateLimitedError (nothing sent) while a Retry-After runs
         grant = form["grant_type"]
         _LOGGER.debug("Requesting a token (grant %s) from %s", grant, self._auth_url)
         status, raw, headers = await send(
@@ -219,7 +215,7 @@ class TokenManager:
             scrub=self._scrub,
             client_timeout=self._timeout,
             headers={
-                "Authorization": self._basic_auth(),
+                "Authorization": _basic_auth(*self._client),
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
             },
