@@ -25,9 +25,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.salto_ks import guests as guests_module
-from custom_components.salto_ks.config_flow import DEFAULT_OPTIONS
 from custom_components.salto_ks.const import CONF_MANAGE_GUESTS, DOMAIN
 from custom_components.salto_ks.guests import guest_book
+from custom_components.salto_ks.options_flow import DEFAULT_OPTIONS
 from simulator import Simulator
 
 from .conftest import action_error, setup_entry, tick
