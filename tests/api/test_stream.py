@@ -457,6 +457,7 @@ async def test_rows_in_every_shape_the_protocol_allows(
         answering(
             "{}" + RS + invocation(json.dumps(entry(1))) + RS,
             json.dumps({"type": 6}) + RS,
+            "not json" + RS,
             json.dumps({"type": 3, "invocationId": "1", "result": None}) + RS,
             invocation(json.dumps(entry(9)), target="SomethingElse"),
             json.dumps({"type": 1, "target": "ReceiveMessage", "arguments": []}) + RS,
@@ -471,9 +472,10 @@ async def test_rows_in_every_shape_the_protocol_allows(
     rows = await run.wait_rows(2)
     assert [row.id for row in rows] == ["e1", "e2"]
     skipped = [r for r in caplog.records if "Skipped" in r.message]
-    assert [r.levelno for r in skipped] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
-    assert "a ReceiveMessage without an argument" in skipped[0].message
-    assert "not an access-log row" in skipped[2].message
+    assert [r.levelno for r in skipped] == [logging.WARNING] + [logging.DEBUG] * 3
+    assert "a record that is not JSON" in skipped[0].message
+    assert "a ReceiveMessage without an argument" in skipped[1].message
+    assert "not an access-log row" in skipped[3].message
     assert not run.task.done()
     await run.stop()
 
