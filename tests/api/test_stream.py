@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from custom_components.salto_ks.api import (
+    CommunicationError,
     Entry,
+    InvalidResponseError,
+    NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     RetryGate,
@@ -22,6 +27,7 @@ from custom_components.salto_ks.api.stream import EntryStreamClient
 from simulator import Simulator
 
 from .conftest import MakeClient
+from .hostile import entry, start_app
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -295,3 +301,289 @@ async def test_two_clients_of_one_account_share_the_gate(
     err = await Run(stream, "unused-token").ended()
     assert isinstance(err, RateLimitedError)
     assert api.retry_after_remaining() is not None
+
+
+# -- faults of the simulator's hub on the way in -----------------------------------------------
+
+
+async def test_rate_limited_negotiation_closes_the_gate(
+    salto_sim: Simulator, make_stream: Callable[..., EntryStreamClient], token: str
+) -> None:
+    """A 429 of the negotiation closes the gate for its Retry-After: the next run sends nothing."""
+    gate = RetryGate("test")
+    salto_sim.inject_fault("hub_negotiate", 429, times=1, retry_after=30)
+    err = await Run(make_stream(retry_gate=gate), token).ended()
+    assert isinstance(err, RateLimitedError)
+    assert err.status == 429
+    assert err.retry_after is not None
+    assert 25 < err.retry_after <= 30
+    assert str(err).startswith("Event stream: ")
+    assert gate.remaining() is not None
+    negotiations = salto_sim.counters["hub_negotiate"]
+    again = await Run(make_stream(retry_gate=gate), token).ended()
+    assert isinstance(again, RateLimitedError)
+    assert salto_sim.counters["hub_negotiate"] == negotiations
+
+
+async def test_unknown_site_is_not_found(
+    salto_sim: Simulator, session: aiohttp.ClientSession, token: str
+) -> None:
+    stream = EntryStreamClient(session, salto_sim.stream_url, "no-such-site")
+    err = await Run(stream, token).ended()
+    assert isinstance(err, NotFoundError)
+    assert err.status == 404
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "text"),
+    [
+        (503, CommunicationError, "503"),
+        (403, PermissionDeniedError, "403"),
+        ("drop", CommunicationError, "Error while opening the event stream"),
+    ],
+)
+async def test_refused_websocket_upgrade(
+    salto_sim: Simulator,
+    make_stream: Callable[..., EntryStreamClient],
+    token: str,
+    *,
+    kind: str | int,
+    error: type[Exception],
+    text: str,
+) -> None:
+    """The negotiation works but the WebSocket request is answered with an error or cut off."""
+    # times=2: aiohttp sends a GET again once when the server closes the connection under it.
+    salto_sim.inject_fault("hub", kind, times=2)
+    err = await Run(make_stream(), token).ended()
+    assert type(err) is error
+    assert text in str(err)
+    assert token not in str(err)
+    assert salto_sim.stream.counter("connections") == 0
+
+
+async def test_websocket_upgrade_that_hangs_times_out(
+    salto_sim: Simulator, make_stream: Callable[..., EntryStreamClient], token: str
+) -> None:
+    salto_sim.inject_fault("hub", "timeout", times=1, delay=5)
+    err = await Run(make_stream(request_timeout=0.3), token).ended()
+    assert isinstance(err, CommunicationError)
+    assert "Timeout while opening the event stream" in str(err)
+
+
+@pytest.mark.parametrize("name", ["request_timeout", "keepalive_interval", "server_timeout"])
+def test_timings_must_be_positive(session: aiohttp.ClientSession, name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        EntryStreamClient(session, "https://stream.example", "site", **{name: 0})  # type: ignore[arg-type]
+
+
+# -- a hub that breaks the protocol (a loopback server; the simulator's hub keeps to it) ----------
+
+NEGOTIATED: dict[str, object] = {
+    "negotiateVersion": 1,
+    "connectionId": "hostile-id",
+    "connectionToken": "hostile-connection-token",
+    "availableTransports": [{"transport": "WebSockets", "transferFormats": ["Text"]}],
+}
+Script = Callable[[web.WebSocketResponse], Awaitable[None]]
+RS = "\x1e"
+
+
+def invocation(argument: object, target: str = "ReceiveMessage") -> str:
+    return json.dumps({"type": 1, "target": target, "arguments": [argument]}) + RS
+
+
+def answering(*frames: str | bytes, stay: bool = True) -> Script:
+    """Read the handshake, send ``frames`` as they are, then (``stay``) wait for the client to go."""
+
+    async def script(ws: web.WebSocketResponse) -> None:
+        await ws.receive()
+        for frame in frames:
+            if isinstance(frame, bytes):
+                await ws.send_bytes(frame)
+            else:
+                await ws.send_str(frame)
+        if stay:
+            async for _ in ws:
+                pass
+
+    return script
+
+
+@pytest.fixture
+async def hostile_hub(
+    socket_enabled: None,
+) -> AsyncIterator[Callable[..., Awaitable[EntryStreamClient]]]:
+    """Serve a hub whose negotiate answer and WebSocket script a test gives; returns its client."""
+    runners: list[web.AppRunner] = []
+    session = aiohttp.ClientSession()
+
+    async def _start(
+        script: Script | None = None, negotiate: object = NEGOTIATED, **kwargs: object
+    ) -> EntryStreamClient:
+        async def negotiate_route(request: web.Request) -> web.Response:
+            return web.json_response(negotiate)
+
+        async def socket_route(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            if script is not None:
+                await script(ws)
+            await ws.close()
+            return ws
+
+        app = web.Application()
+        app.router.add_post("/v1/hub/entries/negotiate", negotiate_route)
+        app.router.add_get("/v1/hub/entries", socket_route)
+        runner, url = await start_app(app)
+        runners.append(runner)
+        return EntryStreamClient(session, url, "site", **kwargs)  # type: ignore[arg-type]
+
+    yield _start
+    await session.close()
+    for runner in runners:
+        await runner.cleanup()
+
+
+async def test_rows_in_every_shape_the_protocol_allows(
+    hostile_hub: Callable[..., Awaitable[EntryStreamClient]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows in the handshake's frame, an object argument, binary frames, pings, other messages.
+
+    Records that are not rows are passed over; the first bad one is warned about, later ones go to
+    debug.
+    """
+    caplog.set_level(logging.DEBUG, logger="custom_components.salto_ks.api.stream")
+    stream = await hostile_hub(
+        answering(
+            "{}" + RS + invocation(json.dumps(entry(1))) + RS,
+            json.dumps({"type": 6}) + RS,
+            "not json" + RS,
+            json.dumps({"type": 3, "invocationId": "1", "result": None}) + RS,
+            invocation(json.dumps(entry(9)), target="SomethingElse"),
+            json.dumps({"type": 1, "target": "ReceiveMessage", "arguments": []}) + RS,
+            json.dumps({"type": 1, "target": "ReceiveMessage"}) + RS,
+            invocation(json.dumps({"id": "no category"})),
+            b"binary frames are not the JSON protocol's",
+            invocation(entry(2)),
+        )
+    )
+    run = Run(stream, "hostile-access")
+    await run.wait_open()
+    rows = await run.wait_rows(2)
+    assert [row.id for row in rows] == ["e1", "e2"]
+    skipped = [r for r in caplog.records if "Skipped" in r.message]
+    assert [r.levelno for r in skipped] == [logging.WARNING] + [logging.DEBUG] * 3
+    assert "a record that is not JSON" in skipped[0].message
+    assert "a ReceiveMessage without an argument" in skipped[1].message
+    assert "not an access-log row" in skipped[3].message
+    assert not run.task.done()
+    await run.stop()
+
+
+async def test_close_message_without_error(
+    hostile_hub: Callable[..., Awaitable[EntryStreamClient]],
+) -> None:
+    stream = await hostile_hub(answering("{}" + RS, json.dumps({"type": 7}) + RS))
+    err = await Run(stream, "hostile-access").ended()
+    assert isinstance(err, StreamClosedError)
+    assert str(err) == "The event stream was closed by the server"
+    assert err.allow_reconnect
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "text"),
+    [
+        ("not json" + RS, InvalidResponseError, "handshake answer is not JSON"),
+        ("[1]" + RS, InvalidResponseError, "handshake answer is not an object"),
+        (
+            '{"error": "Requested protocol \'json\' is not available."}' + RS,
+            CommunicationError,
+            "refused the handshake: Requested protocol",
+        ),
+        (b"\x00", StreamClosedError, "before the handshake"),
+    ],
+)
+async def test_bad_handshake_answers(
+    hostile_hub: Callable[..., Awaitable[EntryStreamClient]],
+    answer: str | bytes,
+    error: type[Exception],
+    text: str,
+) -> None:
+    stream = await hostile_hub(answering(answer, stay=False))
+    err = await Run(stream, "hostile-access").ended()
+    assert type(err) is error
+    assert text in str(err)
+
+
+async def test_hub_closing_before_the_handshake_answer(
+    hostile_hub: Callable[..., Awaitable[EntryStreamClient]],
+) -> None:
+    stream = await hostile_hub(answering(stay=False))
+    err = await Run(stream, "hostile-access").ended()
+    assert isinstance(err, StreamClosedError)
+    assert "before the handshake" in str(err)
+
+
+async def test_unanswered_handshake_times_out(
+    hostile_hub: Callable[..., Awaitable[EntryStreamClient]],
+) -> None:
+    stream = await hostile_hub(answering(), request_timeout=0.3)
+    err = await Run(stream, "hostile-access").ended()
+    assert isinstance(err, CommunicationError)
+    assert "did not answer the handshake" in str(err)
+
+
+async def test_unterminated_record_ends_the_run(
+    hostile_hub: Callable[..., Awaitable[EntryStreamClient]],
+) -> None:
+    """Frames that never end their record are not buffered without bound."""
+    chunk = "x" * (600 * 1024)
+    stream = await hostile_hub(answering("{}" + RS, chunk, chunk))
+    err = await Run(stream, "hostile-access").ended()
+    assert isinstance(err, InvalidResponseError)
+    assert "unterminated record" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "text"),
+    [
+        ([NEGOTIATED], InvalidResponseError, "negotiate answer is not an object"),
+        ({"error": "Negotiate failed"}, CommunicationError, "negotiation failed"),
+        (
+            {"url": "https://elsewhere.example/client/", "accessToken": "azure"},
+            InvalidResponseError,
+            "redirects to another host",
+        ),
+        (
+            {**NEGOTIATED, "availableTransports": [{"transport": "LongPolling"}]},
+            InvalidResponseError,
+            "does not offer WebSockets",
+        ),
+        ({"negotiateVersion": 1}, InvalidResponseError, "has no connection token"),
+    ],
+)
+async def test_bad_negotiate_answers(
+    hostile_hub: Callable[..., Awaitable[EntryStreamClient]],
+    answer: object,
+    error: type[Exception],
+    text: str,
+) -> None:
+    stream = await hostile_hub(answering("{}" + RS), negotiate=answer)
+    opened: list[bool] = []
+    with pytest.raises(error, match=text):
+        await stream.run("hostile-access", lambda _row: None, lambda: opened.append(True))
+    assert not opened
+
+
+async def test_negotiate_version_0_answer_is_used(
+    hostile_hub: Callable[..., Awaitable[EntryStreamClient]],
+) -> None:
+    """An answer with the connection id only (negotiate version 0) still opens the socket."""
+    stream = await hostile_hub(
+        answering("{}" + RS, invocation(json.dumps(entry(3)))),
+        negotiate={"connectionId": "v0-id", "availableTransports": [{"transport": "WebSockets"}]},
+    )
+    run = Run(stream, "hostile-access")
+    await run.wait_open()
+    assert [row.id for row in await run.wait_rows(1)] == ["e3"]
+    await run.stop()

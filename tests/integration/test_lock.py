@@ -688,3 +688,21 @@ async def test_lock_removed_from_cloud(
     salto_sim.remove_lock(lock_id)
     err = await _assert_error(hass, salto_sim, service, entity_id, "lock_not_found", requests=1)
     assert name in str(err)
+
+
+async def test_lock_without_an_iq_is_not_blamed_on_another_iq(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    lock_id: str,
+) -> None:
+    """A lock the roster shows without an IQ is not stopped by the other IQs being offline or
+    asking for a code: the command is sent, and the cloud's 422 (nothing reaches the lock) is
+    lock_offline."""
+    for iq in salto_sim.state.iqs_of(salto_sim.site_id):
+        salto_sim.set_iq(iq.id, otp_enabled=True, online=False)
+    salto_sim.set_lock(lock_id, iq_id=None)
+    await async_refresh_roster(hass, init_integration)
+    await _assert_error(
+        hass, salto_sim, SERVICE_OPEN, lock_entity_id(hass, lock_id), "lock_offline", requests=1
+    )

@@ -494,3 +494,178 @@ async def test_every_interleaving_delivers_each_row_once(
     delivered = [i for i in _ids(events) if i in written]
     assert sorted(delivered) == sorted(written)
     assert len(delivered) == len(set(delivered))
+
+
+# --- timings shortened: refusals retried, a stream that stays down, rate limits ------------------
+
+
+@pytest.fixture
+def fast_timing(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Shorten the stream's waits (before the entry is set up): backoff in tens of milliseconds."""
+
+    def _set(**changes: float) -> None:
+        timing = dataclasses.replace(
+            stream_module.STREAM_TIMING, backoff_base=0.01, backoff_cap=0.05, **changes
+        )
+        monkeypatch.setattr(stream_module, "STREAM_TIMING", timing)
+
+    return _set
+
+
+async def test_refusal_is_asked_again_quietly_and_the_issue_goes_once_accepted(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    stream_entry: MockConfigEntry,
+    fast_timing: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While the hub keeps refusing the site it is asked again rarely, without another warning;
+    once the site gets the feature the stream connects and the repair issue goes."""
+    fast_timing(refused_retry=0.05)
+    salto_sim.guest_access.features.discard(FEATURE)
+    await _setup(hass, stream_entry, connect=False)
+    stream = _stream(stream_entry)
+    await wait_until(lambda: salto_sim.stream.counter("refused") >= 3)
+    assert stream.refused == "403"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, stream_issue_id(stream_entry.entry_id))
+    warnings = [
+        r for r in caplog.records if r.levelno >= logging.WARNING and "event stream" in r.message
+    ]
+    assert len(warnings) == 1
+    salto_sim.guest_access.features.add(FEATURE)
+    await wait_until(lambda: stream.connected)
+    assert stream.refused is None
+    assert stream.last_error is None
+    assert not ir.async_get(hass).async_get_issue(DOMAIN, stream_issue_id(stream_entry.entry_id))
+    assert hass.states.get(_sensor(hass, salto_sim)).state == STATE_ON
+    assert await hass.config_entries.async_unload(stream_entry.entry_id)
+
+
+async def test_a_stream_that_stays_down_logs_one_info_line_and_one_when_back(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    stream_entry: MockConfigEntry,
+    fast_timing: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fast_timing(down_notice=0.0)
+    await _setup(hass, stream_entry)
+    stream = _stream(stream_entry)
+    salto_sim.inject_fault("hub_negotiate", 503, times=3)
+    salto_sim.stream.drop()
+    await wait_until(lambda: stream.reconnects == 1)
+    infos = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.INFO and "Event stream of" in r.getMessage()
+    ]
+    assert len(infos) == 2
+    assert "is unavailable" in infos[0]
+    assert "is connected again" in infos[1]
+    assert salto_sim.faults.applied.get("503", 0) == 3
+    assert await hass.config_entries.async_unload(stream_entry.entry_id)
+
+
+async def test_rate_limited_connect_waits_for_retry_after(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    stream_entry: MockConfigEntry,
+    fast_timing: Callable[..., None],
+) -> None:
+    """A 429 of the hub waits out its Retry-After (longer than the backoff) before the next try."""
+    fast_timing()
+    await _setup(hass, stream_entry)
+    stream = _stream(stream_entry)
+    negotiations = salto_sim.counters.get("hub_negotiate", 0)
+    salto_sim.inject_fault("hub_negotiate", 429, times=1, retry_after=1)
+    salto_sim.stream.drop()
+    await wait_until(lambda: stream.last_error == "RateLimitedError")
+    refused_at = time.monotonic()
+    assert salto_sim.counters.get("hub_negotiate", 0) == negotiations + 1
+    await wait_until(lambda: stream.connected, 5.0)
+    assert time.monotonic() - refused_at >= 0.8
+    assert salto_sim.counters.get("hub_negotiate", 0) == negotiations + 2
+    assert await hass.config_entries.async_unload(stream_entry.entry_id)
+
+
+async def test_server_close_without_reconnect_is_reconnected_after_the_backoff(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    stream_entry: MockConfigEntry,
+    fast_timing: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``allowReconnect: false`` is noted at debug; the manager never gives up on the stream."""
+    fast_timing(stable_after=0.0)
+    caplog.set_level(logging.DEBUG, logger="custom_components.salto_ks")
+    await _setup(hass, stream_entry)
+    stream = _stream(stream_entry)
+    assert salto_sim.stream.close(error="maintenance", allow_reconnect=False) == 1
+    await wait_until(lambda: stream.reconnects == 1)
+    assert "the server asked not to reconnect" in caplog.text
+    assert stream.connected
+    assert await hass.config_entries.async_unload(stream_entry.entry_id)
+
+
+async def test_starting_twice_keeps_one_connection(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry
+) -> None:
+    _stream(streaming).async_start()
+    await asyncio.sleep(0.2)
+    assert salto_sim.stream.open_connections() == 1
+    assert salto_sim.stream.counter("negotiations") == 1
+
+
+# --- what a streamed row implies ------------------------------------------------------------------
+
+
+async def test_streamed_rows_show_each_implied_state_at_once(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    stream_entry: MockConfigEntry,
+    fast_timing: Callable[..., None],
+    lock_id: str,
+) -> None:
+    """Office mode, privacy mode and the alarms show as the rows imply them, before any roster
+    poll (the confirming poll is held off here); an opening during office mode keeps it on."""
+    fast_timing(confirm_delay=600.0)
+    await _setup(hass, stream_entry)
+    stream = _stream(stream_entry)
+    lock = lock_entity_id(hass, lock_id)
+    locks_before = salto_sim.counters.get("locks", 0)
+    steps: list[tuple[str, str | None, str, str]] = [
+        ("easy_office_mode", "start", "office_mode", STATE_ON),
+        ("lock_opened", None, "office_mode", STATE_ON),
+        ("office_mode", "end", "office_mode", STATE_OFF),
+        ("privacy_mode", "start", "privacy_mode", STATE_ON),
+        ("privacy_mode", "end", "privacy_mode", STATE_OFF),
+        ("door_left_open", None, "left_open", STATE_ON),
+        ("intrusion", None, "intrusion", STATE_ON),
+    ]
+    for rows, (category, detail, key, expected) in enumerate(steps, start=1):
+        salto_sim.add_entry(lock_id=lock_id, event_category=category, event_detail=detail)
+        await wait_until(lambda rows=rows: stream.rows == rows)  # type: ignore[misc]
+        await hass.async_block_till_done()
+        assert hass.states.get(lock_entity_id(hass, lock_id, key)).state == expected, category
+        if category == "lock_opened":
+            assert hass.states.get(lock).state == "unlocked"
+    assert hass.states.get(lock).state == "locked"  # office mode ended
+    assert salto_sim.counters.get("locks", 0) == locks_before
+    assert await hass.config_entries.async_unload(stream_entry.entry_id)
+
+
+async def test_streamed_row_while_the_roster_poll_fails_changes_nothing(
+    hass: HomeAssistant, salto_sim: Simulator, streaming: MockConfigEntry, lock_id: str
+) -> None:
+    """A row is still delivered, but a roster that failed its last poll is not patched from it."""
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    salto_sim.inject_fault("locks", 503, times=5)
+    roster = streaming.runtime_data.roster
+    await roster.async_refresh()
+    assert not roster.last_update_success
+    office = lock_entity_id(hass, lock_id, "office_mode")
+    row = salto_sim.add_entry(lock_id=lock_id, event_category="office_mode", event_detail="start")
+    await wait_until(lambda: _ids(events) == [row["id"]])
+    await hass.async_block_till_done()
+    assert hass.states.get(office).state == "unavailable"
+    assert _stream(streaming).rows == 1
