@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
 
 import aiohttp
@@ -30,6 +30,15 @@ from .urls import insecure_reason
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+
+class CallOptions(TypedDict, total=False):
+    """What a call may add to its method and URL (see ``ApiTransport._request_bytes``)."""
+
+    params: Mapping[str, str] | None
+    body: Any
+    headers: Mapping[str, str] | None
+    locking: bool
 
 
 def seg(value: str) -> str:
@@ -86,19 +95,10 @@ class ApiTransport:
         return status, raw, resp_headers
 
     async def _request(
-        self,
-        method: str,
-        url: URL,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        parse: bool = True,
-        locking: bool = False,
+        self, method: str, url: URL, *, parse: bool = True, **call: Unpack[CallOptions]
     ) -> Any:
-        raw = await self._request_bytes(
-            method, url, params=params, body=body, headers=headers, locking=locking
-        )
+        """``_request_bytes`` with the body decoded (None when ``parse`` is false)."""
+        raw = await self._request_bytes(method, url, **call)
         if not parse:
             return None
         return decode_json(raw, f"{method} {url.path}")
