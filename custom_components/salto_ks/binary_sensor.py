@@ -7,6 +7,7 @@ history can use it like any other state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -49,7 +50,7 @@ class SaltoBinarySensorEntityDescription[DeviceT: Lock | Iq](
 
 
 def online[DeviceT: Lock | Iq]() -> SaltoBinarySensorEntityDescription[DeviceT]:
-    """Whether the lock or IQ reaches the cloud: both report it alike."""
+    """Whether the lock or IQ reaches the cloud: both report it alike (named by its device class)."""
     return SaltoBinarySensorEntityDescription(
         key="online",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
@@ -58,41 +59,34 @@ def online[DeviceT: Lock | Iq]() -> SaltoBinarySensorEntityDescription[DeviceT]:
     )
 
 
+def named[DeviceT: Lock | Iq](
+    key: str,
+    value_fn: Callable[[DeviceT], bool | None],
+    device_class: BinarySensorDeviceClass | None = None,
+    entity_category: EntityCategory | None = None,
+) -> SaltoBinarySensorEntityDescription[DeviceT]:
+    """A binary sensor whose translated name has its key (translations: entity.binary_sensor.<key>)."""
+    return SaltoBinarySensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        entity_category=entity_category,
+        value_fn=value_fn,
+    )
+
+
 LOCK_BINARY_SENSORS: Final[tuple[SaltoBinarySensorEntityDescription[Lock], ...]] = (
     online(),
-    SaltoBinarySensorEntityDescription(
-        key="left_open",
-        translation_key="left_open",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        value_fn=lambda lock: lock.left_open_alarm,
-    ),
-    SaltoBinarySensorEntityDescription(
-        key="intrusion",
-        translation_key="intrusion",
-        device_class=BinarySensorDeviceClass.TAMPER,
-        value_fn=lambda lock: lock.intrusion_alarm,
-    ),
-    SaltoBinarySensorEntityDescription(
-        key="privacy_mode",
-        translation_key="privacy_mode",
-        value_fn=lambda lock: lock.privacy_mode,
-    ),
-    SaltoBinarySensorEntityDescription(
-        key="office_mode",
-        translation_key="office_mode",
-        value_fn=office_mode,
-    ),
+    named("left_open", lambda lock: lock.left_open_alarm, BinarySensorDeviceClass.PROBLEM),
+    named("intrusion", lambda lock: lock.intrusion_alarm, BinarySensorDeviceClass.TAMPER),
+    named("privacy_mode", lambda lock: lock.privacy_mode),
+    named("office_mode", office_mode),
 )
 
 IQ_BINARY_SENSORS: Final[tuple[SaltoBinarySensorEntityDescription[Iq], ...]] = (
     online(),
     # Remote opening and office mode on the IQ's locks need the IQ's one-time code.
-    SaltoBinarySensorEntityDescription(
-        key="otp_required",
-        translation_key="otp_required",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda iq: iq.otp_enabled,
-    ),
+    named("otp_required", lambda iq: iq.otp_enabled, entity_category=EntityCategory.DIAGNOSTIC),
 )
 
 

@@ -18,6 +18,7 @@ from .api import Iq, Lock, SaltoKSClient, SaltoKSError
 from .audit import SaltoAuditCoordinator
 from .client import forget_retry_gate
 from .const import CONF_STATUS_INTERVAL, DEFAULT_STATUS_INTERVAL, DOMAIN
+from .device_updates import DeviceUpdates, DeviceView
 from .devices import DeviceTracker
 from .errors import AuthGrace, rate_limited_failure, repair_issue, update_failed
 from .issues import async_create_entry_issue, async_delete_entry_issues
@@ -113,10 +114,16 @@ class SaltoRosterCoordinator(SaltoCoordinator[RosterData]):
         self._cancel_data_expiry: CALLBACK_TYPE | None = None
         # Set when the entry unloads: a poll still running then (an action's) must change nothing.
         self._stopped = False
+        # The entities of each lock and IQ; a poll writes those whose device changed.
+        self.device_updates = DeviceUpdates(self.async_add_listener, self._device_view)
 
     def device_link(self, salto_id: str) -> DeviceInfo:
         """The DeviceInfo an entity of a lock or IQ links to its device with (one per device)."""
         return self._devices.link(salto_id)
+
+    def _device_view(self) -> DeviceView:
+        data: RosterData | None = self.data  # None until the first poll
+        return self.data_usable, () if data is None else (data.locks, data.iqs)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from typing import Any, Final
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import Iq, Lock
 from .const import DOMAIN
@@ -49,10 +48,15 @@ class SaltoEntityDescription[DeviceT: Lock | Iq, ValueT](EntityDescription):
     value_fn: Callable[[DeviceT], ValueT]
 
 
-class SaltoEntity[DeviceT: Lock | Iq](CoordinatorEntity[SaltoRosterCoordinator]):
-    """An entity of one lock's or IQ's device, fed by the roster coordinator."""
+class SaltoEntity[DeviceT: Lock | Iq](Entity):
+    """An entity of one lock's or IQ's device, fed by the roster coordinator.
+
+    Not a ``CoordinatorEntity``: the roster's ``device_updates`` writes the entities of the devices a
+    poll changed, not every entity on every change (device_updates.py).
+    """
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
 
     def __init__(
         self,
@@ -62,12 +66,27 @@ class SaltoEntity[DeviceT: Lock | Iq](CoordinatorEntity[SaltoRosterCoordinator])
         key: str | None,
     ) -> None:
         """Bind the entity to a device; ``key`` None marks the device's main entity."""
-        super().__init__(coordinator)
+        self.coordinator = coordinator
         self._kind = kind
         self.device_id = device_id
         self._attr_unique_id = device_id if key is None else f"{device_id}_{key}"
         # The coordinator registers the device with all its details; entities only link to it.
         self._attr_device_info = coordinator.device_link(device_id)
+
+    async def async_added_to_hass(self) -> None:
+        """Be written when a roster poll changes the device."""
+        await super().async_added_to_hass()
+        self.coordinator.device_updates.async_add(self.device_id, self)
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop following the roster."""
+        self.coordinator.device_updates.async_remove(self.device_id, self)
+        await super().async_will_remove_from_hass()
+
+    async def async_update(self) -> None:
+        """Poll the roster now (``homeassistant.update_entity``), debounced like every request."""
+        if self.enabled:
+            await self.coordinator.async_request_refresh()
 
     @property
     def device(self) -> DeviceT | None:
@@ -78,7 +97,7 @@ class SaltoEntity[DeviceT: Lock | Iq](CoordinatorEntity[SaltoRosterCoordinator])
     def available(self) -> bool:
         """Available while the roster is usable and still lists the device.
 
-        Usable, not CoordinatorEntity's last_update_success: through a rate limit a lock command must
+        Usable, not the coordinator's last_update_success: through a rate limit a lock command must
         reach the entity to raise the rate-limited error (see SaltoRosterCoordinator.data_usable).
         """
         return self.coordinator.data_usable and self.device_id in self._kind.devices(

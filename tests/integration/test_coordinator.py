@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.salto_ks import errors as errors_module
@@ -90,6 +91,56 @@ async def test_unchanged_poll_writes_no_state(
     battery = lock_entity_id(hass, lock_id, "battery")
     assert battery in {event.data["entity_id"] for event in changes}
     assert hass.states.get(battery).state == "20"
+
+
+async def test_a_change_writes_only_its_devices_entities(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A poll in which one lock changed writes that lock's entities, not the site's; an outage
+    turns every entity unavailable and the recovery brings them all back."""
+    written: list[str] = []
+
+    @callback
+    def _record(event: Event) -> None:
+        written.append(event.data["entity_id"])
+
+    @callback
+    def _every(_data: Any) -> bool:
+        return True
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _record)
+    # A write that changes nothing is "reported", not "changed": both count.
+    hass.bus.async_listen(EVENT_STATE_REPORTED, _record, event_filter=_every)
+    registry = er.async_get(hass)
+    entities = er.async_entries_for_config_entry(registry, init_integration.entry_id)
+    lock_id = salto_sim.state.locks_of(salto_sim.site_id)[0].id
+    own = {entity.entity_id for entity in entities if entity.unique_id.startswith(lock_id)}
+    assert len(own) >= 5
+
+    salto_sim.set_lock(lock_id, battery_level="low")
+    await tick(hass, freezer, INTERVAL)
+    assert lock_entity_id(hass, lock_id, "battery") in written
+    assert set(written) <= own
+
+    # Every entity of a lock or IQ follows the roster's availability (the site's stream sensor does not).
+    roster_entities = [
+        entity.entity_id
+        for entity in entities
+        if not entity.disabled and not entity.unique_id.endswith("_event_stream")
+    ]
+    salto_sim.inject_fault("locks", "503")
+    await tick(hass, freezer, INTERVAL)
+    assert {hass.states.get(entity_id).state for entity_id in roster_entities} == {
+        STATE_UNAVAILABLE
+    }
+    salto_sim.clear_faults()
+    await tick(hass, freezer, INTERVAL)
+    assert STATE_UNAVAILABLE not in {
+        hass.states.get(entity_id).state for entity_id in roster_entities
+    }
 
 
 async def test_outage_and_recovery_logged_once(
