@@ -19,7 +19,8 @@ P1_TARGET = 1.05
 P2_STREAM_P50 = 0.3  # seconds, row created in the simulator -> salto_ks_event, wall clock
 P2_STREAM_P95 = 1.0
 P3_TARGET = 1.5
-P4_TARGET = 3.0
+P4_FLOOR_TARGET = 1.15  # first setup / (bare fetch + HA floor), issue 17
+P4_RESTART_TARGET = 1.2  # restart / (bare fetch + HA restart floor)
 MEMORY_TARGET = 1.2  # peak heap vs HA's floor integration for the same entities
 
 
@@ -223,10 +224,12 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
                 "integration_share_ms": _ms(share),
                 "integration_share_ms_per_lock": round(1000 * share / size, 3),
             }
-            if phase == "setup_wall":
-                row["target"] = P4_TARGET
-                row["holds"] = setup / bare <= P4_TARGET
             out.append(row)
+    # The targets of docs/benchmarks.md: first setup and restart against the floor of the same run.
+    # (setup / bare is shown too, but at 1,000 locks HA's own floor is 40x the fetch.)
+    for row, again in zip(first, restart, strict=True):
+        row["holds"] = row["ratio_vs_floor"] <= P4_FLOOR_TARGET
+        again["holds"] = again["ratio_vs_floor"] <= P4_RESTART_TARGET
     return first, restart
 
 
@@ -352,7 +355,7 @@ def table(s: dict[str, Any]) -> str:
         )
     lines += ["", "### P4 entry setup until every entity is available (wall time, medians)", ""]
     lines += [
-        "| locks | entities (registry) / floor's | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare (≤ 3) | setup / floor | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
+        "| locks | entities (registry) / floor's | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare | setup / floor (≤ 1.15) | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in s["p4"]:
@@ -365,14 +368,15 @@ def table(s: dict[str, Any]) -> str:
         )
     lines += ["", "Restart (the same setup after an unload, registries filled):", ""]
     lines += [
-        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor | integration share ms | share ms / lock | GC ms (full collections) integration / floor |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor (≤ 1.2) | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in s["p4_restart"]:
         lines.append(
             f"| {r['locks']} | {r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | "
             f"{r['floor_ms']} | {r['ratio_vs_bare']} | {r['ratio_vs_floor']} | "
-            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} | {_gc(r)} |"
+            f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} | {_gc(r)} | "
+            f"{yes[r['holds']]} |"
         )
     if s["p4"]:
         lines += ["", "Spread of the repetitions (min to max ms, integration / HA floor):"]

@@ -30,6 +30,7 @@ from .audit_feed import (
     skipped_count,
 )
 from .const import DOMAIN, LOGGER
+from .device_updates import DeviceUpdates
 from .errors import Grace, rate_limited_failure, update_failed
 from .polling import SaltoCoordinator
 
@@ -102,6 +103,10 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
         self.cursor: Cursor | None = None
         self._loaded = False
         self.rows = Delivery(hass, config_entry, self._async_request_roster_refresh)
+        # The lock entities, written when their lock's latest opening (changed_by) changed.
+        self.openings = DeviceUpdates(
+            self.async_add_listener, lambda: (True, (dict(self.rows.last_openings),))
+        )
         # Where the feed starts until a first read places the cursor (the API filters whole seconds).
         self._started = dt_util.utcnow().replace(microsecond=0)
         # The roster's (data, last_exception) when the current failure began (None: not failing);

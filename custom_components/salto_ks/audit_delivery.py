@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -103,18 +104,18 @@ class Delivery:
     ) -> tuple[Callable[[], None], bool]:
         """Send the lock's rows to ``deliver``, held ones at once; the unsubscribe and whether any was."""
         self._subscribers[lock_id] = deliver
-
-        @callback
-        def unsubscribe() -> None:
-            if self._subscribers.get(lock_id) is deliver:
-                del self._subscribers[lock_id]
-
         waiting = [held for held in self.held if held.entry.lock_id == lock_id]
         if waiting:
             self.held = [held for held in self.held if held.entry.lock_id != lock_id]
             for held in waiting:
                 self._deliver(held.entry)
-        return unsubscribe, bool(waiting)
+        # A partial, not a closure: one object per event entity.
+        return partial(self._unsubscribe, lock_id, deliver), bool(waiting)
+
+    @callback
+    def _unsubscribe(self, lock_id: str, deliver: Callable[[Entry], None]) -> None:
+        if self._subscribers.get(lock_id) is deliver:
+            del self._subscribers[lock_id]
 
     def _waits_for_entity(self, lock_id: str) -> bool:
         """Whether a row of this lock must wait: no event entity listens and none is disabled."""

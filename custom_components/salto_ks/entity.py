@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from types import MappingProxyType
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
@@ -57,6 +58,8 @@ class SaltoEntity[DeviceT: Lock | Iq](Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # No entity names a placeholder: one shared empty mapping instead of a dict per entity from HA.
+    _attr_translation_placeholders: Mapping[str, str] = MappingProxyType({})
 
     def __init__(
         self,

@@ -104,7 +104,6 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         self.lock_id = lock_id
         # The options flow reloads the entry when the PIN changes, so this never goes stale.
         self._pin_hash = pin_hash
-        self.commands = LockCommands(coordinator, lock_id)
         self._released_state = released_state
         self._released: str | None = None
         # Counts releases ended early, so a poll finishing late leaves a newer state alone.
@@ -113,29 +112,34 @@ class SaltoLock(SaltoEntity[Lock], LockEntity):
         self._audit = audit
 
     @property
+    def commands(self) -> LockCommands:
+        """The lock's remote commands (made when used: a site keeps none per lock)."""
+        return LockCommands(self.coordinator, self.lock_id)
+
+    @property
     def salto_lock(self) -> Lock | None:
         """The lock as of the last roster poll, None when it left the site."""
         return self.device
 
     async def async_added_to_hass(self) -> None:
-        """Cancel a pending release timer when the entity goes away; follow the audit feed."""
+        """Follow the roster and the audit feed."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._async_cancel_release)
         # changed_by: the person of the latest opening in the access log. The audit coordinator keeps
         # it in its Store, so it survives a restart; without the audit loop it stays None.
-        if (audit := self._audit) is not None:
-            self._attr_changed_by = audit.changed_by(self.lock_id)
-            self.async_on_remove(audit.async_add_listener(self._async_handle_audit_update))
+        if self._audit is not None:
+            self._audit.openings.async_add(self.lock_id, self)
 
-    @callback
-    def _async_handle_audit_update(self) -> None:
-        """Write the state when the latest opening's person changed."""
-        if (audit := self._audit) is None:
-            return
-        changed_by = audit.changed_by(self.lock_id)
-        if changed_by != self._attr_changed_by:
-            self._attr_changed_by = changed_by
-            self.async_write_ha_state()
+    async def async_will_remove_from_hass(self) -> None:
+        """Cancel a pending release timer; stop following the audit feed."""
+        self._async_cancel_release()
+        if self._audit is not None:
+            self._audit.openings.async_remove(self.lock_id, self)
+        await super().async_will_remove_from_hass()
+
+    @property
+    def changed_by(self) -> str | None:
+        """The person of the lock's latest opening in the access log (None: nobody named)."""
+        return None if self._audit is None else self._audit.changed_by(self.lock_id)
 
     # -- state ---------------------------------------------------------------------------------
 

@@ -83,6 +83,9 @@ class CommandOtp:
 class LockCommands:
     """Sends one lock's remote commands and translates their errors (lock and IQ named)."""
 
+    # Made for each command and state write: no instance dict.
+    __slots__ = ("coordinator", "lock_id")
+
     def __init__(self, coordinator: SaltoRosterCoordinator, lock_id: str) -> None:
         """Bind to a lock of the roster."""
         self.coordinator = coordinator

@@ -79,9 +79,12 @@ class SaltoOfficeModeSwitch(SaltoEntity[Lock], SwitchEntity):
     def __init__(self, coordinator: SaltoRosterCoordinator, lock_id: str, pin_set: bool) -> None:
         """Bind to a lock; ``pin_set``: the entry's unlock PIN guards office mode."""
         super().__init__(coordinator, LOCK, lock_id, KEY)
-        self._commands = LockCommands(coordinator, lock_id)
         # The options flow reloads the entry when the PIN changes, so this never goes stale.
         self._pin_set = pin_set
+
+    def _commands(self) -> LockCommands:
+        # Made when used: a site keeps none per lock.
+        return LockCommands(self.coordinator, self.device_id)
 
     @property
     def is_on(self) -> bool | None:
@@ -107,5 +110,5 @@ class SaltoOfficeModeSwitch(SaltoEntity[Lock], SwitchEntity):
 
     async def _async_set(self, on: bool) -> None:
         if self._pin_set:
-            self._commands.raise_refused("office_mode_needs_pin")
-        await self._commands.async_set_office_mode(self.hass, on)
+            self._commands().raise_refused("office_mode_needs_pin")
+        await self._commands().async_set_office_mode(self.hass, on)
