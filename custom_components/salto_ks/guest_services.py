@@ -22,12 +22,7 @@ from .const import CONF_MANAGE_GUESTS, DOMAIN, LOGGER
 from .coordinator import SaltoConfigEntry
 from .errors import async_action_call, translated_error
 from .guests import GuestBook, guest_book
-from .service_targets import (
-    CONFIG_ENTRY_FIELD,
-    ENTRY_SCHEMA,
-    entry_from_call,
-    validation_error,
-)
+from .service_targets import ENTRY_SCHEMA, entry_from_call, entry_schema, validation_error
 
 SERVICE_CREATE_GUEST: Final = "create_guest"
 SERVICE_REMOVE_GUEST: Final = "remove_guest"
@@ -61,9 +56,8 @@ def _one_of(*keys: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return check
 
 
-CREATE_GUEST_SCHEMA: Final = vol.Schema(
+CREATE_GUEST_SCHEMA: Final = entry_schema(
     {
-        **CONFIG_ENTRY_FIELD,
         vol.Required(ATTR_NAME): _name,
         vol.Required(ATTR_ACCESS_GROUPS): vol.All(
             cv.ensure_list,
@@ -74,14 +68,11 @@ CREATE_GUEST_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_REFERENCE): _REFERENCE,
     }
 )
-REMOVE_GUEST_SCHEMA: Final = vol.All(
-    vol.Schema(
-        {
-            **CONFIG_ENTRY_FIELD,
-            vol.Optional(ATTR_GUEST_ID): vol.All(cv.string, vol.Length(min=1, max=255)),
-            vol.Optional(ATTR_REFERENCE): _REFERENCE,
-        }
-    ),
+REMOVE_GUEST_SCHEMA: Final = entry_schema(
+    {
+        vol.Optional(ATTR_GUEST_ID): vol.All(cv.string, vol.Length(min=1, max=255)),
+        vol.Optional(ATTR_REFERENCE): _REFERENCE,
+    },
     _one_of(ATTR_GUEST_ID, ATTR_REFERENCE),
 )
 

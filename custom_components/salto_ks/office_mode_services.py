@@ -16,7 +16,6 @@ from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
-from homeassistant.helpers.typing import VolDictType
 
 from .api import SaltoKSError
 from .api.fields import WEEKDAYS
@@ -24,7 +23,7 @@ from .const import DOMAIN
 from .errors import SCHEDULE_KEYS, action_error, raise_if_rate_limited
 from .lock import SaltoLock
 from .lock_commands import LockCommands, is_otp
-from .service_targets import TargetLock, has_target, resolve_locks, validation_error
+from .service_targets import TargetLock, lock_schema, resolve_locks, validation_error
 
 SERVICE_SET_OFFICE_MODE: Final = "set_office_mode"
 SERVICE_SET_EASY_OFFICE_MODE: Final = "set_easy_office_mode"
@@ -48,12 +47,6 @@ def otp_field(value: object) -> str:
     return value
 
 
-def _require_target(data: dict[str, Any]) -> dict[str, Any]:
-    if not has_target(data):
-        raise vol.Invalid("choose at least one Salto KS lock (entity_id, device_id, area_id, ...)")
-    return data
-
-
 def _set_or_clear(data: dict[str, Any]) -> dict[str, Any]:
     """Either ``clear: true`` alone or a schedule with ``days``."""
     schedule_fields = {ATTR_DAYS, ATTR_START_TIME, ATTR_END_TIME, ATTR_START_DATE, ATTR_END_DATE}
@@ -67,42 +60,28 @@ def _set_or_clear(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def set_office_mode_schema(target_fields: VolDictType) -> vol.All:
-    """The schema of ``salto_ks.set_office_mode``."""
-    return vol.All(
-        vol.Schema(
-            {
-                **target_fields,
-                vol.Required(ATTR_ENABLED): cv.boolean,
-                vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Length(max=64)),
-                vol.Optional(ATTR_OTP): otp_field,
-            }
+SET_OFFICE_MODE_SCHEMA: Final = lock_schema(
+    {
+        vol.Required(ATTR_ENABLED): cv.boolean,
+        vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Length(max=64)),
+        vol.Optional(ATTR_OTP): otp_field,
+    }
+)
+SET_EASY_OFFICE_MODE_SCHEMA: Final = lock_schema(
+    {
+        vol.Optional(ATTR_CLEAR): cv.boolean,
+        vol.Optional(ATTR_DAYS): vol.All(
+            cv.ensure_list, vol.Length(max=len(WEEKDAYS)), [vol.In(WEEKDAYS)]
         ),
-        _require_target,
-    )
-
-
-def set_easy_office_mode_schema(target_fields: VolDictType) -> vol.All:
-    """The schema of ``salto_ks.set_easy_office_mode``."""
-    return vol.All(
-        vol.Schema(
-            {
-                **target_fields,
-                vol.Optional(ATTR_CLEAR): cv.boolean,
-                vol.Optional(ATTR_DAYS): vol.All(
-                    cv.ensure_list, vol.Length(max=len(WEEKDAYS)), [vol.In(WEEKDAYS)]
-                ),
-                # No default: ``clear`` takes no schedule field, and a default would be one.
-                vol.Optional(ATTR_AUTO_START): cv.boolean,
-                vol.Optional(ATTR_START_TIME): cv.time,
-                vol.Optional(ATTR_END_TIME): cv.time,
-                vol.Optional(ATTR_START_DATE): cv.date,
-                vol.Optional(ATTR_END_DATE): cv.date,
-            }
-        ),
-        _require_target,
-        _set_or_clear,
-    )
+        # No default: ``clear`` takes no schedule field, and a default would be one.
+        vol.Optional(ATTR_AUTO_START): cv.boolean,
+        vol.Optional(ATTR_START_TIME): cv.time,
+        vol.Optional(ATTR_END_TIME): cv.time,
+        vol.Optional(ATTR_START_DATE): cv.date,
+        vol.Optional(ATTR_END_DATE): cv.date,
+    },
+    _set_or_clear,
+)
 
 
 def _lock_entities(hass: HomeAssistant, call: ServiceCall) -> list[SaltoLock]:
@@ -205,18 +184,15 @@ async def async_set_easy_office_mode(call: ServiceCall) -> None:
 
 
 @callback
-def async_setup_office_mode_services(hass: HomeAssistant, target_fields: VolDictType) -> None:
-    """Register the office mode actions (``target_fields``: the lock target fields of services.py)."""
+def async_setup_office_mode_services(hass: HomeAssistant) -> None:
+    """Register the office mode actions."""
     hass.services.async_register(
-        DOMAIN,
-        SERVICE_SET_OFFICE_MODE,
-        async_set_office_mode,
-        schema=set_office_mode_schema(target_fields),
+        DOMAIN, SERVICE_SET_OFFICE_MODE, async_set_office_mode, schema=SET_OFFICE_MODE_SCHEMA
     )
     async_register_admin_service(
         hass,
         DOMAIN,
         SERVICE_SET_EASY_OFFICE_MODE,
         async_set_easy_office_mode,
-        schema=set_easy_office_mode_schema(target_fields),
+        schema=SET_EASY_OFFICE_MODE_SCHEMA,
     )

@@ -8,9 +8,9 @@ entity's unique id), so one code path serves every supported Home Assistant vers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
@@ -37,9 +37,20 @@ from .coordinator import SaltoConfigEntry
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 TARGET_KEYS: Final = (ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID)
 
+type SchemaCheck = Callable[[dict[str, Any]], dict[str, Any]]
+
 # The site of an action that works on one: optional while exactly one entry is loaded.
-CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
-ENTRY_SCHEMA: Final = vol.Schema(CONFIG_ENTRY_FIELD)
+_CONFIG_ENTRY_FIELD: Final[VolDictType] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+ENTRY_SCHEMA: Final = vol.Schema(_CONFIG_ENTRY_FIELD)
+
+# HA's target fields, with entity ids narrowed to the lock domain ("none" still means no entity).
+# Whether a lock belongs to Salto KS needs the entity registry: resolve_locks checks that.
+_LOCK_TARGET_FIELDS: Final[VolDictType] = {
+    **cv.ENTITY_SERVICE_FIELDS,
+    vol.Optional(ATTR_ENTITY_ID): vol.Any(
+        vol.All(vol.Lower, ENTITY_MATCH_NONE), cv.entities_domain(Platform.LOCK)
+    ),
+}
 
 
 def referenced_entities(hass: HomeAssistant, call: ServiceCall) -> tuple[set[str], set[str]]:
@@ -57,6 +68,27 @@ def referenced_entities(hass: HomeAssistant, call: ServiceCall) -> tuple[set[str
 
 def has_target(data: Mapping[str, object]) -> bool:
     return any(data.get(key) not in (None, [], ENTITY_MATCH_NONE) for key in TARGET_KEYS)
+
+
+def _require_target(data: dict[str, Any]) -> dict[str, Any]:
+    if not has_target(data):
+        raise vol.Invalid("choose at least one Salto KS lock (entity_id, device_id, area_id, ...)")
+    return data
+
+
+def entry_schema(fields: VolDictType, *checks: SchemaCheck) -> vol.All:
+    """An action on one config entry (entry_from_call): ``config_entry_id``, ``fields``, ``checks``."""
+    return vol.All(vol.Schema({**_CONFIG_ENTRY_FIELD, **fields}), *checks)
+
+
+def lock_schema(fields: VolDictType, *checks: SchemaCheck) -> vol.All:
+    """An action on lock targets (resolve_locks): one target at least, ``fields``, ``checks``."""
+    return vol.All(vol.Schema({**_LOCK_TARGET_FIELDS, **fields}), _require_target, *checks)
+
+
+def scope_schema(fields: VolDictType, *checks: SchemaCheck) -> vol.All:
+    """An action on lock targets or one config entry (resolve_scopes): ``fields``, ``checks``."""
+    return vol.All(vol.Schema({**_LOCK_TARGET_FIELDS, **_CONFIG_ENTRY_FIELD, **fields}), *checks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,6 @@ import voluptuous as vol
 from homeassistant.components.lock import DATA_COMPONENT as LOCK_DATA_COMPONENT
 from homeassistant.const import (
     ATTR_CODE,
-    ATTR_ENTITY_ID,
-    ENTITY_MATCH_NONE,
     Platform,
 )
 from homeassistant.core import (
@@ -28,7 +26,6 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
@@ -46,12 +43,12 @@ from .guest_services import async_setup_guest_services
 from .lock import SaltoLock
 from .office_mode_services import ATTR_OTP, async_setup_office_mode_services, otp_field
 from .service_targets import (
-    CONFIG_ENTRY_FIELD,
     ENTRY_SCHEMA,
     entry_from_call,
-    has_target,
+    lock_schema,
     resolve_locks,
     resolve_scopes,
+    scope_schema,
     validation_error,
 )
 
@@ -74,15 +71,6 @@ DEFAULT_EVENTS_LIMIT: Final = 50
 # page by page, until enough rows match, but at most this many rows (5 pages of 200) per site, so
 # one call cannot spend a large share of the account's request budget.
 MAX_EVENTS_SCAN_ROWS: Final = 1_000
-
-# HA's target fields, with entity ids narrowed to the lock domain ("none" still means no entity).
-# Whether a lock belongs to Salto KS needs the entity registry: the handlers check that.
-_LOCK_TARGET_FIELDS: Final[VolDictType] = {
-    **cv.ENTITY_SERVICE_FIELDS,
-    vol.Optional(ATTR_ENTITY_ID): vol.Any(
-        vol.All(vol.Lower, ENTITY_MATCH_NONE), cv.entities_domain(Platform.LOCK)
-    ),
-}
 
 
 def _finite_float(value: object) -> float:
@@ -120,36 +108,24 @@ def _utc_since(value: datetime) -> datetime | None:
         return None if value.year == datetime.min.year else datetime.max.replace(tzinfo=UTC)
 
 
-def _require_target(data: dict[str, object]) -> dict[str, object]:
-    if not has_target(data):
-        raise vol.Invalid("choose at least one Salto KS lock (entity_id, device_id, area_id, ...)")
-    return data
-
-
-UNLOCK_SCHEMA: Final = vol.All(
-    vol.Schema(
-        {
-            **_LOCK_TARGET_FIELDS,
-            vol.Optional(ATTR_SECONDS): _finite_float,
-            # The unlock PIN when the entry has one (checked in the lock entity, never logged).
-            vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Length(max=64)),
-            # The IQ's one-time code, for locks behind an OTP IQ (never logged).
-            vol.Optional(ATTR_OTP): otp_field,
-        }
-    ),
-    _require_target,
-)
-GET_EVENTS_SCHEMA: Final = vol.Schema(
+UNLOCK_SCHEMA: Final = lock_schema(
     {
-        **_LOCK_TARGET_FIELDS,
-        **CONFIG_ENTRY_FIELD,
+        vol.Optional(ATTR_SECONDS): _finite_float,
+        # The unlock PIN when the entry has one (checked in the lock entity, never logged).
+        vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Length(max=64)),
+        # The IQ's one-time code, for locks behind an OTP IQ (never logged).
+        vol.Optional(ATTR_OTP): otp_field,
+    }
+)
+GET_EVENTS_SCHEMA: Final = scope_schema(
+    {
         vol.Optional(ATTR_LIMIT, default=DEFAULT_EVENTS_LIMIT): vol.All(
             _whole_number, vol.Range(min=MIN_EVENTS_LIMIT, max=MAX_EVENTS_LIMIT)
         ),
         vol.Optional(ATTR_SINCE): vol.All(cv.datetime, _utc_since),
     }
 )
-GET_STATUS_SCHEMA: Final = vol.Schema({**_LOCK_TARGET_FIELDS, **CONFIG_ENTRY_FIELD})
+GET_STATUS_SCHEMA: Final = scope_schema({})
 
 
 # --- cloud calls ----------------------------------------------------------------------------------
@@ -389,4 +365,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN, SERVICE_REFRESH_TOKEN, _async_refresh_token, schema=ENTRY_SCHEMA
     )
     async_setup_guest_services(hass)
-    async_setup_office_mode_services(hass, _LOCK_TARGET_FIELDS)
+    async_setup_office_mode_services(hass)

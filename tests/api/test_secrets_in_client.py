@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from custom_components.salto_ks.api import SaltoKSClient, SaltoKSError
+from custom_components.salto_ks.api import Credentials, SaltoKSClient, SaltoKSError
 from simulator import Simulator
 
 from .conftest import MakeClient
@@ -88,3 +88,11 @@ def test_repr_hides_credentials(make_client: MakeClient, salto_sim: Simulator) -
     assert salto_sim.client_secret not in text
     assert salto_sim.password not in text
     assert salto_sim.api_base in text
+
+
+def test_credentials_repr_names_only_the_client() -> None:
+    credentials = Credentials("the-client", "client-secret-1", "bo@example.com", "bo-password-1")
+    text = repr(credentials)
+    assert "the-client" in text
+    for hidden in ("client-secret-1", "bo@example.com", "bo-password-1"):
+        assert hidden not in text

@@ -8,7 +8,8 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from custom_components.salto_ks.api import SaltoKSClient, TokenManager
+from custom_components.salto_ks.api import Credentials, RetryGate, SaltoKSClient, TokenManager
+from custom_components.salto_ks.api._http import Scrubber
 from custom_components.salto_ks.api.urls import insecure_reason, is_loopback_host
 
 from .helpers import URL_PASSWORD
@@ -51,7 +52,14 @@ async def test_refused_urls(url: str, reason: str, argument: str) -> None:
         with pytest.raises(ValueError, match=reason) as err:
             SaltoKSClient(session, client_id="c", client_secret="s", **urls)
         with pytest.raises(ValueError, match=reason):
-            TokenManager(session, auth_url=url, client_id="c", client_secret="s", request_timeout=5)
+            TokenManager(
+                session,
+                Credentials("c", "s"),
+                auth_url=url,
+                request_timeout=5,
+                scrubber=Scrubber(),
+                gate=RetryGate("identity server"),
+            )
     message = str(err.value)
     assert message.startswith(argument)
     assert URL_PASSWORD not in message

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import voluptuous as vol
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import User
 from homeassistant.config_entries import ConfigEntryState
@@ -126,6 +127,21 @@ async def test_group_by_id_and_remove_by_reference(
     assert dup.value.translation_key == "guest_reference_exists"
     await _call(hass, "remove_guest", {"reference": "calendar.x|2026-12-24"})
     assert _site_guests(salto_sim) == []
+
+
+@pytest.mark.parametrize("keys", [(), ("guest_id", "reference")])
+async def test_remove_guest_takes_exactly_one_key(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+    keys: tuple[str, ...],
+) -> None:
+    guest = await _create(hass, reference="calendar.x|2026-12-24")
+    salto_sim.reset_counters()
+    with pytest.raises(vol.Invalid, match="exactly one of guest_id, reference"):
+        await _call(hass, "remove_guest", {key: guest[key] for key in keys})
+    assert not salto_sim.counters
+    assert len(_site_guests(salto_sim)) == 1
 
 
 async def test_retries_through_the_consistency_window(

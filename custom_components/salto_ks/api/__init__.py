@@ -4,6 +4,7 @@ Every public name is re-exported here in the ``from … import X as X`` form (ty
 re-export), one per line.
 """
 
+from .auth import Credentials as Credentials
 from .auth import TokenManager as TokenManager
 from .client import SaltoKSClient as SaltoKSClient
 from .const import ACCEPT_API as ACCEPT_API

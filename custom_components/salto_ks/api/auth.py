@@ -6,6 +6,7 @@ import asyncio
 import base64
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
 
@@ -26,10 +27,38 @@ from .urls import require_secure_url
 _LOGGER = logging.getLogger(__name__)
 
 
-def _basic_auth(client_id: str, client_secret: str) -> str:
-    """HTTP Basic client authentication; id and secret form-encoded first (RFC 6749 2.3.1)."""
-    pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
-    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What ``TokenManager`` asks the identity server with: the API client and, for the password
+    grant, a KS user (``username`` and ``password`` together, or neither: client_credentials).
+
+    The secrets, and the user name (personal data), stay out of the repr.
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password must be given together")
+
+    def basic_auth(self) -> str:
+        """HTTP Basic client authentication; id and secret form-encoded first (RFC 6749 2.3.1)."""
+        pair = f"{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}"
+        return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+    def grant_form(self) -> dict[str, str]:
+        """The primary grant: password with a KS user, else client_credentials."""
+        if self.username is None or self.password is None:
+            return {"grant_type": "client_credentials"}
+        return {
+            "grant_type": "password",
+            "username": self.username,
+            "password": self.password,
+            "scope": SCOPE,
+        }
 
 
 class TokenSource(Protocol):
@@ -88,8 +117,8 @@ class ExternalTokens:
 class TokenManager:
     """Get a bearer token from the identity server and keep it until shortly before it expires.
 
-    With a username and password it uses the password grant (scope ``user_api.full_access``); without them it
-    uses client_credentials. A refresh token from the server is used for the next renewal; if the server
+    With a KS user in ``credentials`` it uses the password grant (scope ``user_api.full_access``); without
+    one client_credentials. A refresh token from the server is used for the next renewal; if the server
     refuses it, the primary grant is used again. Concurrent callers share one renewal.
 
     ``gate`` is the Retry-After gate shared with the API client: after a 429 from the identity server or
@@ -106,42 +135,28 @@ class TokenManager:
     def __init__(
         self,
         session: aiohttp.ClientSession,
+        credentials: Credentials,
         *,
         auth_url: str,
-        client_id: str,
-        client_secret: str,
-        username: str | None = None,
-        password: str | None = None,
         request_timeout: float,
-        scrubber: Scrubber | None = None,
-        gate: RetryGate | None = None,
+        scrubber: Scrubber,
+        gate: RetryGate,
     ) -> None:
-        if (username is None) != (password is None):
-            raise ValueError("username and password must be given together")
         require_secure_url(auth_url, "auth_url")
         self._session = session
         self._auth_url = auth_url
-        self._client = (client_id, client_secret)
+        self._credentials = credentials
         # The primary grant, used for the first token and whenever no refresh token is usable.
-        self._grant_form: dict[str, str] = (
-            {"grant_type": "client_credentials"}
-            if username is None or password is None
-            else {
-                "grant_type": "password",
-                "username": username,
-                "password": password,
-                "scope": SCOPE,
-            }
-        )
+        self._grant_form = credentials.grant_form()
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
-        self._scrub = scrubber or Scrubber()
-        self._scrub.add(client_secret, password)
+        self._scrub = scrubber
+        self._scrub.add(credentials.client_secret, credentials.password)
         self._lock = asyncio.Lock()
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._expires_at = 0.0
         # Shared with the API client: a 429 from either server stops every request.
-        self._gate = gate or RetryGate("identity server")
+        self._gate = gate
 
     @property
     def grant_type(self) -> str:
@@ -215,7 +230,7 @@ class TokenManager:
             scrub=self._scrub,
             client_timeout=self._timeout,
             headers={
-                "Authorization": _basic_auth(*self._client),
+                "Authorization": self._credentials.basic_auth(),
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
             },

@@ -13,7 +13,7 @@ import aiohttp
 from yarl import URL
 
 from ._http import Scrubber
-from .auth import ExternalTokens, TokenManager, TokenSource
+from .auth import Credentials, ExternalTokens, TokenManager, TokenSource
 from .const import (
     CONTINUATION_HEADER,
     DEFAULT_REQUEST_TIMEOUT,
@@ -105,11 +105,8 @@ class SaltoKSClient(GuestAccessCalls):
         else:
             self._auth = TokenManager(
                 session,
+                Credentials(client_id, client_secret, username, password),
                 auth_url=auth_url,
-                client_id=client_id,
-                client_secret=client_secret,
-                username=username,
-                password=password,
                 request_timeout=request_timeout,
                 scrubber=self._scrub,
                 gate=self._gate,
