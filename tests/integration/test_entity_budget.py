@@ -1,11 +1,13 @@
 """entity_budget.py: a site whose entities exceed Home Assistant's enabled-entity limit loses none.
 
 The limit is Home Assistant's own constant, patched small: on the latest target HA enforces the patched value
-itself (so "nothing dropped" is HA's verdict), on the floor only the integration reads it.
+itself (so "nothing dropped" is HA's verdict), on the floor only the integration reads it. The site is the
+simulator's ``large`` scenario, big enough that its entities are added in several chunks (entity.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.salto_ks import entity_budget
 from custom_components.salto_ks.const import DOMAIN
+from custom_components.salto_ks.entity import ADD_CHUNK_DEVICES
 from custom_components.salto_ks.issues import issue_id
 from simulator import Simulator
 
@@ -42,6 +45,17 @@ IQ_ENABLED = 2
 
 LIMIT_CONSTANT = "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY"
 HA_HAS_LIMIT = hasattr(entity_platform, LIMIT_CONSTANT)
+
+
+@pytest.fixture
+async def salto_sim(socket_enabled: None) -> AsyncIterator[Simulator]:
+    """The ``large`` scenario with locks for three chunks of entities (the last one short)."""
+    sim = Simulator.from_scenario("large", seed=1, locks=2 * ADD_CHUNK_DEVICES + 7)
+    await sim.start(host="127.0.0.1", port=0)
+    try:
+        yield sim
+    finally:
+        await sim.stop()
 
 
 def _set_limit(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
@@ -99,7 +113,7 @@ def _assert_all_default(hass: HomeAssistant, entry: MockConfigEntry, sim: Simula
 async def test_no_limit_changes_nothing(
     hass: HomeAssistant, salto_sim: Simulator, mock_config_entry: MockConfigEntry
 ) -> None:
-    """Without a patched limit (none on the floor, 10,000 on the latest) the small site keeps its defaults."""
+    """Without a patched limit (none on the floor, 10,000 on the latest) the site keeps its defaults."""
     await setup_entry(hass, mock_config_entry)
 
     _assert_all_default(hass, mock_config_entry, salto_sim)
@@ -162,6 +176,31 @@ async def test_site_over_the_limit_enables_the_primary_entities(
     assert issue.translation_placeholders["locks"] == str(len(lock_ids) + 1)
 
 
+async def test_site_growing_past_the_limit(
+    hass: HomeAssistant,
+    salto_sim: Simulator,
+    mock_config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lock that takes the site over the limit gets its primary entities only; the locks registered
+    before keep all of theirs, and the issue appears with that poll."""
+    limit = _all_enabled_count(salto_sim) + len(PRIMARY_KEYS)
+    _set_limit(monkeypatch, limit)
+    await setup_entry(hass, mock_config_entry)
+    _assert_all_default(hass, mock_config_entry, salto_sim)
+    before = _all_enabled_count(salto_sim)
+
+    iq = salto_sim.state.iqs_of(salto_sim.site_id)[0].id
+    new_lock = salto_sim.add_lock(salto_sim.site_id, name="Annex door", iq_id=iq)
+    await async_refresh_roster(hass, mock_config_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    _assert_primary_only(hass, mock_config_entry, [new_lock])
+    entities = _entities(hass, mock_config_entry)
+    assert sum(entity.disabled_by is None for entity in entities) == before + len(PRIMARY_KEYS)
+    assert _budget_issue(hass, mock_config_entry, entity_budget.ISSUE_ENTITY_BUDGET) is not None
+
+
 @pytest.mark.skipif(not HA_HAS_LIMIT, reason="Home Assistant without an entity limit drops nothing")
 async def test_without_the_budget_home_assistant_drops_entities(
     hass: HomeAssistant,
@@ -177,7 +216,9 @@ async def test_without_the_budget_home_assistant_drops_entities(
     await setup_entry(hass, mock_config_entry)
 
     lock_ids, iqs = _site(salto_sim)
-    assert len(_entities(hass, mock_config_entry)) < len(lock_ids) * len(LOCK_KEYS) + iqs * IQ_ENTITIES
+    assert (
+        len(_entities(hass, mock_config_entry)) < len(lock_ids) * len(LOCK_KEYS) + iqs * IQ_ENTITIES
+    )
     assert "Reached the maximum" in caplog.text
 
 
@@ -234,6 +275,7 @@ async def test_issue_follows_the_roster(
 )
 async def test_primary_entities_over_the_limit(
     hass: HomeAssistant,
+    *,
     salto_sim: Simulator,
     mock_config_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
