@@ -37,11 +37,13 @@ ISSUE_ENTITY_LIMIT: Final = "entity_limit"
 BUDGET_ISSUES: Final = (ISSUE_ENTITY_BUDGET, ISSUE_ENTITY_LIMIT)
 
 # Enabled-by-default entities per device, as the platforms make them (test_entity_budget.py counts the
-# registry against these): a lock's 8 plus its access event entity while the audit feed is on; an IQ's online
-# and OTP sensors (its signal strength sensor starts disabled); the site's stream sensor while the stream is on.
+# registry against these): a lock's 8, 2 of them primary (the lock, its battery), plus its access event entity
+# while the audit feed is on; an IQ's online and OTP sensors (its signal strength sensor starts disabled); the
+# site's stream sensor while the stream is on.
 LOCK_ENTITIES: Final = 8
 LOCK_PRIMARY_ENTITIES: Final = 2
 IQ_ENTITIES: Final = 2
+# Unique id suffixes of a lock's primary entities besides the lock entity itself (unique id: the lock id).
 PRIMARY_KEYS: Final = ("battery", AUDIT_EVENT_KEY)
 
 
