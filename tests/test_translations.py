@@ -291,8 +291,10 @@ def test_entity_and_issue_keys_exist() -> None:
     for platform, entities in icons["entity"].items():
         assert set(entities) <= set(strings["entity"][platform]), platform
     roster_issues = _module_constants(modules["issues"])["ROSTER_ISSUES"]
+    budget_issues = _module_constants(modules["entity_budget"])["BUDGET_ISSUES"]
     assert roster_issues
-    for issue in roster_issues:
+    assert budget_issues == ("entity_budget", "entity_limit")
+    for issue in (*roster_issues, *budget_issues):
         assert {"title", "description"} <= set(strings["issues"][issue]), issue
 
 

@@ -22,6 +22,7 @@ from .coordinator import (
     SaltoRuntimeData,
     async_forget_entry,
 )
+from .entity_budget import async_delete_budget_issues, async_setup_budget_issue
 from .guests import async_remove_guest_store, async_setup_guest_book
 from .issues import async_delete_entry_issues, async_delete_iq_issues
 from .otp import async_setup_otp_issues
@@ -76,6 +77,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> boo
     )
     await roster.async_start_device_tracking()
     async_setup_otp_issues(hass, entry)
+    async_setup_budget_issue(entry)
     if entry.options.get(CONF_MANAGE_GUESTS):
         entry.async_on_unload(
             await async_setup_guest_book(hass, entry.entry_id, client, roster.site_id)
@@ -118,6 +120,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: SaltoConfigEntry) -> bo
     if unloaded:
         async_delete_entry_issues(hass, entry.entry_id)
         async_delete_iq_issues(hass, entry.entry_id)
+        async_delete_budget_issues(hass, entry.entry_id)
     return unloaded
 
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import service
+from homeassistant.helpers import entity_platform, service
 from homeassistant.helpers.typing import VolSchemaType
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
@@ -29,6 +29,17 @@ DEVICE_PER_ENTRY: Final = hasattr(dr.DeviceRegistry, "async_get_device_by_identi
 UPDATE_FAILED_HAS_RETRY_AFTER: Final = (
     "retry_after" in inspect.signature(UpdateFailed.__init__).parameters
 )
+
+
+def enabled_entity_limit() -> int | None:
+    """How many enabled entities HA registers per config entry; None where it has no limit.
+
+    HA 2026.10 has MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY (10,000; further enabled entities are not
+    added), HA 2025.4 none. Read at every call, as HA reads it, so that both see the same value.
+    Removable once the minimum HA version has it (then it is never None).
+    """
+    limit = getattr(entity_platform, "MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", None)
+    return limit if isinstance(limit, int) else None
 
 
 def _import_target_helpers() -> ModuleType | None:

@@ -23,6 +23,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import Iq, Lock
 from .const import DOMAIN
 from .coordinator import RosterData, SaltoConfigEntry, SaltoRosterCoordinator
+from .entity_budget import async_budget_lock_entities
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +152,15 @@ def async_add_device_entities(
     """
     roster = entry.runtime_data.roster
 
+    def device_entities(device_id: str) -> Iterable[Entity]:
+        if kind is LOCK:  # a big site's locks start with their secondary entities disabled
+            return async_budget_lock_entities(entry, device_id, entities(device_id))
+        return entities(device_id)
+
     def add_chunk(device_ids: Sequence[str]) -> None:
-        async_add_entities(entity for device_id in device_ids for entity in entities(device_id))
+        async_add_entities(
+            entity for device_id in device_ids for entity in device_entities(device_id)
+        )
 
     async def add_rest(device_ids: Sequence[str]) -> None:
         for start in range(0, len(device_ids), ADD_CHUNK_DEVICES):
