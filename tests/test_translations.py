@@ -265,7 +265,8 @@ def _entity_keys(modules: dict[str, ast.Module]) -> set[tuple[str, str]]:
             if isinstance(node, ast.Call) and (_callee(node) or "").endswith("EntityDescription"):
                 value = _translation_key(node)
             elif isinstance(node, ast.Call) and _callee(node) == "named" and node.args:
-                value = node.args[0]  # binary_sensor.named(key, ...): the key is the translation key
+                # binary_sensor.named(key, ...): the key is the translation key
+                value = node.args[0]
             elif (
                 isinstance(node, ast.Assign | ast.AnnAssign)
                 and isinstance(
