@@ -132,10 +132,10 @@ class SaltoDescriptionEntity[DeviceT: Lock | Iq, ValueT](SaltoEntity[DeviceT]):
         return None if device is None else self.entity_description.value_fn(device)
 
 
-# Devices whose entities are added in one run of the event loop: HA adds an entity in ~0.1 ms, so
-# 15 locks (135 entities) stay well under the 50 ms a slice may take, and a 10,000-lock site does
-# not stall the loop for seconds (docs/benchmarks.md, "Scale").
-ADD_CHUNK_DEVICES: Final = 15
+# Devices whose entities are added in one run of the event loop: HA's cost per entity grows with
+# its registries (15 locks took 51 ms in one run at 10,000 locks), so 10 stay under the 50 ms a
+# slice may take and a big site does not stall the loop for seconds (docs/benchmarks.md, "Scale").
+ADD_CHUNK_DEVICES: Final = 10
 
 
 @callback
