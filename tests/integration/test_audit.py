@@ -5,6 +5,8 @@ without an unload, page breaks inside one instant, and what a full outage logs."
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import json
 import logging
@@ -381,6 +383,61 @@ async def test_busy_door_between_two_polls_delivers_every_row(
         await tick(hass, freezer, POLL)
     assert len(events) == 300
     assert "skipped" not in caplog.text
+
+
+async def test_a_big_read_leaves_the_loop_free_and_loses_nothing_when_cancelled(
+    hass: HomeAssistant,
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    salto_sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Rows of one read are delivered AUDIT_DISPATCH_CHUNK at a time with other callbacks run in
+    between; a read cancelled between two chunks still delivers every row it read, in order, once."""
+    monkeypatch.setattr(audit_module, "AUDIT_DISPATCH_CHUNK", 10)
+    events = async_capture_events(hass, EVENT_SALTO_KS)
+    lock_ids = _lock_ids(salto_sim)
+    audit = _audit(init_integration)
+    base = _now() - timedelta(seconds=100)
+
+    def add(count: int, offset: int) -> list[str]:
+        return [
+            salto_sim.add_entry(
+                lock_id=lock_ids[i % 3],
+                event_category="lock_opened",
+                utc=base + timedelta(seconds=offset + i),
+            )["id"]
+            for i in range(count)
+        ]
+
+    first = add(35, 0)
+    seen_between: list[int] = []
+    stop = False
+
+    def watch() -> None:
+        # Runs once per loop iteration while the read is under way.
+        seen_between.append(len(events))
+        if not stop:
+            hass.loop.call_soon(watch)
+
+    hass.loop.call_soon(watch)
+    await audit.async_refresh()
+    stop = True
+    await hass.async_block_till_done()
+    assert _ids(events) == first
+    assert any(0 < seen < 35 for seen in seen_between)
+
+    second = add(35, 40)
+    task = hass.async_create_task(audit.async_refresh())
+    for _ in range(1000):
+        await asyncio.sleep(0)
+        if len(events) > 35:
+            break
+    assert 35 < len(events) < 70
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert _ids(events) == first + second
 
 
 async def test_backlog_bound_delivers_the_newest(
