@@ -118,6 +118,9 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
         self._failure_unlogged = False
         # Locks already warned about for a row dated beyond Home Assistant's clock.
         self._ahead_warned: set[str | None] = set()
+        # While a read's rows go out in chunks, the rows the stream pushes wait here behind them, so
+        # that a lock's last event and changed_by end on its newest row (None: no read under way).
+        self._pushed_during_read: list[Entry] | None = None
         self._poll_interval = interval
         self._poll_lock = asyncio.Lock()
         self.stream_connected = False
@@ -173,7 +176,10 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
             return False
         self.cursor = cursor.mark(entry)
         self._warn_ahead([entry], dt_util.utcnow() + AUDIT_CLOCK_TOLERANCE)
-        self.rows.dispatch([entry], self.roster.data, PATH_STREAM)
+        if self._pushed_during_read is not None:
+            self._pushed_during_read.append(entry)
+        else:
+            self.rows.dispatch([entry], self.roster.data, PATH_STREAM)
         self._async_schedule_save()
         self.async_update_listeners()
         return True
@@ -336,8 +342,11 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
     async def _dispatch_read(self, entries: list[Entry]) -> None:
         """Deliver rows a read brought, AUDIT_DISPATCH_CHUNK at a time with the loop free in between
         (1,000 rows in one loop run stall it for 40-120 ms). The cursor is already past them, so a
-        cancellation meanwhile delivers the rest at once: none is lost."""
+        cancellation meanwhile delivers the rest at once: none is lost. Rows pushed meanwhile follow
+        the read's."""
         rest = entries
+        pushed: list[Entry] = []
+        self._pushed_during_read = pushed
         try:
             while rest:
                 chunk, rest = rest[:AUDIT_DISPATCH_CHUNK], rest[AUDIT_DISPATCH_CHUNK:]
@@ -345,8 +354,11 @@ class SaltoAuditCoordinator(SaltoCoordinator[Cursor | None]):
                 if rest:
                     await asyncio.sleep(0)
         finally:
+            self._pushed_during_read = None
             if rest:
                 self.rows.dispatch(rest, self.roster.data)
+            if pushed:
+                self.rows.dispatch(pushed, self.roster.data, PATH_STREAM)
 
     @callback
     def _warn_skipped(self, skipped: int, delivered: int, *, exact: bool) -> None:

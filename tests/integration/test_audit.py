@@ -39,6 +39,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.salto_ks import audit as audit_module
 from custom_components.salto_ks import audit_delivery, audit_feed
+from custom_components.salto_ks.api import Entry
 from custom_components.salto_ks.audit import SaltoAuditCoordinator
 from custom_components.salto_ks.audit_delivery import AUDIT_HOLD_POLLS
 from custom_components.salto_ks.audit_feed import AUDIT_FIRST_START_ROWS
@@ -393,7 +394,8 @@ async def test_a_big_read_leaves_the_loop_free_and_loses_nothing_when_cancelled(
     init_integration: MockConfigEntry,
 ) -> None:
     """Rows of one read are delivered AUDIT_DISPATCH_CHUNK at a time with other callbacks run in
-    between; a read cancelled between two chunks still delivers every row it read, in order, once."""
+    between; a row the stream pushes meanwhile follows the read's rows; a read cancelled between two
+    chunks still delivers every row it read, in order, once."""
     monkeypatch.setattr(audit_module, "AUDIT_DISPATCH_CHUNK", 10)
     events = async_capture_events(hass, EVENT_SALTO_KS)
     lock_ids = _lock_ids(salto_sim)
@@ -411,12 +413,18 @@ async def test_a_big_read_leaves_the_loop_free_and_loses_nothing_when_cancelled(
         ]
 
     first = add(35, 0)
+    pushes: list[Entry] = []
     seen_between: list[int] = []
     stop = False
 
     def watch() -> None:
-        # Runs once per loop iteration while the read is under way.
+        # Runs once per loop iteration while the read is under way; pushes a newer row between
+        # two chunks, as the stream would.
         seen_between.append(len(events))
+        if 0 < len(events) < 35 and not pushes:
+            row = salto_sim.add_entry(lock_id=lock_ids[0], event_category="lock_opened", utc=_now())
+            pushes.append(Entry.from_dict(row))
+            assert audit.async_deliver_streamed(pushes[0])
         if not stop:
             hass.loop.call_soon(watch)
 
@@ -424,20 +432,25 @@ async def test_a_big_read_leaves_the_loop_free_and_loses_nothing_when_cancelled(
     await audit.async_refresh()
     stop = True
     await hass.async_block_till_done()
-    assert _ids(events) == first
+    assert len(pushes) == 1
+    pushed = pushes[0]
+    assert _ids(events) == [*first, pushed.id]
     assert any(0 < seen < 35 for seen in seen_between)
+    state = hass.states.get(event_entity_id(hass, lock_ids[0]))
+    assert state is not None
+    assert state.attributes["entry_id"] == pushed.id
 
     second = add(35, 40)
     task = hass.async_create_task(audit.async_refresh())
     for _ in range(1000):
         await asyncio.sleep(0)
-        if len(events) > 35:
+        if len(events) > 36:
             break
-    assert 35 < len(events) < 70
+    assert 36 < len(events) < 71
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    assert _ids(events) == first + second
+    assert _ids(events) == [*first, pushed.id, *second]
 
 
 async def test_backlog_bound_delivers_the_newest(
