@@ -968,20 +968,26 @@ async def _setup_twice(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str,
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
 
-    _settle_heap()
-    with GcClock() as setup_gc:
-        setup_wall, setup_cpu = await measure(do_setup)
-    enabled, available = entity_availability(hass, entry.entry_id)
-    assert available == enabled > 0
-    registry_entities = len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id))
-    devices = len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id))
-    await unload_entry(hass, entry)
-    _settle_heap()
-    with GcClock() as restart_gc:
-        restart_wall, restart_cpu = await measure(do_setup)
-    assert entity_availability(hass, entry.entry_id)[1] == enabled
-    await unload_entry(hass, entry)
-    gc.unfreeze()
+    try:
+        _settle_heap()
+        with GcClock() as setup_gc:
+            setup_wall, setup_cpu = await measure(do_setup)
+        enabled, available = entity_availability(hass, entry.entry_id)
+        assert available == enabled > 0
+        registry_entities = len(
+            er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        )
+        devices = len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id))
+        await unload_entry(hass, entry)
+        _settle_heap()
+        with GcClock() as restart_gc:
+            restart_wall, restart_cpu = await measure(do_setup)
+        assert entity_availability(hass, entry.entry_id)[1] == enabled
+        await unload_entry(hass, entry)
+    finally:
+        # What was frozen becomes collectable again: garbage among it is freed, not kept for the
+        # rest of the session.
+        gc.unfreeze()
     return {
         "entities": enabled,
         "registry_entities": registry_entities,
@@ -1214,27 +1220,15 @@ async def test_p4_whatif_lock_binary_sensors_disabled(
         binary_sensor.SaltoBinarySensor, locks=disabled, iqs=binary_sensor.IQ_BINARY_SENSORS
     )
     with patch.object(binary_sensor, "_async_setup_described", setup_disabled):
-        gc.collect()
-
-        async def do_setup() -> None:
-            assert await hass.config_entries.async_setup(entry.entry_id)
-            await hass.async_block_till_done()
-
-        setup_wall, setup_cpu = await measure(do_setup)
-        enabled, available = entity_availability(hass, entry.entry_id)
-        assert available == enabled > 0
-        await unload_entry(hass, entry)
-        gc.collect()
-        restart_wall, _ = await measure(do_setup)
-        await unload_entry(hass, entry)
+        figures = await _setup_twice(hass, entry)
     record(
         bench_results,
         "p4_whatif",
         size=size,
         change="lock binary sensors disabled by default",
-        entities=enabled,
-        setup_wall=setup_wall,
-        setup_cpu=setup_cpu,
-        restart_wall=restart_wall,
+        entities=figures["entities"],
+        setup_wall=figures["setup_wall"],
+        setup_cpu=figures["setup_cpu"],
+        restart_wall=figures["restart_wall"],
         bare_setup_wall=statistics.median(w for w, _ in bare),
     )
