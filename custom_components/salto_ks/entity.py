@@ -10,6 +10,7 @@ now and for each one it lists later; ``async_add_described_entities`` does so wi
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -132,10 +133,21 @@ class SaltoDescriptionEntity[DeviceT: Lock | Iq, ValueT](SaltoEntity[DeviceT]):
         return None if device is None else self.entity_description.value_fn(device)
 
 
-# Devices whose entities are added in one run of the event loop: HA's cost per entity grows with
-# its registries (15 locks took 51 ms in one run at 10,000 locks), so 10 stay under the 50 ms a
-# slice may take and a big site does not stall the loop for seconds (docs/benchmarks.md, "Scale").
-ADD_CHUNK_DEVICES: Final = 10
+# Entities are added in chunks of devices, the loop free in between, each chunk sized so that adding
+# it takes about ADD_SLICE_SECONDS: HA's cost per entity grows with its registries (15 locks took
+# 51 ms at 10,000 locks), and every chunk has a fixed cost too (HA makes a task and a timeout per
+# call: chunks of 10 devices cost a 1,000-lock restart ~60 ms). The first chunk has
+# ADD_FIRST_CHUNK devices; each next one is sized from the time per device of the one before, at
+# most twice its size (docs/benchmarks.md, "Scale").
+ADD_FIRST_CHUNK: Final = 10
+ADD_SLICE_SECONDS: Final = 0.02
+
+
+def next_chunk_size(size: int, seconds: float) -> int:
+    """Devices in the next chunk, after ``size`` devices took ``seconds`` to add."""
+    if seconds <= 0:
+        return 2 * size
+    return max(1, min(2 * size, int(size * ADD_SLICE_SECONDS / seconds)))
 
 
 @callback
@@ -147,34 +159,36 @@ def async_add_device_entities(
 ) -> None:
     """Add ``entities(device_id)`` for every device of ``kind``, now and whenever the roster lists new ones.
 
-    The first ADD_CHUNK_DEVICES devices are added at once; more are added by a task of the entry,
-    ADD_CHUNK_DEVICES at a time with the loop free in between.
+    The first ADD_FIRST_CHUNK devices are added at once; more are added by a task of the entry, a
+    chunk at a time with the loop free in between (``next_chunk_size``).
     """
     roster = entry.runtime_data.roster
 
-    def device_entities(device_id: str) -> Iterable[Entity]:
+    def add_chunk(device_ids: Sequence[str]) -> int:
+        """Add the devices' entities; return the size of the chunk to add next."""
+        started = time.perf_counter()
         if kind is LOCK:  # a big site's locks start with their secondary entities disabled
-            return async_budget_lock_entities(entry, device_id, entities(device_id))
-        return entities(device_id)
+            async_add_entities(async_budget_lock_entities(entry, device_ids, entities))
+        else:
+            async_add_entities(entity for device_id in device_ids for entity in entities(device_id))
+        return next_chunk_size(len(device_ids), time.perf_counter() - started)
 
-    def add_chunk(device_ids: Sequence[str]) -> None:
-        async_add_entities(
-            entity for device_id in device_ids for entity in device_entities(device_id)
-        )
-
-    async def add_rest(device_ids: Sequence[str]) -> None:
-        for start in range(0, len(device_ids), ADD_CHUNK_DEVICES):
+    async def add_rest(device_ids: Sequence[str], size: int) -> None:
+        start = 0
+        while start < len(device_ids):
             await asyncio.sleep(0)
             if roster.stopped:  # the entry unloaded meanwhile
                 return
-            add_chunk(device_ids[start : start + ADD_CHUNK_DEVICES])
+            chunk = device_ids[start : start + size]
+            start += len(chunk)
+            size = add_chunk(chunk)
 
     @callback
     def add(device_ids: set[str]) -> None:
         ordered = sorted(device_ids)
-        add_chunk(ordered[:ADD_CHUNK_DEVICES])
-        if rest := ordered[ADD_CHUNK_DEVICES:]:
-            entry.async_create_task(roster.hass, add_rest(rest), f"{DOMAIN} add entities")
+        size = add_chunk(ordered[:ADD_FIRST_CHUNK])
+        if rest := ordered[ADD_FIRST_CHUNK:]:
+            entry.async_create_task(roster.hass, add_rest(rest, size), f"{DOMAIN} add entities")
 
     kind.new_device_callbacks(roster).append(add)
     add(set(kind.devices(roster.data)))

@@ -16,7 +16,7 @@ and modes). IQ entities and the site's stream sensor stay as they are: a few, an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Final
 
@@ -49,19 +49,22 @@ PRIMARY_KEYS: Final = ("battery", AUDIT_EVENT_KEY)
 
 @callback
 def async_budget_lock_entities(
-    entry: SaltoConfigEntry, lock_id: str, entities: Iterable[Entity]
-) -> Iterable[Entity]:
-    """Return a lock's new entities, the secondary ones set disabled by default when the site needs it."""
+    entry: SaltoConfigEntry, lock_ids: Iterable[str], entities: Callable[[str], Iterable[Entity]]
+) -> Iterator[Entity]:
+    """Return the new entities of some locks, the secondary ones set disabled by default when the
+    site needs it (decided once for all of them)."""
     if budget_issue(entry) is None:
-        return entities
-    primary = {lock_id, *(f"{lock_id}_{key}" for key in PRIMARY_KEYS)}
-    made = list(entities)
-    for entity in made:
-        if entity.unique_id not in primary:
-            # What a description's entity_registry_enabled_default=False sets; HA reads it on first
-            # registration only.
-            entity._attr_entity_registry_enabled_default = False
-    return made
+        for lock_id in lock_ids:
+            yield from entities(lock_id)
+        return
+    for lock_id in lock_ids:
+        primary = {lock_id, *(f"{lock_id}_{key}" for key in PRIMARY_KEYS)}
+        for entity in entities(lock_id):
+            if entity.unique_id not in primary:
+                # What a description's entity_registry_enabled_default=False sets; HA reads it on
+                # first registration only.
+                entity._attr_entity_registry_enabled_default = False
+            yield entity
 
 
 def budget_issue(entry: SaltoConfigEntry) -> str | None:

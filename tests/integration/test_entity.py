@@ -1,4 +1,4 @@
-"""entity.py: a large site's entities are added a few devices at a time, with the loop free between."""
+"""entity.py: a large site's entities are added a chunk of devices at a time, with the loop free between."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.salto_ks.entity import ADD_CHUNK_DEVICES
+from custom_components.salto_ks.entity import ADD_FIRST_CHUNK, ADD_SLICE_SECONDS, next_chunk_size
 from simulator import Simulator
 
 from .conftest import async_refresh_roster, setup_entry
 
-LOCKS = 2 * ADD_CHUNK_DEVICES + 7
+# Three chunks when adding is fast (10, then 20, then the last 17), more when it is slow.
+LOCKS = 4 * ADD_FIRST_CHUNK + 7
 
 
 @pytest.fixture
@@ -51,13 +52,13 @@ def probe_after_first_lock(hass: HomeAssistant, probe: Callable[[], None]) -> No
 async def test_large_site_added_in_chunks(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, many_locks: int
 ) -> None:
-    """The first ADD_CHUNK_DEVICES locks are added in one run of the loop, the rest in later ones."""
+    """The first ADD_FIRST_CHUNK locks are added in one run of the loop, the rest in later ones."""
     seen: list[int] = []
     probe_after_first_lock(hass, lambda: seen.append(len(_lock_states(hass))))
     await setup_entry(hass, mock_config_entry)
 
     assert len(seen) == 1
-    assert ADD_CHUNK_DEVICES <= seen[0] < many_locks
+    assert ADD_FIRST_CHUNK <= seen[0] < many_locks
     states = _lock_states(hass)
     assert len(states) == many_locks
     assert STATE_UNAVAILABLE not in states
@@ -101,8 +102,25 @@ async def test_unload_while_chunks_pending(
 
     assert unloaded == [True]
     assert mock_config_entry.state is ConfigEntryState.NOT_LOADED
-    assert before + ADD_CHUNK_DEVICES <= seen[0] < before + LOCKS
+    assert before + ADD_FIRST_CHUNK <= seen[0] < before + LOCKS
     states = _lock_states(hass)
     assert len(states) < before + LOCKS
     assert all(state == STATE_UNAVAILABLE for state in states)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("size", "seconds", "expected"),
+    [
+        (10, 0.0, 20),  # no measurable time: double
+        (10, ADD_SLICE_SECONDS / 10, 20),  # ten times under the slice: at most double
+        (10, ADD_SLICE_SECONDS / 1.5, 15),  # under the slice: as many as fit
+        (10, ADD_SLICE_SECONDS, 10),  # exactly the slice: the same again
+        (10, ADD_SLICE_SECONDS * 4, 2),  # over it: fewer, sized by the time per device
+        (10, 1.0, 1),  # far over it: one device a run, never none
+    ],
+)
+def test_next_chunk_size(size: int, seconds: float, expected: int) -> None:
+    """Each chunk is sized from the time per device of the one before: about ADD_SLICE_SECONDS a
+    run of the loop, at most twice the previous chunk, at least one device."""
+    assert next_chunk_size(size, seconds) == expected

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.salto_ks import entity_budget
 from custom_components.salto_ks.const import DOMAIN
-from custom_components.salto_ks.entity import ADD_CHUNK_DEVICES
+from custom_components.salto_ks.entity import ADD_FIRST_CHUNK
 from custom_components.salto_ks.issues import issue_id
 from simulator import Simulator
 
@@ -50,7 +50,7 @@ HA_HAS_LIMIT = hasattr(entity_platform, LIMIT_CONSTANT)
 @pytest.fixture
 async def salto_sim(socket_enabled: None) -> AsyncIterator[Simulator]:
     """The ``large`` scenario with locks for three chunks of entities (the last one short)."""
-    sim = Simulator.from_scenario("large", seed=1, locks=2 * ADD_CHUNK_DEVICES + 7)
+    sim = Simulator.from_scenario("large", seed=1, locks=4 * ADD_FIRST_CHUNK + 7)
     await sim.start(host="127.0.0.1", port=0)
     try:
         yield sim
