@@ -134,13 +134,14 @@ class SaltoDescriptionEntity[DeviceT: Lock | Iq, ValueT](SaltoEntity[DeviceT]):
 
 
 # Entities are added in chunks of devices, the loop free in between, each chunk sized so that adding
-# it takes about ADD_SLICE_SECONDS: HA's cost per entity grows with its registries (15 locks took
-# 51 ms at 10,000 locks), and every chunk has a fixed cost too (HA makes a task and a timeout per
-# call: chunks of 10 devices cost a 1,000-lock restart ~60 ms). The first chunk has
-# ADD_FIRST_CHUNK devices; each next one is sized from the time per device of the one before, at
-# most twice its size (docs/benchmarks.md, "Scale").
+# it takes about ADD_SLICE_SECONDS: a fifth of the 50 ms a run of the loop may take, so that a busy
+# machine (a chunk taking several times its estimate) still stays under it. HA's cost per entity
+# grows with its registries (15 locks took 51 ms at 10,000 locks), and every chunk has a fixed cost
+# too (HA makes a task and a timeout per call: chunks of 10 devices cost a 1,000-lock restart
+# ~60 ms). The first chunk has ADD_FIRST_CHUNK devices; each next one is sized from the time per
+# device of the one before, at most twice its size (docs/benchmarks.md, "Scale").
 ADD_FIRST_CHUNK: Final = 10
-ADD_SLICE_SECONDS: Final = 0.02
+ADD_SLICE_SECONDS: Final = 0.01
 
 
 def next_chunk_size(size: int, seconds: float) -> int:
