@@ -176,7 +176,12 @@ def summarise(raw: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """P4 per size: medians over the alternating integration / HA-floor repetitions."""
+    """P4 per size: medians over the alternating integration / HA-floor repetitions.
+
+    The ratio to the floor is the median of the repetitions' own ratios: each repetition's
+    integration setup against its own bare fetch plus the floor setup run next to it. A slow spell
+    of the machine then slows both sides of a pair, where a ratio of medians would compare the
+    integration's median from one spell with the floor's from another."""
     first: list[dict[str, Any]] = []
     restart: list[dict[str, Any]] = []
     sizes = sorted({r["size"] for r in _by(raw, "p4")})
@@ -192,7 +197,15 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
             setup = statistics.median(r[phase] for r in runs)
             ha_floor = statistics.median(r[phase] for r in floors)
             floor = bare + ha_floor
-            share = setup - floor
+            floor_by_rep = {r["rep"]: r[phase] for r in floors}
+            pairs = [
+                (r[phase], r["bare_setup_wall"] + floor_by_rep[r["rep"]])
+                for r in runs
+                if r["rep"] in floor_by_rep
+            ]
+            paired = sorted(setup_s / floor_s for setup_s, floor_s in pairs)
+            shares = sorted(setup_s - floor_s for setup_s, floor_s in pairs)
+            share = statistics.median(shares)
             row = {
                 "locks": size,
                 "entities": runs[0]["entities"],
@@ -220,9 +233,12 @@ def _p4(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str,
                     [r.get(full_key, 0) for r in floors],
                 ],
                 "ratio_vs_bare": round(setup / bare, 1),
-                "ratio_vs_floor": round(setup / floor, 2),
+                "ratio_vs_floor": round(statistics.median(paired), 2),
+                "ratio_vs_floor_range": [round(paired[0], 2), round(paired[-1], 2)],
+                "ratio_of_medians": round(setup / floor, 2),
                 "integration_share_ms": _ms(share),
                 "integration_share_ms_per_lock": round(1000 * share / size, 3),
+                "integration_share_range_ms": [_ms(shares[0]), _ms(shares[-1])],
             }
             out.append(row)
     # The targets of docs/benchmarks.md: first setup and restart against the floor of the same run.
@@ -267,7 +283,7 @@ def _scale(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(r.get(key, 0.0) for r in runs)
+    return float(statistics.median(r.get(key, 0.0) for r in runs))
 
 
 def _r(value: float | None) -> float | None:
@@ -355,26 +371,28 @@ def table(s: dict[str, Any]) -> str:
         )
     lines += ["", "### P4 entry setup until every entity is available (wall time, medians)", ""]
     lines += [
-        "| locks | entities (registry) / floor's | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare | setup / floor (≤ 1.15) | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| locks | entities (registry) / floor's | devices | integration setup ms | bare token+roster ms | HA floor ms | floor = bare + HA floor ms | setup / bare | setup / floor, median of the pairs (≤ 1.15) | pairs' range | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in s["p4"]:
         lines.append(
             f"| {r['locks']} | {r['entities']} ({r['registry_entities']}) / {r['floor_entities']} | "
             f"{r['devices']} | {r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | "
             f"{r['floor_ms']} | {r['ratio_vs_bare']} | {r['ratio_vs_floor']} | "
+            f"{_span(r['ratio_vs_floor_range'])} | "
             f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} | {_gc(r)} | "
             f"{yes[r['holds']]} |"
         )
     lines += ["", "Restart (the same setup after an unload, registries filled):", ""]
     lines += [
-        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor (≤ 1.2) | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| locks | integration restart ms | bare token+roster ms | HA floor restart ms | floor ms | restart / bare | restart / floor, median of the pairs (≤ 1.2) | pairs' range | integration share ms | share ms / lock | GC ms (full collections) integration / floor | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in s["p4_restart"]:
         lines.append(
             f"| {r['locks']} | {r['setup_ms']} | {r['bare_fetch_ms']} | {r['ha_floor_ms']} | "
             f"{r['floor_ms']} | {r['ratio_vs_bare']} | {r['ratio_vs_floor']} | "
+            f"{_span(r['ratio_vs_floor_range'])} | "
             f"{r['integration_share_ms']} | {r['integration_share_ms_per_lock']} | {_gc(r)} | "
             f"{yes[r['holds']]} |"
         )
@@ -384,7 +402,9 @@ def table(s: dict[str, Any]) -> str:
             lines.append(
                 f"{r['locks']} locks: setup {_span(r['setup_range_ms'])} / "
                 f"{_span(r['ha_floor_range_ms'])}; restart {_span(rr['setup_range_ms'])} / "
-                f"{_span(rr['ha_floor_range_ms'])} ({r['repetitions'][0]} + {r['repetitions'][1]} runs)."
+                f"{_span(rr['ha_floor_range_ms'])} ({r['repetitions'][0]} + {r['repetitions'][1]} runs); "
+                f"the integration's share in a pair {_span(r['integration_share_range_ms'])} (setup), "
+                f"{_span(rr['integration_share_range_ms'])} (restart)."
             )
     if s["p4_whatif"]:
         lines += ["", "What-if (single run, against its own bare fetch):", ""]
@@ -473,15 +493,23 @@ def _profile_lines(prof: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("raw", type=Path)
+    parser.add_argument(
+        "raw",
+        type=Path,
+        nargs="+",
+        help="raw results; with several files (e.g. P4-only runs) their P4 pairs are pooled",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the summary here")
     parser.add_argument("--command", default="scripts/bench")
     args = parser.parse_args(argv)
-    text = args.raw.read_text()
-    if not text.strip():
+    raw: list[dict[str, Any]] = []
+    for run, path in enumerate(args.raw):
+        text = path.read_text()
+        if text.strip():
+            raw.extend(_pooled(json.loads(text), run))
+    if not raw:
         print("no benchmark results (everything skipped or deselected)")
         return 1
-    raw = json.loads(text)
     summary = summarise(raw)
     if args.json:
         doc = {
@@ -497,6 +525,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Home Assistant {_ha_version()}, Python {sys.version.split()[0]}\n")
     print(table(summary))
     return 0
+
+
+def _pooled(records: list[dict[str, Any]], run: int) -> list[dict[str, Any]]:
+    """The records of one run, its P4 repetitions numbered apart from other runs' (a pair stays
+    within its run)."""
+    return [
+        {**r, "rep": run * 1000 + r["rep"]} if r.get("kind") in ("p4", "p4_floor") else r
+        for r in records
+    ]
 
 
 def _ha_version() -> str:

@@ -857,7 +857,7 @@ def mock_floor_integration(hass: HomeAssistant, sim: Simulator) -> None:
         mock_platform(hass, f"{FLOOR_DOMAIN}.{platform}", module)
 
 
-P4_REPS = 7
+P4_REPS = 9
 # Which side runs first alternates between repetitions: the first big setup of a process pays a cold
 # start (25-45 % more time in the same Home Assistant calls, docs/benchmarks.md).
 P4_CASES = [
