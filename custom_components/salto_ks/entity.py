@@ -139,7 +139,7 @@ class SaltoDescriptionEntity[DeviceT: Lock | Iq, ValueT](SaltoEntity[DeviceT]):
 # grows with its registries (15 locks took 51 ms at 10,000 locks), and every chunk has a fixed cost
 # too (HA makes a task and a timeout per call: chunks of 10 devices cost a 1,000-lock restart
 # ~60 ms). The first chunk has ADD_FIRST_CHUNK devices; each next one is sized from the time per
-# device of the one before, at most twice its size (docs/benchmarks.md, "Scale").
+# device of the one before, at most twice its size (docs/benchmarks.md, "Chunks sized by time").
 ADD_FIRST_CHUNK: Final = 10
 ADD_SLICE_SECONDS: Final = 0.01
 

@@ -49,7 +49,7 @@ HA_HAS_LIMIT = hasattr(entity_platform, LIMIT_CONSTANT)
 
 @pytest.fixture
 async def salto_sim(socket_enabled: None) -> AsyncIterator[Simulator]:
-    """The ``large`` scenario with locks for three chunks of entities (the last one short)."""
+    """The ``large`` scenario with locks for three chunks of entities or more (the first has 10)."""
     sim = Simulator.from_scenario("large", seed=1, locks=4 * ADD_FIRST_CHUNK + 7)
     await sim.start(host="127.0.0.1", port=0)
     try:
