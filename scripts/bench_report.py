@@ -264,6 +264,15 @@ def _scale(r: dict[str, Any]) -> dict[str, Any]:
             "max_callback": longest["callback"],
             "max_not_storage_ms": own["ms"],
             "max_not_storage_callback": own["callback"],
+            # Runs before 2026-12-03 evening kept no faults or sizes per slice.
+            "longest_not_storage": [
+                {
+                    k: x.get(k)
+                    for k in ("ms", "minor_faults", "kernel_ms", "registry_entities", "states")
+                }
+                for x in slices["longest"]
+                if "homeassistant.helpers.storage" not in x["callback"]
+            ],
             "gc_max_ms": slices["gc_max_ms"],
             "slices": slices["slices"],
         }
@@ -434,6 +443,23 @@ def table(s: dict[str, Any]) -> str:
                 f"| {phase} | {x['slices']} | {x['max_ms']} | `{x['max_callback']}` | "
                 f"{x['max_not_storage_ms']} | `{x['max_not_storage_callback']}` | {x['gc_max_ms']} |"
             )
+        setup_longest = r["phases"]["setup"]["longest_not_storage"]
+        if setup_longest and setup_longest[0]["minor_faults"] is not None:
+            lines += [
+                "",
+                "The longest setup slices other than HA's storage, with the loop thread's minor page "
+                "faults and kernel time in them (tick-counted) and the entity registry's and state "
+                "machine's entries before → after:",
+                "",
+                "| ms | minor faults | kernel ms | registry entries | states |",
+                "|---:|---:|---:|---:|---:|",
+            ]
+            for x in setup_longest:
+                reg, states = x["registry_entities"], x["states"]
+                lines.append(
+                    f"| {x['ms']} | {x['minor_faults']} | {x['kernel_ms']} | "
+                    f"{' → '.join(map(str, reg))} | {' → '.join(map(str, states))} |"
+                )
     lines += ["", "### Memory (tracemalloc: Python heap allocated by setup + one poll)", ""]
     lines += [
         f"| locks | current KiB | peak KiB | peak / lock KiB | HA floor peak / lock KiB | peak / floor (≤ {MEMORY_TARGET}) | RSS delta KiB |",

@@ -13,6 +13,7 @@ import asyncio
 import functools
 import gc
 import os
+import resource
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 
 from custom_components.salto_ks.const import (
     CONF_EVENT_POLL_INTERVAL,
@@ -56,10 +58,19 @@ class LoopSlices:
 
     A full collection walks the whole heap (~90,000 entities at 10,000 locks) and lands in whichever
     slice happened to allocate at the time, the test's own bare fetch included: it is the heap's
-    cost, reported as ``gc_max_ms``, not the slice's."""
+    cost, reported as ``gc_max_ms``, not the slice's.
 
-    def __init__(self) -> None:
-        self.longest: list[tuple[float, str]] = []
+    Each of the longest slices also keeps the loop thread's minor page faults in it (memory the process
+    touches for the first time) and its kernel time, and the entity registry's and state machine's
+    sizes before and after it (``sizes``):
+    a Python dict grows its table when it passes two thirds of it, and Home Assistant keeps several
+    dicts of one entry per entity."""
+
+    def __init__(self, sizes: Callable[[], tuple[int, int]] = lambda: (0, 0)) -> None:
+        self.sizes = sizes
+        self.longest: list[
+            tuple[float, str, tuple[int, float], tuple[int, int], tuple[int, int]]
+        ] = []
         self.count = 0
         self.gc_max_ms = 0.0
         self.gc_total_ms = 0.0
@@ -81,18 +92,24 @@ class LoopSlices:
     def run(self, original: Callable[[asyncio.Handle], None], handle: asyncio.Handle) -> None:
         self._gc_in_slice = 0.0
         callback_ = handle._callback  # a handle may forget it while it runs (cancel)
+        sizes = self.sizes()
+        before = resource.getrusage(resource.RUSAGE_THREAD)
         started = time.perf_counter()
         try:
             original(handle)
         finally:
             ms = (time.perf_counter() - started - self._gc_in_slice) * 1000
+            after = resource.getrusage(resource.RUSAGE_THREAD)
+            kernel = (after.ru_minflt - before.ru_minflt, after.ru_stime - before.ru_stime)
             if not self.closed:
-                self._record(ms, callback_)
+                self._record(ms, callback_, kernel, sizes)
 
-    def _record(self, ms: float, callback_: Any) -> None:
+    def _record(
+        self, ms: float, callback_: Any, kernel: tuple[int, float], sizes: tuple[int, int]
+    ) -> None:
         self.count += 1
         if len(self.longest) < 5 or ms > self.longest[-1][0]:
-            self.longest.append((ms, _describe(callback_)))
+            self.longest.append((ms, _describe(callback_), kernel, sizes, self.sizes()))
             self.longest.sort(key=lambda item: -item[0])
             del self.longest[5:]
 
@@ -106,7 +123,17 @@ class LoopSlices:
             "max_ms": self.max_ms,
             "gc_max_ms": round(self.gc_max_ms, 1),
             "gc_total_ms": round(self.gc_total_ms, 1),
-            "longest": [{"ms": round(ms, 1), "callback": what} for ms, what in self.longest],
+            "longest": [
+                {
+                    "ms": round(ms, 1),
+                    "callback": what,
+                    "minor_faults": kernel[0],
+                    "kernel_ms": round(kernel[1] * 1000, 1),
+                    "registry_entities": list(before[0:1] + after[0:1]),
+                    "states": list(before[1:2] + after[1:2]),
+                }
+                for ms, what, kernel, before, after in self.longest
+            ],
         }
 
 
@@ -128,9 +155,9 @@ def _describe(callback_: Any) -> str:
 
 
 @contextmanager
-def loop_slices() -> Iterator[LoopSlices]:
+def loop_slices(sizes: Callable[[], tuple[int, int]] = lambda: (0, 0)) -> Iterator[LoopSlices]:
     """Time every callback and task step the loop runs inside the block."""
-    slices = LoopSlices()
+    slices = LoopSlices(sizes)
     original = asyncio.Handle._run
 
     def timed_run(handle: asyncio.Handle) -> None:
@@ -162,12 +189,16 @@ async def test_scale(
             },
         )
         entry.add_to_hass(hass)
+        entity_registry = er.async_get(hass)
+
+        def sizes() -> tuple[int, int]:
+            return len(entity_registry.entities), hass.states.async_entity_ids_count()
 
         async def do_setup() -> None:
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
 
-        with loop_slices() as setup_slices:
+        with loop_slices(sizes) as setup_slices:
             setup_wall, setup_cpu = await measure(do_setup)
         enabled, available = entity_availability(hass, entry.entry_id)
         assert available == enabled > 0
