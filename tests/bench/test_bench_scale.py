@@ -66,7 +66,7 @@ class LoopSlices:
     a Python dict grows its table when it passes two thirds of it, and Home Assistant keeps several
     dicts of one entry per entity."""
 
-    def __init__(self, sizes: Callable[[], tuple[int, int]] = lambda: (0, 0)) -> None:
+    def __init__(self, sizes: Callable[[], tuple[int, int]]) -> None:
         self.sizes = sizes
         self.longest: list[
             tuple[float, str, tuple[int, float], tuple[int, int], tuple[int, int]]
@@ -129,8 +129,8 @@ class LoopSlices:
                     "callback": what,
                     "minor_faults": kernel[0],
                     "kernel_ms": round(kernel[1] * 1000, 1),
-                    "registry_entities": list(before[0:1] + after[0:1]),
-                    "states": list(before[1:2] + after[1:2]),
+                    "registry_entities": [before[0], after[0]],
+                    "states": [before[1], after[1]],
                 }
                 for ms, what, kernel, before, after in self.longest
             ],
@@ -155,7 +155,7 @@ def _describe(callback_: Any) -> str:
 
 
 @contextmanager
-def loop_slices(sizes: Callable[[], tuple[int, int]] = lambda: (0, 0)) -> Iterator[LoopSlices]:
+def loop_slices(sizes: Callable[[], tuple[int, int]]) -> Iterator[LoopSlices]:
     """Time every callback and task step the loop runs inside the block."""
     slices = LoopSlices(sizes)
     original = asyncio.Handle._run
@@ -215,7 +215,7 @@ async def test_scale(
                 await roster.async_refresh()
                 await hass.async_block_till_done()
 
-            with loop_slices() as poll_slices:
+            with loop_slices(sizes) as poll_slices:
                 for _ in range(POLLS):
                     poll_cpu.append((await measure(roster_poll))[1])
                     bare_cpu.append((await measure(lambda: bare_roster(session, creds, token)))[1])
@@ -244,7 +244,7 @@ async def test_scale(
                 )
             audit = entry.runtime_data.audit
             started = time.perf_counter()
-            with loop_slices() as burst_slices:
+            with loop_slices(sizes) as burst_slices:
                 for _ in range(50):
                     await audit.async_refresh()
                     await hass.async_block_till_done()
